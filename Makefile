@@ -1,0 +1,28 @@
+# The two quick-start commands: `make run` (the notebook suite on the local stack) and `make test`.
+.PHONY: run test lab lock bench clean
+
+run:
+	@scripts/bootstrap
+	.venv/bin/streamlab suite
+
+test:
+	@scripts/bootstrap
+	.venv/bin/python -m pytest
+
+lab:
+	@scripts/bootstrap
+	.venv/bin/streamlab lab
+
+bench:
+	@scripts/bootstrap
+	.venv/bin/streamlab bench
+
+# Re-resolve the pins from pyproject.toml's ranges into a fresh venv and rewrite requirements.lock.
+lock:
+	rm -rf /tmp/streamlab-lock && python3 -m venv /tmp/streamlab-lock
+	/tmp/streamlab-lock/bin/pip install --quiet -e '.[notebooks,test]'
+	( head -2 requirements.lock; /tmp/streamlab-lock/bin/pip freeze --exclude-editable | grep -v '^streamlab' ) > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean:
+	rm -rf build .venv

@@ -1,0 +1,64 @@
+"""`streamlab` command line: up | down | status (more subcommands join as they land)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Callable
+
+from streamlab.errors import StreamlabError
+from streamlab.localstack import stack
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    state = stack.up(port=args.port, log=_say)
+    print(state.endpoint_url)
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    stopped = stack.down()
+    _say(f"stopped: {', '.join(stopped)}" if stopped else "the local stack was not running")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    st = stack.status()
+    print(st.detail)
+    for name, alive in st.processes.items():
+        print(f"  {name}: {'running' if alive else 'stopped'}")
+    return 0 if st.running else 1
+
+
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
+    "up": (cmd_up, "start the embedded local stack (reuses a running one)"),
+    "down": (cmd_down, "stop every process of the local stack"),
+    "status": (cmd_status, "is the local stack running? exit 0 if so"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="streamlab", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (func, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        p.set_defaults(func=func)
+        if name == "up":
+            p.add_argument("--port", type=int, default=None, help="front door port (default 4566 or STREAMLAB_PORT)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except StreamlabError as exc:
+        _say(f"streamlab: {exc}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

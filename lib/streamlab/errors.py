@@ -1,0 +1,40 @@
+"""The one exception tree of streamlab.
+
+    StreamlabError
+     ├── ConfigError          a setting or argument is wrong; the message says which
+     ├── StackError           the embedded local stack could not start, stop or be found
+     │    ├── PortInUseError
+     │    └── StackNotRunningError
+     ├── ProvisionError       an AWS call made while provisioning failed
+     └── CostGuardError       an AWS burst was refused by the cost guard
+
+Every message says what happened and what to do about it.
+"""
+
+
+class StreamlabError(Exception):
+    """Base class of every error streamlab raises on purpose."""
+
+
+class ConfigError(StreamlabError):
+    pass
+
+
+class StackError(StreamlabError):
+    pass
+
+
+class PortInUseError(StackError):
+    pass
+
+
+class StackNotRunningError(StackError):
+    pass
+
+
+class ProvisionError(StreamlabError):
+    pass
+
+
+class CostGuardError(StreamlabError):
+    pass

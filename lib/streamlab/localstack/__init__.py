@@ -1,0 +1,1 @@
+"""The embedded local stack: MiniStack plus our front door, API executor and event source mapping."""

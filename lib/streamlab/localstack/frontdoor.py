@@ -1,0 +1,158 @@
+"""The front door: one AWS-compatible endpoint on 127.0.0.1.
+
+Requests that one of our services claims (REST API invocations for the API executor, and the
+control-plane calls MiniStack lacks) are answered here; everything else is forwarded to MiniStack
+unchanged, bodies streamed both ways.
+
+Services plug in through `build_routes`: each contributes `Route`s, tried in order.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Awaitable, Callable
+
+import aiohttp
+from aiohttp import web
+
+from streamlab.localstack.state import StackPaths
+
+log = logging.getLogger("streamlab.frontdoor")
+
+HEALTH_PATH = "/_streamlab/health"
+# Bodies up to this size reach our handlers; the API executor enforces AWS's own 10 MB limit
+# below it so it can answer 413 itself.
+MAX_BODY = 64 * 1024 * 1024
+_HOP_BY_HOP = frozenset(
+    h.lower()
+    for h in (
+        "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+        "TE", "Trailer", "Trailers", "Transfer-Encoding", "Upgrade",
+    )
+)
+
+
+@dataclass
+class FrontDoorContext:
+    """What every service behind the front door shares."""
+
+    upstream: str
+    paths: StackPaths
+    http: aiohttp.ClientSession = field(repr=False)
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    matches: Callable[[web.Request], bool]
+    handle: Handler
+
+
+def build_routes(ctx: FrontDoorContext) -> list[Route]:
+    """Every service that answers at the front door, in the order they are tried."""
+    from streamlab.localstack.apiexec.service import routes as api_routes
+
+    # The event source mapping service adds its routes here (issue: local ESM).
+    return [*api_routes(ctx)]
+
+
+def _forward_headers(headers: "aiohttp.typedefs.LooseHeaders") -> list[tuple[str, str]]:
+    return [(k, v) for k, v in headers.items() if k.lower() not in _HOP_BY_HOP]
+
+
+async def forward(request: web.Request, ctx: FrontDoorContext) -> web.StreamResponse:
+    """Send the request to MiniStack as it came and stream the answer back."""
+    url = ctx.upstream + request.raw_path
+    body = request.content if request.body_exists else None
+    try:
+        async with ctx.http.request(
+            request.method, url, headers=_forward_headers(request.headers), data=body,
+            allow_redirects=False,
+        ) as upstream:
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
+            for key, value in upstream.headers.items():
+                if key.lower() not in _HOP_BY_HOP:
+                    response.headers.add(key, value)
+            await response.prepare(request)
+            async for chunk in upstream.content.iter_any():
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+    except aiohttp.ClientConnectionError as exc:
+        return aws_error(502, "ServiceUnavailable", f"MiniStack at {ctx.upstream} is unreachable: {exc}")
+
+
+def aws_error(status: int, code: str, message: str) -> web.Response:
+    """An error in AWS's JSON shape (the one boto3 parses for rest-json and json protocols)."""
+    return web.json_response(
+        {"__type": code, "message": message, "Message": message},
+        status=status,
+        headers={"x-amzn-ErrorType": code},
+    )
+
+
+def make_app(upstream: str, paths: StackPaths) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY)
+
+    async def start_client(app: web.Application) -> None:
+        connector = aiohttp.TCPConnector(limit=256, keepalive_timeout=60)
+        http = aiohttp.ClientSession(
+            connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent", "Content-Type"),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
+        )
+        ctx = FrontDoorContext(upstream=upstream, paths=paths, http=http)
+        app["ctx"] = ctx
+        app["routes"] = build_routes(ctx)
+
+    async def close_client(app: web.Application) -> None:
+        await app["ctx"].http.close()
+
+    app.on_startup.append(start_client)
+    app.on_cleanup.append(close_client)
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        if request.path == HEALTH_PATH:
+            return web.json_response({"status": "ok", "routes": [r.name for r in app["routes"]]})
+        for route in app["routes"]:
+            if route.matches(request):
+                return await route.handle(request)
+        return await forward(request, app["ctx"])
+
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app
+
+
+async def serve(port: int, upstream: str, paths: StackPaths) -> None:
+    runner = web.AppRunner(make_app(upstream, paths), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024, reuse_address=True)
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.warning("front door listening on 127.0.0.1:%d, forwarding to %s", port, upstream)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m streamlab.localstack.frontdoor")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--home", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(serve(args.port, args.upstream.rstrip("/"), StackPaths(args.home)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,247 @@
+"""Bring the local stack up, find it, and take it down.
+
+`up` starts MiniStack on an internal loopback port and our front door on the public one,
+waits until both answer, and records their pids in the state file. `down` stops exactly the
+processes recorded there.
+"""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from streamlab.errors import PortInUseError, StackError, StackNotRunningError
+from streamlab.localstack import processes
+from streamlab.localstack.state import (
+    ProcessRecord,
+    StackPaths,
+    StackState,
+    default_home,
+    default_port,
+    locked,
+    read_state,
+    remove_state,
+    write_state,
+)
+
+LOOPBACK = "127.0.0.1"
+START_TIMEOUT = 90.0
+HEALTH_PATH = {"ministack": "/_ministack/health", "frontdoor": "/_streamlab/health"}
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    argv: Callable[[StackState, StackPaths], list[str]]
+    env: Callable[[StackState, StackPaths], dict[str, str]]
+    health_url: Callable[[StackState], str]
+
+
+def _ministack_env(state: StackState, paths: StackPaths) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        GATEWAY_PORT=str(state.ministack_port),
+        BIND_HOST=LOOPBACK,
+        # MiniStack writes its pid file and Lambda code under TMPDIR.
+        TMPDIR=str(paths.tmp),
+        LOG_LEVEL=os.environ.get("STREAMLAB_MINISTACK_LOG_LEVEL", "WARNING"),
+        MINISTACK_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="test",
+        AWS_SECRET_ACCESS_KEY="test",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
+    # Never let a developer's real AWS settings leak into the emulator or its Lambdas.
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        env.pop(key, None)
+    return env
+
+
+def _frontdoor_env(state: StackState, paths: StackPaths) -> dict[str, str]:
+    env = _ministack_env(state, paths)
+    env["STREAMLAB_HOME"] = str(paths.home)
+    return env
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        name="ministack",
+        argv=lambda state, paths: [sys.executable, "-m", "ministack"],
+        env=_ministack_env,
+        health_url=lambda state: state.ministack_url + HEALTH_PATH["ministack"],
+    ),
+    ServiceSpec(
+        name="frontdoor",
+        argv=lambda state, paths: [
+            sys.executable,
+            "-m",
+            "streamlab.localstack.frontdoor",
+            "--port",
+            str(state.port),
+            "--upstream",
+            state.ministack_url,
+            "--home",
+            str(paths.home),
+        ],
+        env=_frontdoor_env,
+        health_url=lambda state: state.endpoint_url + HEALTH_PATH["frontdoor"],
+    ),
+)
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    running: bool
+    endpoint_url: str | None
+    processes: dict[str, bool]
+    home: Path
+    detail: str
+
+
+def _answers(url: str, timeout: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((LOOPBACK, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def pick_free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def _log_tail(path: str, lines: int = 15) -> str:
+    try:
+        text = Path(path).read_text(errors="replace").splitlines()
+    except OSError:
+        return "(no log)"
+    return "\n".join(text[-lines:])
+
+
+def _stop_all(paths: StackPaths, state: StackState) -> list[str]:
+    stopped = []
+    # Front door first so no request reaches a half-stopped MiniStack.
+    for name in reversed(list(state.processes)):
+        if processes.stop(state.processes[name]):
+            stopped.append(name)
+    remove_state(paths)
+    return stopped
+
+
+def _healthy(state: StackState) -> bool:
+    return all(
+        name in state.processes and processes.is_alive(state.processes[name]) and _answers(spec.health_url(state))
+        for spec in SERVICES
+        for name in [spec.name]
+    )
+
+
+def up(port: int | None = None, home: Path | None = None, log: Callable[[str], None] = lambda _: None) -> StackState:
+    """Start the local stack, or return the running one. Safe to call twice."""
+    paths = StackPaths(home or default_home())
+    port = port or default_port()
+    with locked(paths):
+        paths.create()
+        state = read_state(paths)
+        if state is not None:
+            if _healthy(state):
+                if state.port != port:
+                    log(f"local stack already running on port {state.port}; reusing it")
+                return state
+            stopped = _stop_all(paths, state)
+            log(f"removed stale state file {paths.state_file} (stopped leftover: {', '.join(stopped) or 'none'})")
+        if not port_is_free(port):
+            raise PortInUseError(
+                f"port {port} on {LOOPBACK} is in use by another program. Stop that program, or pick "
+                f"another port with STREAMLAB_PORT=4577 (or `streamlab up --port 4577`)."
+            )
+        state = StackState(port=port, ministack_port=pick_free_port(), started_at=time.time())
+        try:
+            for spec in SERVICES:
+                log(f"starting {spec.name}")
+                record = processes.spawn(
+                    spec.name, spec.argv(state, paths), spec.env(state, paths), paths.log_file(spec.name)
+                )
+                state.processes[spec.name] = record
+                write_state(paths, state)
+                _wait_healthy(spec, state, record)
+        except BaseException:
+            _stop_all(paths, state)
+            raise
+        log(f"local stack up at {state.endpoint_url} (state in {paths.home})")
+        return state
+
+
+def _wait_healthy(spec: ServiceSpec, state: StackState, record: ProcessRecord) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    url = spec.health_url(state)
+    while time.monotonic() < deadline:
+        if not processes.is_alive(record):
+            raise StackError(
+                f"{spec.name} exited while starting. Last lines of {record.log}:\n{_log_tail(record.log)}"
+            )
+        if _answers(url, timeout=2.0):
+            return
+        time.sleep(0.1)
+    raise StackError(
+        f"{spec.name} did not answer {url} within {START_TIMEOUT:.0f}s. Last lines of {record.log}:\n"
+        f"{_log_tail(record.log)}"
+    )
+
+
+def down(home: Path | None = None) -> list[str]:
+    """Stop every process the state file records. Returns the names that were running."""
+    paths = StackPaths(home or default_home())
+    with locked(paths):
+        state = read_state(paths)
+        if state is None:
+            return []
+        return _stop_all(paths, state)
+
+
+def status(home: Path | None = None) -> StackStatus:
+    paths = StackPaths(home or default_home())
+    state = read_state(paths)
+    if state is None:
+        return StackStatus(False, None, {}, paths.home, "not running (no state file)")
+    alive = {name: processes.is_alive(rec) for name, rec in state.processes.items()}
+    if all(alive.values()) and _healthy(state):
+        return StackStatus(True, state.endpoint_url, alive, paths.home, f"running at {state.endpoint_url}")
+    dead = ", ".join(name for name, ok in alive.items() if not ok) or "none"
+    return StackStatus(
+        False, state.endpoint_url, alive, paths.home,
+        f"not healthy (stopped: {dead}); run `streamlab down` then `streamlab up`",
+    )
+
+
+def running_state(home: Path | None = None) -> StackState:
+    """The state of a healthy running stack, or StackNotRunningError."""
+    paths = StackPaths(home or default_home())
+    state = read_state(paths)
+    if state is None or not _healthy(state):
+        raise StackNotRunningError("the local stack is not running; start it with `streamlab up`.")
+    return state
+
+
+def describe(state: StackState) -> str:
+    return json.dumps({"endpoint_url": state.endpoint_url, "pids": {n: r.pid for n, r in state.processes.items()}})
