@@ -1,8 +1,9 @@
-"""`streamlab` command line: up | down | status (more subcommands join as they land)."""
+"""`streamlab` command line: up | down | status | bench (more subcommands join as they land)."""
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Callable
 
 from streamlab.errors import StreamlabError
@@ -33,10 +34,30 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if st.running else 1
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from streamlab import bench_api
+
+    report = bench_api.run(requests=args.requests, concurrency=args.concurrency, item_bytes=args.item_bytes)
+    print(bench_api.write(report, args.out))
+    if args.out:
+        _say(f"written to {args.out}")
+    return 0
+
+
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    kinds = parser.add_subparsers(dest="bench", required=True)
+    api = kinds.add_parser("api", help="API path (front door + VTL + PutItem integration) vs raw PutItem")
+    api.add_argument("--out", type=Path, default=None, help="also write the JSON report to this file")
+    api.add_argument("--requests", type=int, default=4000, help="measured requests per path (default 4000)")
+    api.add_argument("--concurrency", type=int, default=16, help="requests in flight per path (default 16)")
+    api.add_argument("--item-bytes", type=int, default=256, help="size of the request body (default 256)")
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (cmd_up, "start the embedded local stack (reuses a running one)"),
     "down": (cmd_down, "stop every process of the local stack"),
     "status": (cmd_status, "is the local stack running? exit 0 if so"),
+    "bench": (cmd_bench, "benchmarks written as JSON: `bench api`"),
 }
 
 
@@ -48,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "up":
             p.add_argument("--port", type=int, default=None, help="front door port (default 4566 or STREAMLAB_PORT)")
+        if name == "bench":
+            _bench_arguments(p)
     return parser
 
 

@@ -13,6 +13,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -90,13 +91,18 @@ class Call:
             "path": f"/{self.stage_name}{self.path}",
             "protocol": f"HTTP/{req.version.major}.{req.version.minor}",
             "requestId": self.request_id,
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(self.epoch_ms / 1000)),
+            "requestTime": _request_time(self.epoch_ms // 1000),
             "requestTimeEpoch": self.epoch_ms,
             "resourcePath": resource_path,
             "stage": self.stage_name,
             # A response template may set these (#set($context.responseOverride.status = 404)).
             "responseOverride": {"status": None, "header": {}},
         }
+
+
+@lru_cache(maxsize=4)
+def _request_time(epoch_s: int) -> str:
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch_s))
 
 
 def _new_extended_request_id() -> str:
