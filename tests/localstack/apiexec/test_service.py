@@ -150,3 +150,28 @@ def test_a2_awkward_bodies_are_stored_byte_exact(target, requests_api, invoke, g
     assert reply.status == 202, reply.body
     item = get_item(requests_api.table, reply.json()["id"])
     assert item[schema.BODY]["S"] == text
+
+
+def test_a5_request_validators_and_models_round_trip_through_the_control_plane(target, make_api):
+    # MiniStack 1.5.33 stores them itself (checked in apigateway_v1.py); this guards an upgrade.
+    api = make_api(model={"type": "object"}, with_get=False)
+    ag = target.client("apigateway")
+    method = ag.get_method(restApiId=api.api_id, resourceId=api.post_resource_id, httpMethod="POST")
+    validator = ag.get_request_validator(restApiId=api.api_id, requestValidatorId=method["requestValidatorId"])
+    assert validator["validateRequestBody"] is True
+    assert method["requestModels"] == {"application/json": "RequestBody"}
+    assert json.loads(ag.get_model(restApiId=api.api_id, modelName="RequestBody")["schema"]) == {"type": "object"}
+
+
+def test_other_integration_types_are_left_to_ministack(target, requests_api, invoke):
+    ag = target.client("apigateway")
+    resource = ag.create_resource(restApiId=requests_api.api_id, parentId=requests_api.post_resource_id, pathPart="ping")
+    ag.put_method(restApiId=requests_api.api_id, resourceId=resource["id"], httpMethod="GET", authorizationType="NONE")
+    ag.put_integration(restApiId=requests_api.api_id, resourceId=resource["id"], httpMethod="GET", type="MOCK",
+                       requestTemplates={"application/json": '{"statusCode": 200}'})
+    ag.put_method_response(restApiId=requests_api.api_id, resourceId=resource["id"], httpMethod="GET", statusCode="200")
+    ag.put_integration_response(restApiId=requests_api.api_id, resourceId=resource["id"], httpMethod="GET",
+                                statusCode="200", responseTemplates={"application/json": '{"pong": true}'})
+    ag.create_deployment(restApiId=requests_api.api_id, stageName=requests_api.stage)
+    reply = invoke("GET", requests_api.url + "/requests/ping", content_type=None)
+    assert (reply.status, reply.json()) == (200, {"pong": True})

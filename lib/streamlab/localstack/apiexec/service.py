@@ -25,6 +25,7 @@ from streamlab.localstack.apiexec.gateway import GatewayError
 from streamlab.localstack.apiexec.metrics import Metrics
 from streamlab.localstack.apiexec.upstream import account_of
 from streamlab.localstack.frontdoor import FrontDoorContext, Route, forward
+from streamlab.target import LOCAL_ACCOUNT_ID
 
 log = logging.getLogger("streamlab.apiexec")
 
@@ -78,7 +79,7 @@ class Call:
         req = self.request
         peer = req.transport.get_extra_info("peername") if req.transport else None
         return {
-            "accountId": "000000000000",
+            "accountId": LOCAL_ACCOUNT_ID,
             "apiId": self.api_id,
             "domainName": req.host,
             "domainPrefix": req.host.split(".")[0],
