@@ -49,6 +49,7 @@ class DefinitionCache:
         self._snapshots: OrderedDict[tuple[str, str], ApiDefinition] = OrderedDict()
         self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
         self._generation: dict[str, int] = {}
+        self._background: set[asyncio.Future[Any]] = set()
 
     async def resolve(self, api_id: str, stage_name: str) -> tuple[ApiDefinition, Stage]:
         """The deployed definition behind `stage_name`; ApiNotFound, StageNotFound, ControlPlaneUnavailable."""
@@ -61,7 +62,9 @@ class DefinitionCache:
             if entry[0] < time.monotonic():
                 # Stale: answer with what we know, re-read in the background (no request waits).
                 self._stages[key] = (time.monotonic() + STAGE_TTL, stage)
-                asyncio.ensure_future(self._refresh_stage(key, quiet=True))
+                task = asyncio.ensure_future(self._refresh_stage(key, quiet=True))
+                self._background.add(task)  # a task nobody references may be collected mid-flight
+                task.add_done_callback(self._background.discard)
         if isinstance(stage, Exception):
             raise stage
         snapshot = self._snapshots.get((api_id, stage.deployment_id))

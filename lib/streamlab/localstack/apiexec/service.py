@@ -165,6 +165,10 @@ class Executor:
             response = await self._error(call, gateway.INTERNAL_ERROR)
         except PayloadTooLarge:
             response = await self._error(call, gateway.REQUEST_TOO_LARGE)
+        except Exception:
+            # A bug of ours must still look like API Gateway to the client: a 5xx, never a false 2xx.
+            log.exception("API executor failed on %s %s", request.method, request.path)
+            response = await self._error(call, gateway.INTERNAL_ERROR)
         latency_ms = (time.perf_counter() - call.started) * 1000
         self.metrics.record(api_name, call.stage_name, response.status, latency_ms,
                             integration_ms[0] if integration_ms else None)
