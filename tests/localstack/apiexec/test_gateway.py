@@ -33,3 +33,9 @@ def test_a4_no_default_and_no_match_gives_none():
 def test_gateway_error_body_is_api_gateway_shaped():
     assert gateway.MISSING_AUTH_TOKEN.body() == b'{"message":"Missing Authentication Token"}'
     assert gateway.REQUEST_TOO_LARGE.status == 413
+
+
+def test_gateway_error_messages_with_quotes_stay_valid_json():
+    import json
+    error = gateway.GatewayError(400, "BadRequestException", 'Could not parse "x"')
+    assert json.loads(error.body()) == {"message": 'Could not parse "x"'}

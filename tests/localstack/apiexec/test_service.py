@@ -175,3 +175,12 @@ def test_other_integration_types_are_left_to_ministack(target, requests_api, inv
     ag.create_deployment(restApiId=requests_api.api_id, stageName=requests_api.stage)
     reply = invoke("GET", requests_api.url + "/requests/ping", content_type=None)
     assert (reply.status, reply.json()) == (200, {"pong": True})
+
+
+def test_a2_template_reading_malformed_json_is_400_and_writes_nothing(target, make_api, invoke, item_count):
+    template = '{"TableName": "$stageVariables.tableName", "Item": {"id": {"S": "$context.requestId"}, "n": {"S": "$input.path(\'$.name\')"}}}'
+    api = make_api(request_templates={"application/json": template}, with_get=False)
+    reply = invoke("POST", api.url + "/requests", '{"name": ')
+    assert reply.status == 400 and reply.json()["message"].startswith("Could not parse request body into json")
+    assert item_count(api.table) == 0
+    assert invoke("POST", api.url + "/requests", '{"name": "ok"}').status == 202

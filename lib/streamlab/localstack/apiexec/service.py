@@ -75,7 +75,7 @@ class Call:
     epoch_ms: int
     started: float
 
-    def context(self, definition: ApiDefinition, stage: Stage, resource_path: str) -> dict[str, Any]:
+    def context(self, resource_path: str) -> dict[str, Any]:
         req = self.request
         peer = req.transport.get_extra_info("peername") if req.transport else None
         return {
@@ -204,7 +204,7 @@ class Executor:
         if template is None and _refuses_passthrough(integration):
             return await self._error(call, gateway.UNSUPPORTED_MEDIA_TYPE)
 
-        context = call.context(definition, stage, found.resource_path)
+        context = call.context(found.resource_path)
         if template is None:
             backend_body = body
         else:
