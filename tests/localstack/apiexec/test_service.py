@@ -184,3 +184,16 @@ def test_a2_template_reading_malformed_json_is_400_and_writes_nothing(target, ma
     assert reply.status == 400 and reply.json()["message"].startswith("Could not parse request body into json")
     assert item_count(api.table) == 0
     assert invoke("POST", api.url + "/requests", '{"name": "ok"}').status == 202
+
+
+def test_a1_other_local_url_forms_reach_the_executor(target, requests_api, invoke, get_item):
+    port = target.endpoint_url.rsplit(":", 1)[1]
+    forms = [
+        (f"{target.endpoint_url}/_aws/execute-api/{requests_api.api_id}/{requests_api.stage}/requests", {}),
+        (f"{target.endpoint_url}/{requests_api.stage}/requests",
+         {"Host": f"{requests_api.api_id}.execute-api.localhost:{port}"}),
+    ]
+    for url, headers in forms:
+        reply = invoke("POST", url, '{"form": 1}', **headers)
+        assert reply.status == 202, (url, reply.body)
+        assert get_item(requests_api.table, reply.json()["id"]) is not None
