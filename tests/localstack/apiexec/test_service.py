@@ -197,3 +197,12 @@ def test_a1_other_local_url_forms_reach_the_executor(target, requests_api, invok
         reply = invoke("POST", url, '{"form": 1}', **headers)
         assert reply.status == 202, (url, reply.body)
         assert get_item(requests_api.table, reply.json()["id"]) is not None
+
+
+def test_a6_chunked_payload_over_10_mb_is_413_too(target, make_api, http, item_count):
+    api = make_api(with_get=False)
+    chunk = b"x" * (1024 * 1024)
+    resp = http.request("POST", api.url + "/requests", body=iter([chunk] * 11), chunked=True,
+                        headers={"Content-Type": "application/json"})
+    assert (resp.status, resp.data) == (413, b'{"message":"Request Too Large"}')
+    assert item_count(api.table) == 0
