@@ -206,3 +206,10 @@ def test_a6_chunked_payload_over_10_mb_is_413_too(target, make_api, http, item_c
                         headers={"Content-Type": "application/json"})
     assert (resp.status, resp.data) == (413, b'{"message":"Request Too Large"}')
     assert item_count(api.table) == 0
+
+
+def test_a2_body_that_is_not_utf8_is_refused_with_400_not_mangled(requests_api, invoke, item_count):
+    before = item_count(requests_api.table)
+    reply = invoke("POST", requests_api.url + "/requests", b'{"x": "\xff\xfe"}')
+    assert (reply.status, reply.json()) == (400, {"message": "Invalid request body"})
+    assert item_count(requests_api.table) == before
