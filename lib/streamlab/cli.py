@@ -1,8 +1,9 @@
-"""`streamlab` command line: up | down | status (more subcommands join as they land)."""
+"""`streamlab` command line: up | down | status | suite | lab | bench ..."""
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Callable
 
 from streamlab.errors import StreamlabError
@@ -43,30 +44,74 @@ def cmd_suite(args: argparse.Namespace) -> int:
 def cmd_lab(args: argparse.Namespace) -> int:
     from streamlab.lab import run_lab
 
-    run_lab(port=args.port or 8888)
+    run_lab(port=args.port)
     return 0
 
 
-COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
-    "up": (cmd_up, "start the embedded local stack (reuses a running one)"),
-    "down": (cmd_down, "stop every process of the local stack"),
-    "status": (cmd_status, "is the local stack running? exit 0 if so"),
-    "suite": (cmd_suite, "run every notebook with papermill into build/run/<timestamp>/"),
-    "lab": (cmd_lab, "open JupyterLab on notebooks/ (127.0.0.1 only)"),
+def cmd_bench_api(args: argparse.Namespace) -> int:
+    from streamlab import bench_api
+
+    report = bench_api.run(requests=args.requests, concurrency=args.concurrency, item_bytes=args.item_bytes)
+    print(bench_api.write(report, args.out))
+    if args.out:
+        _say(f"written to {args.out}")
+    return 0
+
+
+def _port_arguments(default: int | None, help_text: str) -> Callable[[argparse.ArgumentParser], None]:
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--port", type=int, default=default, help=help_text)
+
+    return add
+
+
+def _suite_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="ci", help="parameter profile from notebooks/profiles.json (ci, full)")
+    p.add_argument("only", nargs="*", help="run only notebooks whose names start with these (e.g. 00 01)")
+
+
+def _bench_api_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=None, help="also write the JSON report to this file")
+    p.add_argument("--requests", type=int, default=4000, help="measured requests per path (default 4000)")
+    p.add_argument("--concurrency", type=int, default=16, help="requests in flight per path (default 16)")
+    p.add_argument("--item-bytes", type=int, default=256, help="size of the request body (default 256)")
+
+
+def _no_arguments(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+Command = tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]
+
+COMMANDS: dict[str, Command] = {
+    "up": (cmd_up, "start the embedded local stack (reuses a running one)",
+           _port_arguments(None, "front door port on 127.0.0.1 (default 4566 or STREAMLAB_PORT)")),
+    "down": (cmd_down, "stop every process of the local stack", _no_arguments),
+    "status": (cmd_status, "is the local stack running? exit 0 if so", _no_arguments),
+    "suite": (cmd_suite, "run every notebook with papermill into build/run/<timestamp>/", _suite_arguments),
+    "lab": (cmd_lab, "open JupyterLab on notebooks/ (127.0.0.1 only)",
+            _port_arguments(8888, "JupyterLab port on 127.0.0.1 (default 8888)")),
 }
+
+# `streamlab bench KIND`: each writes a JSON report.
+BENCHES: dict[str, Command] = {
+    "api": (cmd_bench_api, "API path (front door + VTL + PutItem integration) vs raw PutItem", _bench_api_arguments),
+}
+
+
+def _add_commands(sub: argparse._SubParsersAction, commands: dict[str, Command]) -> None:
+    for name, (func, help_text, add_arguments) in commands.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        add_arguments(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streamlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (func, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text)
-        p.set_defaults(func=func)
-        if name in ("up", "lab"):
-            p.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (up: 4566 or STREAMLAB_PORT; lab: 8888)")
-        if name == "suite":
-            p.add_argument("--profile", default="ci", help="parameter profile from notebooks/profiles.json (ci, full)")
-            p.add_argument("only", nargs="*", help="run only notebooks whose names start with these (e.g. 00 01)")
+    _add_commands(sub, COMMANDS)
+    bench = sub.add_parser("bench", help="benchmarks, written as JSON")
+    _add_commands(bench.add_subparsers(dest="bench", required=True), BENCHES)
     return parser
 
 
