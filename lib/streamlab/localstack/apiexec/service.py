@@ -1,6 +1,336 @@
-"""Front-door routes of the API executor."""
+"""Front-door routes of the API executor: REST API invocations and the control-plane calls that change them.
+
+Clients reach a REST API at `/restapis/{api_id}/{stage}/_user_request_/{path}`. Methods whose
+integration is `AWS` to DynamoDB run here (A1–A8); any other integration is forwarded to
+MiniStack's own data plane unchanged.
+"""
 from __future__ import annotations
 
+import base64
+import json
+import logging
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
 
-def routes(ctx):  # filled in by the API executor work
-    return []
+from aiohttp import web
+
+from streamlab.localstack.apiexec import dynamodb, gateway, loader, routing, vtl
+from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, Method, Stage
+from streamlab.localstack.apiexec.gateway import GatewayError
+from streamlab.localstack.apiexec.metrics import Metrics
+from streamlab.localstack.apiexec.upstream import account_of
+from streamlab.localstack.frontdoor import FrontDoorContext, Route, forward
+
+log = logging.getLogger("streamlab.apiexec")
+
+INVOKE_MARKER = "_user_request_"
+MAX_PAYLOAD = 10 * 1024 * 1024  # A6: API Gateway's payload limit
+DEFAULT_CONTENT_TYPE = "application/json"  # what API Gateway assumes when the client sends none
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class PayloadTooLarge(Exception):
+    pass
+
+
+def _split(request: web.Request) -> list[str]:
+    return request.rel_url.raw_path.split("/", 5)
+
+
+def is_invocation(request: web.Request) -> bool:
+    if not request.path.startswith("/restapis/"):
+        return False
+    parts = _split(request)
+    return len(parts) >= 5 and parts[4] == INVOKE_MARKER
+
+
+def is_control_change(request: web.Request) -> bool:
+    return request.method in MUTATING and request.path.startswith("/restapis/") and not is_invocation(request)
+
+
+def routes(ctx: FrontDoorContext) -> list[Route]:
+    executor = Executor(ctx)
+    return [
+        Route("apiexec-invoke", is_invocation, executor.invoke),
+        Route("apiexec-control-watch", is_control_change, executor.watch_control_call),
+    ]
+
+
+@dataclass
+class Call:
+    """One invocation: what the templates see as $context and $input.params()."""
+
+    request: web.Request
+    api_id: str
+    stage_name: str
+    path: str
+    request_id: str
+    extended_request_id: str
+    epoch_ms: int
+    started: float
+
+    def context(self, definition: ApiDefinition, stage: Stage, resource_path: str) -> dict[str, Any]:
+        req = self.request
+        peer = req.transport.get_extra_info("peername") if req.transport else None
+        return {
+            "accountId": "000000000000",
+            "apiId": self.api_id,
+            "domainName": req.host,
+            "domainPrefix": req.host.split(".")[0],
+            "extendedRequestId": self.extended_request_id,
+            "httpMethod": req.method,
+            "identity": {
+                "sourceIp": peer[0] if peer else "127.0.0.1",
+                "userAgent": req.headers.get("User-Agent", ""),
+            },
+            "path": f"/{self.stage_name}{self.path}",
+            "protocol": f"HTTP/{req.version.major}.{req.version.minor}",
+            "requestId": self.request_id,
+            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(self.epoch_ms / 1000)),
+            "requestTimeEpoch": self.epoch_ms,
+            "resourcePath": resource_path,
+            "stage": self.stage_name,
+            # A response template may set these (#set($context.responseOverride.status = 404)).
+            "responseOverride": {"status": None, "header": {}},
+        }
+
+
+def _new_extended_request_id() -> str:
+    # API Gateway's extended ids look like "Mf2JqF5aoAMF1Tw=": 11 random bytes, base64.
+    # CHOSEN: the URL-safe alphabet, so the id can be used as a path parameter (GET /requests/{id}).
+    return base64.urlsafe_b64encode(secrets.token_bytes(11)).decode("ascii")
+
+
+def _media_type(value: str | None) -> str:
+    return (value or DEFAULT_CONTENT_TYPE).split(";", 1)[0].strip().lower() or DEFAULT_CONTENT_TYPE
+
+
+class Executor:
+    def __init__(self, ctx: FrontDoorContext):
+        self.ctx = ctx
+        self.cache = loader.DefinitionCache(ctx.http, ctx.upstream)
+        self.metrics = Metrics(ctx.http, ctx.upstream)
+
+    # -- control plane -------------------------------------------------------------------------
+
+    async def watch_control_call(self, request: web.Request) -> web.StreamResponse:
+        """Forward a control-plane change to MiniStack, then drop what it made stale."""
+        response = await forward(request, self.ctx)
+        parts = request.path.split("/")
+        if response.status < 400 and len(parts) > 2:
+            api_id = parts[2]
+            if request.method == "POST" and len(parts) == 4 and parts[3] == "deployments":
+                await self.cache.note_deployment(api_id)
+            else:
+                self.cache.forget(api_id)
+        return response
+
+    # -- data plane ----------------------------------------------------------------------------
+
+    async def invoke(self, request: web.Request) -> web.StreamResponse:
+        parts = _split(request)
+        call = Call(
+            request=request,
+            api_id=unquote(parts[2]),
+            stage_name=unquote(parts[3]),
+            path="/" + (parts[5] if len(parts) > 5 else ""),
+            request_id=str(uuid.uuid4()),
+            extended_request_id=_new_extended_request_id(),
+            epoch_ms=int(time.time() * 1000),
+            started=time.perf_counter(),
+        )
+        api_name = call.api_id
+        integration_ms: list[float] = []
+        try:
+            definition, stage = await self.cache.resolve(call.api_id, call.stage_name)
+            api_name = definition.name
+            response = await self._run(call, definition, stage, integration_ms)
+        except loader.ApiNotFound:
+            response = await self._error(call, gateway.NOT_FOUND)
+        except loader.StageNotFound:
+            response = await self._error(call, gateway.FORBIDDEN)
+        except loader.ControlPlaneUnavailable as exc:
+            log.warning("cannot read API %s: %s", call.api_id, exc)
+            response = await self._error(call, gateway.INTERNAL_ERROR)
+        except PayloadTooLarge:
+            response = await self._error(call, gateway.REQUEST_TOO_LARGE)
+        latency_ms = (time.perf_counter() - call.started) * 1000
+        self.metrics.record(api_name, call.stage_name, response.status, latency_ms,
+                            integration_ms[0] if integration_ms else None)
+        return response
+
+    async def _run(self, call: Call, definition: ApiDefinition, stage: Stage,
+                   integration_ms: list[float]) -> web.StreamResponse:
+        request = call.request
+        if request.content_length is not None and request.content_length > MAX_PAYLOAD:
+            raise PayloadTooLarge()
+        segments = [unquote(s) for s in call.path.split("/") if s]
+        found = routing.match(definition.tree, request.method, segments)
+        if found is None:
+            return await self._error(call, gateway.MISSING_AUTH_TOKEN)
+        method, integration = found.method, found.method.integration
+        if integration is None:
+            return await self._error(call, gateway.INTERNAL_ERROR)
+        if integration.dynamodb is None:
+            return await forward(request, self.ctx)
+
+        body = await _read_capped(request)
+        params = {
+            "path": found.path_params,
+            "querystring": dict(request.query),
+            "header": dict(request.headers),
+        }
+        refusal = _validate(method, request, params, body)
+        if refusal is not None:
+            return await self._error(call, refusal)
+
+        media_type = _media_type(request.headers.get("Content-Type"))
+        template = integration.templates.get(media_type)
+        if template is None and _refuses_passthrough(integration):
+            return await self._error(call, gateway.UNSUPPORTED_MEDIA_TYPE)
+
+        context = call.context(definition, stage, found.resource_path)
+        if template is None:
+            backend_body = body
+        else:
+            try:
+                text = body.decode("utf-8")
+            except UnicodeDecodeError:
+                # CHOSEN: a body that is not UTF-8 cannot reach a text template intact; refuse it.
+                return await self._error(call, gateway.BAD_REQUEST_BODY)
+            try:
+                backend_body = vtl.render(template, input=vtl.Input(text, params), context=context,
+                                          stage_variables=stage.variables).encode("utf-8")
+            except json.JSONDecodeError as exc:
+                return await self._error(call, GatewayError(
+                    400, "BadRequestException", f"Could not parse request body into json: {exc.msg}"))
+            except (vtl.TemplateError, ValueError, TypeError, AttributeError, LookupError) as exc:
+                log.warning("request template of %s %s failed: %r", request.method, found.resource_path, exc)
+                return await self._error(call, gateway.INTERNAL_ERROR)
+
+        region, action = integration.dynamodb
+        sent = time.perf_counter()
+        try:
+            backend = await dynamodb.call(
+                self.ctx.http, self.ctx.upstream, region=region, action=action,
+                access_key=account_of(integration.credentials), body=backend_body, timeout_s=integration.timeout_s,
+            )
+        except dynamodb.BackendTimeout:
+            return await self._error(call, gateway.INTEGRATION_TIMEOUT)
+        except dynamodb.BackendUnreachable as exc:
+            log.warning("%s", exc)
+            return await self._error(call, gateway.INTERNAL_ERROR)
+        finally:
+            integration_ms.append((time.perf_counter() - sent) * 1000)
+        return await self._respond(call, method, integration, backend, params, context, stage)
+
+    async def _respond(self, call: Call, method: Method, integration: Integration, backend: dynamodb.BackendResponse,
+                       params: dict[str, Any], context: dict[str, Any], stage: Stage) -> web.Response:
+        chosen = gateway.select_response(integration.responses, backend.status)
+        if chosen is None or chosen.status not in method.method_responses:
+            # A4: no integration response fits, or it names a status the method does not declare.
+            log.warning("no usable integration response for backend status %s (API %s)", backend.status, call.api_id)
+            return await self._error(call, gateway.INTERNAL_ERROR)
+        accept = _media_type(call.request.headers.get("Accept")) if call.request.headers.get("Accept") else None
+        if accept in chosen.templates:
+            media_type = accept
+        elif DEFAULT_CONTENT_TYPE in chosen.templates or not chosen.templates:
+            media_type = DEFAULT_CONTENT_TYPE
+        else:
+            media_type = next(iter(chosen.templates))
+        template = chosen.templates.get(media_type)
+        body = backend.body
+        if template is not None and template.content.strip():
+            try:
+                text = body.decode("utf-8", errors="replace")
+                body = vtl.render(template, input=vtl.Input(text, params), context=context,
+                                  stage_variables=stage.variables).encode("utf-8")
+            except (vtl.TemplateError, ValueError, TypeError, AttributeError, LookupError) as exc:
+                log.warning("response template failed: %r", exc)
+                return await self._error(call, gateway.INTERNAL_ERROR)
+        override = context["responseOverride"]
+        status = int(override["status"]) if override["status"] else int(chosen.status)
+        response = web.Response(status=status, body=body, content_type=media_type)
+        for name, value in override["header"].items():
+            response.headers[name] = str(value)
+        for target, source in chosen.parameters.items():
+            if target.startswith("method.response.header."):
+                value = _response_parameter(source, backend)
+                if value is not None:
+                    response.headers[target[len("method.response.header."):]] = value
+        _stamp(response, call)
+        return response
+
+    async def _error(self, call: Call, error: GatewayError) -> web.Response:
+        response = web.Response(status=error.status, body=error.body(), content_type="application/json")
+        response.headers["x-amzn-ErrorType"] = error.error_type
+        _stamp(response, call)
+        return response
+
+
+def _stamp(response: web.StreamResponse, call: Call) -> None:
+    response.headers["x-amzn-RequestId"] = call.request_id
+    response.headers["x-amz-apigw-id"] = call.extended_request_id
+
+
+def _refuses_passthrough(integration: Integration) -> bool:
+    """A3: with no template for the content type, may the body pass through untransformed?"""
+    if integration.passthrough == "NEVER":
+        return True
+    if integration.passthrough == "WHEN_NO_TEMPLATES":
+        return bool(integration.templates)
+    return False  # WHEN_NO_MATCH
+
+
+def _validate(method: Method, request: web.Request, params: dict[str, Any], body: bytes) -> GatewayError | None:
+    """A5: the method's request validator, parameters first, then the body."""
+    if method.validate_parameters and method.required_parameters:
+        missing = []
+        for name in method.required_parameters:
+            # method.request.{path|querystring|header}.{name}
+            where, _, key = name.removeprefix("method.request.").partition(".")
+            if where == "header":
+                present = key in request.headers
+            else:
+                present = key in params.get(where, {})
+            if not present:
+                missing.append(key)
+        if missing:
+            return gateway.missing_parameters(missing)
+    if method.validate_body and method.body_validators:
+        validator = (method.body_validators.get(_media_type(request.headers.get("Content-Type")))
+                     or method.body_validators.get("$default"))
+        if validator is not None:
+            try:
+                document = json.loads(body) if body.strip() else None
+            except ValueError:
+                return gateway.BAD_REQUEST_BODY
+            if not validator.is_valid(document):
+                return gateway.BAD_REQUEST_BODY
+    return None
+
+
+def _response_parameter(source: str, backend: dynamodb.BackendResponse) -> str | None:
+    if len(source) >= 2 and source[0] == source[-1] == "'":
+        return source[1:-1]
+    if source.startswith("integration.response.header."):
+        return backend.headers.get(source[len("integration.response.header."):])
+    if source == "integration.response.body":
+        return backend.body.decode("utf-8", errors="replace")
+    return None
+
+
+async def _read_capped(request: web.Request) -> bytes:
+    """The body, or PayloadTooLarge past MAX_PAYLOAD. aiohttp then drains the rest (lingering
+    read) and discards it, so the client gets its 413 instead of a reset connection."""
+    chunks, size = [], 0
+    async for chunk in request.content.iter_any():
+        size += len(chunk)
+        if size > MAX_PAYLOAD:
+            raise PayloadTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)

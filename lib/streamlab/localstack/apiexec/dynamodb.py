@@ -1,0 +1,41 @@
+"""The backend call of an `AWS` integration to DynamoDB (A1, A7): the rendered request, as sent by API Gateway."""
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aiohttp
+from multidict import CIMultiDictProxy
+
+from streamlab.localstack.apiexec.upstream import json_rpc_headers
+
+TARGET_PREFIX = "DynamoDB_20120810."
+
+
+@dataclass(frozen=True)
+class BackendResponse:
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes
+
+
+class BackendTimeout(Exception):
+    pass
+
+
+class BackendUnreachable(Exception):
+    pass
+
+
+async def call(http: aiohttp.ClientSession, upstream: str, *, region: str, action: str, access_key: str,
+               body: bytes, timeout_s: float) -> BackendResponse:
+    """POST the action to MiniStack's DynamoDB; BackendTimeout after `timeout_s`, BackendUnreachable if it cannot be reached."""
+    headers = json_rpc_headers(TARGET_PREFIX + action, "dynamodb", region, access_key)
+    try:
+        async with asyncio.timeout(timeout_s):
+            async with http.post(upstream + "/", data=body, headers=headers) as resp:
+                return BackendResponse(resp.status, resp.headers, await resp.read())
+    except TimeoutError as exc:
+        raise BackendTimeout(f"DynamoDB {action} took longer than {timeout_s:.3f}s") from exc
+    except aiohttp.ClientError as exc:
+        raise BackendUnreachable(f"DynamoDB {action} at {upstream} failed: {exc!r}") from exc
