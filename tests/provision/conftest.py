@@ -12,6 +12,12 @@ def unique_stack() -> str:
     return "t" + uuid.uuid4().hex[:10]
 
 
+@pytest.fixture(scope="session")
+def new_stack_name():
+    """A function giving a stack name no other test uses."""
+    return unique_stack
+
+
 @pytest.fixture
 def config(target):
     """A PipelineConfig with its own stack name; everything it names is deleted afterwards."""
