@@ -1,7 +1,8 @@
-"""`streamlab` command line: up | down | status (more subcommands join as they land)."""
+"""`streamlab` command line: up | down | status | deploy | teardown (more subcommands join as they land)."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Callable
 
@@ -33,10 +34,37 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if st.running else 1
 
 
+def _pipeline_config(args: argparse.Namespace):
+    from streamlab.provision import PipelineConfig
+
+    return PipelineConfig(stack=args.stack, stage=args.stage)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from streamlab.connect import connect
+    from streamlab.provision import deploy
+
+    config = _pipeline_config(args)
+    pipeline = deploy(config, target=connect(log=_say), log=_say)
+    print(json.dumps(pipeline.to_dict(), indent=2))
+    return 0
+
+
+def cmd_teardown(args: argparse.Namespace) -> int:
+    from streamlab.connect import connect
+    from streamlab.provision import teardown
+
+    config = _pipeline_config(args)
+    teardown(config, target=connect(log=_say), log=_say)
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (cmd_up, "start the embedded local stack (reuses a running one)"),
     "down": (cmd_down, "stop every process of the local stack"),
     "status": (cmd_status, "is the local stack running? exit 0 if so"),
+    "deploy": (cmd_deploy, "deploy the pipeline (idempotent); prints its names, ARNs and invoke URL as JSON"),
+    "teardown": (cmd_teardown, "delete every resource of the pipeline and check nothing is left"),
 }
 
 
@@ -48,6 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "up":
             p.add_argument("--port", type=int, default=None, help="front door port (default 4566 or STREAMLAB_PORT)")
+        if name in ("deploy", "teardown"):
+            p.add_argument("--stack", default="streamlab", help="stack name every resource name derives from")
+            p.add_argument("--stage", default="dev", help="API stage name (default dev)")
     return parser
 
 
