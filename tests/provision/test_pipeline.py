@@ -15,6 +15,8 @@ def _tags_of_every_resource(target, pipeline) -> dict[str, dict]:
         "processor role": {t["Key"]: t["Value"]
                            for t in iam.list_role_tags(RoleName=pipeline.processor_role_arn.rsplit("/", 1)[1])["Tags"]},
         "function": lam.list_tags(Resource=pipeline.function_arn)["Tags"],
+        "mapping": lam.list_tags(
+            Resource=lam.get_event_source_mapping(UUID=pipeline.mapping_uuid)["EventSourceMappingArn"])["Tags"],
         "api": apigw.get_tags(resourceArn=f"arn:aws:apigateway:{target.region}::/restapis/{pipeline.api_id}")["tags"],
         "stage": apigw.get_tags(
             resourceArn=f"arn:aws:apigateway:{target.region}::/restapis/{pipeline.api_id}/stages/{pipeline.stage}")["tags"],

@@ -38,3 +38,13 @@ def test_existing_table_without_stream_is_refused_not_changed(target, config):
     with pytest.raises(ProvisionError, match="without a NEW_AND_OLD_IMAGES stream"):
         table.create_table(target, config)
     assert "LatestStreamArn" not in ddb.describe_table(TableName=config.table_name)["Table"]
+
+
+def test_unreachable_target_is_a_provision_error_saying_what_was_done(new_stack_name):
+    from streamlab.localstack.stack import pick_free_port
+    from streamlab.provision import PipelineConfig
+    from streamlab.target import local_target
+
+    nowhere = local_target(f"http://127.0.0.1:{pick_free_port()}")
+    with pytest.raises(ProvisionError, match=r"describing table .*reachable"):
+        table.create_table(nowhere, PipelineConfig(stack=new_stack_name()))

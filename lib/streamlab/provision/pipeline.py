@@ -43,7 +43,7 @@ def deploy(config: PipelineConfig | None = None, *, target: Target | None = None
     say(2, f"on-failure queue {q.name}: {_state(q.created)}")
     api_role = roles.create_api_role(target, config, table_arn=t.arn)
     proc_role = roles.create_processor_role(target, config, table_arn=t.arn, stream_arn=t.stream_arn, queue_arn=q.arn)
-    say(3, f"roles {api_role.name}, {proc_role.name}: {_state(api_role.created and proc_role.created)}")
+    say(3, f"roles {api_role.name}, {proc_role.name}: {_state(api_role.created or proc_role.created)}")
     f = function.create_function(target, config, role_arn=proc_role.arn)
     say(4, f"function {f.name}: {_state(f.created, f.updated)} ({f.state})")
     m = mapping.create_mapping(target, config, stream_arn=t.stream_arn, queue_arn=q.arn)
