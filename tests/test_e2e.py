@@ -78,7 +78,7 @@ def test_post_is_accepted_stored_processed_and_readable(target, pipeline):
     lag_ms = int(done[schema.PROCESSED_AT]["N"]) - int(done[schema.ACCEPTED_AT]["N"])
     assert lag_ms >= 0 and int(done[schema.ATTEMPTS]["N"]) >= 1
 
-    status, raw = http("GET", f"{pipeline.invoke_url}/{request_id}")
+    status, raw = http("GET", pipeline.status_url(request_id))
     assert status == 200, raw
     assert json.loads(raw) == {
         "id": request_id, "status": schema.PROCESSED,
@@ -115,6 +115,6 @@ def test_bad_input_is_refused_and_nothing_is_written(target, pipeline, body, con
 
 
 def test_get_of_an_unknown_id_is_404(pipeline):
-    status, raw = http("GET", f"{pipeline.invoke_url}/no-such-request")
+    status, raw = http("GET", pipeline.status_url("no-such-request"))
     assert status == 404, raw
     assert json.loads(raw)["id"] == "no-such-request"

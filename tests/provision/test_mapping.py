@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from streamlab.provision import function, mapping, queue, roles, table
 from streamlab.provision.config import EsmSettings
 
@@ -21,6 +24,31 @@ def test_changed_settings_lists_only_what_differs():
                "FilterCriteria": {"Filters": [{"Pattern": json.dumps({"eventName": ["INSERT"]}, indent=1)}]}}
     current.pop("Enabled")
     assert mapping.changed_settings(current, desired) == {"BatchSize": 5}
+
+
+esm_settings = st.builds(
+    EsmSettings,
+    batch_size=st.integers(1, 10_000),
+    maximum_batching_window_in_seconds=st.integers(0, 300),
+    parallelization_factor=st.integers(1, 10),
+    maximum_retry_attempts=st.integers(-1, 10_000),
+    maximum_record_age_in_seconds=st.sampled_from([-1, 60, 3600, 604_800]),
+    bisect_batch_on_function_error=st.booleans(),
+    report_batch_item_failures=st.booleans(),
+    on_failure=st.booleans(),
+    filter_patterns=st.sampled_from([(), ({"eventName": ["INSERT"]},), ({"eventName": ["INSERT", "MODIFY"]},)]),
+    metrics=st.sampled_from([(), ("EventCount",)]),
+    enabled=st.booleans(),
+)
+
+
+@given(esm_settings, esm_settings)
+def test_applying_the_changed_settings_converges(old, new):
+    current = old.to_api(queue_arn="arn:q")
+    desired = new.to_api(queue_arn="arn:q")
+    changes = mapping.changed_settings(current, desired)
+    assert mapping.changed_settings({**current, **changes}, desired) == {}
+    assert (changes == {}) == (mapping.normalize(current) == mapping.normalize(desired))
 
 
 def _upstream(target, config):
@@ -68,3 +96,15 @@ def test_disabled_mapping_waits_for_disabled(target, config):
     assert off.state == "Disabled"
     on = mapping.create_mapping(target, config, stream_arn=t.stream_arn, queue_arn=q.arn)
     assert on.uuid == off.uuid and on.state == "Enabled" and "Enabled" in on.updated
+
+
+def test_mapping_of_a_replaced_table_is_replaced(target, config):
+    """A re-created table has a new stream; the old stream's mapping is deleted, not left dangling."""
+    t, q = _upstream(target, config)
+    old = mapping.create_mapping(target, config, stream_arn=t.stream_arn, queue_arn=q.arn)
+    table.delete_table(target, config)
+    t2 = table.create_table(target, config)
+    assert t2.stream_arn != t.stream_arn
+    new = mapping.create_mapping(target, config, stream_arn=t2.stream_arn, queue_arn=q.arn)
+    assert new.created and new.uuid != old.uuid
+    assert [(m["UUID"], m["EventSourceArn"]) for m in mapping.list_mappings(target, config)] == [(new.uuid, t2.stream_arn)]

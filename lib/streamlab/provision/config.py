@@ -141,10 +141,9 @@ class Pipeline:
     stage: str
     invoke_url: str
 
-    @property
-    def request_url(self) -> str:
-        """Where to GET one request's status: append the id."""
-        return self.invoke_url + "/"
+    def status_url(self, request_id: str) -> str:
+        """Where to GET one request's status."""
+        return f"{self.invoke_url}/{request_id}"
 
     def to_dict(self) -> dict[str, str]:
         return asdict(self)

@@ -99,11 +99,12 @@ def create_mapping(target: Target, config: PipelineConfig, *, stream_arn: str, q
     """Create the mapping, or update the existing one in place; waits until it is Enabled (or Disabled)."""
     lam = target.client("lambda")
     desired = config.esm.to_api(queue_arn=queue_arn)
-    mappings = [m for m in list_mappings(target, config) if m.get("EventSourceArn") == stream_arn]
-    # Mappings of a stream that no longer exists (the table was re-created) are dead weight.
-    stale = [m for m in list_mappings(target, config)
-             if m.get("EventSourceArn", "").startswith(stream_arn.split("/stream/")[0] + "/stream/")
-             and m.get("EventSourceArn") != stream_arn]
+    existing = list_mappings(target, config)
+    mappings = [m for m in existing if m.get("EventSourceArn") == stream_arn]
+    # Mappings of an older stream of this table (the table was re-created) can never deliver again.
+    table_streams = stream_arn.split("/stream/")[0] + "/stream/"
+    stale = [m for m in existing
+             if m.get("EventSourceArn", "").startswith(table_streams) and m.get("EventSourceArn") != stream_arn]
     with provisioning(f"creating event source mapping {stream_arn} -> {config.function_name}"):
         for extra in stale + mappings[1:]:
             delete_mapping(target, extra["UUID"])
