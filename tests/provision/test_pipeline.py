@@ -37,7 +37,7 @@ def test_deploy_twice_is_the_same_pipeline_then_teardown_leaves_nothing(target, 
     assert second == first
     assert all("created" not in line for line in lines), lines
     assert {k: len(v) for k, v in find_remaining(config, target=target).items()} == {
-        "api": 1, "mapping": 1, "function": 1, "queue": 1, "roles": 2, "table": 1,
+        "api": 1, "mapping": 1, "function": 1, "log group": 0, "queue": 1, "roles": 2, "table": 1,
     }
 
     report = teardown(config, target=target, log=lines.append)

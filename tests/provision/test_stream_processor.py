@@ -105,6 +105,7 @@ def test_insert_is_marked_processed_with_lag_readable_S1_S3(target, deployed):
     assert stored[schema.ATTEMPTS]["N"] == "1"
     assert int(stored[schema.PROCESSED_AT]["N"]) >= int(stored[schema.ACCEPTED_AT]["N"])
     assert stored[schema.BODY] == item[schema.BODY]
+    assert function.describe_log_group(target, proc.config) is not None  # where the function's output goes
 
 
 def test_duplicate_delivery_counts_attempts_and_keeps_first_completion_E1(target, deployed):

@@ -103,6 +103,14 @@ def log_group_name(config: PipelineConfig) -> str:
     return f"/aws/lambda/{config.function_name}"
 
 
+def describe_log_group(target: Target, config: PipelineConfig) -> dict | None:
+    """The function's log group (Lambda creates it on first use), or None."""
+    logs = target.client("logs")
+    with provisioning(f"describing log group {log_group_name(config)}"):
+        groups = logs.describe_log_groups(logGroupNamePrefix=log_group_name(config)).get("logGroups", [])
+    return next((g for g in groups if g["logGroupName"] == log_group_name(config)), None)
+
+
 def delete_function(target: Target, config: PipelineConfig) -> bool:
     """Delete the function and its log group. True if the function existed."""
     lam = target.client("lambda")

@@ -78,6 +78,7 @@ def find_remaining(config: PipelineConfig | None = None, *, target: Target | Non
         "api": [a["id"] for a in api.find_apis(target, config)],
         "mapping": [m["UUID"] for m in mapping.list_mappings(target, config)],
         "function": [config.function_name] if function.describe_function(target, config) else [],
+        "log group": [function.log_group_name(config)] if function.describe_log_group(target, config) else [],
         "queue": [config.queue_name] if queue.describe_queue(target, config) else [],
         "roles": [r for r in (config.api_role_name, config.processor_role_name) if roles.describe_role(target, r)],
         "table": [config.table_name] if table.describe_table(target, config) else [],
