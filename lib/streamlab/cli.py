@@ -1,9 +1,10 @@
-"""`streamlab` command line: up | down | status | deploy | teardown (more subcommands join as they land)."""
+"""`streamlab` command line: up | down | status | deploy | teardown | bench (more subcommands join as they land)."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Callable
 
 from streamlab.errors import StreamlabError
@@ -59,12 +60,32 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from streamlab import bench_api
+
+    report = bench_api.run(requests=args.requests, concurrency=args.concurrency, item_bytes=args.item_bytes)
+    print(bench_api.write(report, args.out))
+    if args.out:
+        _say(f"written to {args.out}")
+    return 0
+
+
+def _bench_arguments(parser: argparse.ArgumentParser) -> None:
+    kinds = parser.add_subparsers(dest="bench", required=True)
+    api = kinds.add_parser("api", help="API path (front door + VTL + PutItem integration) vs raw PutItem")
+    api.add_argument("--out", type=Path, default=None, help="also write the JSON report to this file")
+    api.add_argument("--requests", type=int, default=4000, help="measured requests per path (default 4000)")
+    api.add_argument("--concurrency", type=int, default=16, help="requests in flight per path (default 16)")
+    api.add_argument("--item-bytes", type=int, default=256, help="size of the request body (default 256)")
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (cmd_up, "start the embedded local stack (reuses a running one)"),
     "down": (cmd_down, "stop every process of the local stack"),
     "status": (cmd_status, "is the local stack running? exit 0 if so"),
     "deploy": (cmd_deploy, "deploy the pipeline (idempotent); prints its names, ARNs and invoke URL as JSON"),
     "teardown": (cmd_teardown, "delete every resource of the pipeline and check nothing is left"),
+    "bench": (cmd_bench, "benchmarks written as JSON: `bench api`"),
 }
 
 
@@ -79,6 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name in ("deploy", "teardown"):
             p.add_argument("--stack", default="streamlab", help="stack name every resource name derives from")
             p.add_argument("--stage", default="dev", help="API stage name (default dev)")
+        if name == "bench":
+            _bench_arguments(p)
     return parser
 
 

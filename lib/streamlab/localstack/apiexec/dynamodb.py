@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import lru_cache
 
 import aiohttp
 from multidict import CIMultiDictProxy
@@ -27,10 +28,16 @@ class BackendUnreachable(Exception):
     pass
 
 
+@lru_cache(maxsize=256)
+def _headers(region: str, action: str, access_key: str) -> dict[str, str]:
+    # Built once per integration: MiniStack checks neither signature nor date, only the scope.
+    return json_rpc_headers(TARGET_PREFIX + action, "dynamodb", region, access_key)
+
+
 async def call(http: aiohttp.ClientSession, upstream: str, *, region: str, action: str, access_key: str,
                body: bytes, timeout_s: float) -> BackendResponse:
     """POST the action to MiniStack's DynamoDB; BackendTimeout after `timeout_s`, BackendUnreachable if it cannot be reached."""
-    headers = json_rpc_headers(TARGET_PREFIX + action, "dynamodb", region, access_key)
+    headers = _headers(region, action, access_key)
     try:
         async with asyncio.timeout(timeout_s):
             async with http.post(upstream + "/", data=body, headers=headers) as resp:

@@ -4,6 +4,7 @@ Every status and message the gateway makes up itself is here, in one place.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -17,7 +18,7 @@ class GatewayError:
     message: str
 
     def body(self) -> bytes:
-        return b'{"message":"' + self.message.encode() + b'"}'
+        return json.dumps({"message": self.message}, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 NOT_FOUND = GatewayError(404, "NotFoundException", "Not Found")  # no such API id (MiniStack's answer too)

@@ -2,8 +2,9 @@
 
 A definition is a snapshot per (api, deployment), as on AWS: changes show once a deployment is
 made. Snapshots are taken when a deployment passes the front door (`note_control_call`), or on
-first use. The stage (its deployment id and variables) is re-read after STAGE_TTL seconds, and
-at once after a control-plane call on the API, so a new deployment is noticed either way.
+first use. The stage (its deployment id and variables) is re-read in the background once it is
+STAGE_TTL seconds old, and before the next request after a control-plane call on the API
+passed the front door, so a new deployment is noticed either way.
 """
 from __future__ import annotations
 
@@ -47,23 +48,23 @@ class DefinitionCache:
         self._stages: dict[tuple[str, str], tuple[float, Stage | Exception]] = {}
         self._snapshots: OrderedDict[tuple[str, str], ApiDefinition] = OrderedDict()
         self._inflight: dict[tuple[str, ...], asyncio.Future[Any]] = {}
+        self._generation: dict[str, int] = {}
+        self._background: set[asyncio.Future[Any]] = set()
 
     async def resolve(self, api_id: str, stage_name: str) -> tuple[ApiDefinition, Stage]:
         """The deployed definition behind `stage_name`; ApiNotFound, StageNotFound, ControlPlaneUnavailable."""
         key = (api_id, stage_name)
         entry = self._stages.get(key)
-        if entry is None or entry[0] < time.monotonic():
-            try:
-                stage: Stage | Exception = await self._once(("stage", *key), lambda: self._read_stage(api_id, stage_name))
-            except (ApiNotFound, StageNotFound) as exc:
-                stage = exc
-            except ControlPlaneUnavailable:
-                if entry is None:
-                    raise
-                stage = entry[1]  # MiniStack is down: keep serving what we knew
-            self._stages[key] = (time.monotonic() + STAGE_TTL, stage)
+        if entry is None:
+            stage = await self._refresh_stage(key)
         else:
             stage = entry[1]
+            if entry[0] < time.monotonic():
+                # Stale: answer with what we know, re-read in the background (no request waits).
+                self._stages[key] = (time.monotonic() + STAGE_TTL, stage)
+                task = asyncio.ensure_future(self._refresh_stage(key, quiet=True))
+                self._background.add(task)  # a task nobody references may be collected mid-flight
+                task.add_done_callback(self._background.discard)
         if isinstance(stage, Exception):
             raise stage
         snapshot = self._snapshots.get((api_id, stage.deployment_id))
@@ -71,8 +72,25 @@ class DefinitionCache:
             snapshot = await self._once(("api", api_id, stage.deployment_id), lambda: self._snapshot(api_id, [stage.deployment_id]))
         return snapshot, stage
 
+    async def _refresh_stage(self, key: tuple[str, str], quiet: bool = False) -> Stage | Exception:
+        generation = self._generation.get(key[0], 0)
+        stage: Stage | Exception
+        try:
+            stage = await self._once(("stage", *key, str(generation)), lambda: self._read_stage(*key))
+        except (ApiNotFound, StageNotFound) as exc:
+            stage = exc
+        except ControlPlaneUnavailable as exc:
+            if quiet:  # MiniStack is down: keep serving what we knew
+                return exc
+            raise
+        # A control-plane change that passed while we read makes this answer stale: drop it.
+        if self._generation.get(key[0], 0) == generation:
+            self._stages[key] = (time.monotonic() + STAGE_TTL, stage)
+        return stage
+
     def forget(self, api_id: str) -> None:
         """A control-plane call changed `api_id`: re-read its stages on next use."""
+        self._generation[api_id] = self._generation.get(api_id, 0) + 1
         for key in [k for k in self._stages if k[0] == api_id]:
             del self._stages[key]
 

@@ -13,6 +13,7 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
@@ -24,6 +25,7 @@ from streamlab.localstack.apiexec.gateway import GatewayError
 from streamlab.localstack.apiexec.metrics import Metrics
 from streamlab.localstack.apiexec.upstream import account_of
 from streamlab.localstack.frontdoor import FrontDoorContext, Route, forward
+from streamlab.target import LOCAL_ACCOUNT_ID
 
 log = logging.getLogger("streamlab.apiexec")
 
@@ -73,11 +75,11 @@ class Call:
     epoch_ms: int
     started: float
 
-    def context(self, definition: ApiDefinition, stage: Stage, resource_path: str) -> dict[str, Any]:
+    def context(self, resource_path: str) -> dict[str, Any]:
         req = self.request
         peer = req.transport.get_extra_info("peername") if req.transport else None
         return {
-            "accountId": "000000000000",
+            "accountId": LOCAL_ACCOUNT_ID,
             "apiId": self.api_id,
             "domainName": req.host,
             "domainPrefix": req.host.split(".")[0],
@@ -90,13 +92,18 @@ class Call:
             "path": f"/{self.stage_name}{self.path}",
             "protocol": f"HTTP/{req.version.major}.{req.version.minor}",
             "requestId": self.request_id,
-            "requestTime": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(self.epoch_ms / 1000)),
+            "requestTime": _request_time(self.epoch_ms // 1000),
             "requestTimeEpoch": self.epoch_ms,
             "resourcePath": resource_path,
             "stage": self.stage_name,
             # A response template may set these (#set($context.responseOverride.status = 404)).
             "responseOverride": {"status": None, "header": {}},
         }
+
+
+@lru_cache(maxsize=4)
+def _request_time(epoch_s: int) -> str:
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch_s))
 
 
 def _new_extended_request_id() -> str:
@@ -158,6 +165,10 @@ class Executor:
             response = await self._error(call, gateway.INTERNAL_ERROR)
         except PayloadTooLarge:
             response = await self._error(call, gateway.REQUEST_TOO_LARGE)
+        except Exception:
+            # A bug of ours must still look like API Gateway to the client: a 5xx, never a false 2xx.
+            log.exception("API executor failed on %s %s", request.method, request.path)
+            response = await self._error(call, gateway.INTERNAL_ERROR)
         latency_ms = (time.perf_counter() - call.started) * 1000
         self.metrics.record(api_name, call.stage_name, response.status, latency_ms,
                             integration_ms[0] if integration_ms else None)
@@ -193,7 +204,7 @@ class Executor:
         if template is None and _refuses_passthrough(integration):
             return await self._error(call, gateway.UNSUPPORTED_MEDIA_TYPE)
 
-        context = call.context(definition, stage, found.resource_path)
+        context = call.context(found.resource_path)
         if template is None:
             backend_body = body
         else:

@@ -116,7 +116,15 @@ def render(template: airspeed.Template, *, input: Input, context: Mapping[str, A
            stage_variables: Mapping[str, str]) -> str:
     """Render a compiled template; TemplateError or ValueError when it cannot be evaluated."""
     namespace = {"input": input, "context": context, "stageVariables": stage_variables, "util": UTIL}
-    return template.merge(namespace)
+    try:
+        return template.merge(namespace)
+    except airspeed.TemplateExecutionError as exc:
+        cause = exc.__cause__
+        while isinstance(cause, airspeed.TemplateExecutionError):
+            cause = cause.__cause__
+        if isinstance(cause, json.JSONDecodeError):
+            raise cause from exc  # the body is not JSON: the client's fault (400), not the template's
+        raise
 
 
 __all__ = ["Input", "TemplateError", "compile_template", "render", "to_text"]

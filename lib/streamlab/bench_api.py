@@ -1,0 +1,178 @@
+"""`streamlab bench api`: what the API path costs over a raw DynamoDB PutItem on the same MiniStack.
+
+One aiohttp client, the same concurrency and the same item for both paths:
+(a) PutItem straight to MiniStack's port, (b) POST /requests through the front door (API
+executor: routing, VTL, PutItem integration, integration response). Rounds alternate
+(raw, api, raw, api, ...) so drift on a busy machine hits both alike. Closed loop on purpose:
+this measures service cost per request, not latency under an arrival rate (that is `burst`).
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import aiohttp
+import psutil
+
+from streamlab import schema
+from streamlab.errors import ConfigError
+from streamlab.localstack import stack
+from streamlab.localstack.apiexec import sample_api
+from streamlab.localstack.apiexec.upstream import json_rpc_headers
+from streamlab.target import local_target
+
+TARGET_OVERHEAD = 0.20
+ROUNDS = 4
+
+
+@dataclass
+class PathResult:
+    latencies_ms: list[float]
+    seconds: float
+    errors: int
+    cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds used per process while it ran
+
+    def summary(self) -> dict[str, Any]:
+        ordered = sorted(self.latencies_ms)
+
+        def pct(p: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3) if ordered else float("nan")
+
+        return {
+            "requests": len(ordered),
+            "errors": self.errors,
+            "throughput_rps": round(len(ordered) / self.seconds, 1) if self.seconds else 0.0,
+            "p50_ms": pct(50),
+            "p90_ms": pct(90),
+            "p99_ms": pct(99),
+            "max_ms": round(ordered[-1], 3) if ordered else float("nan"),
+            # Where the time goes on a shared 2-core machine: CPU per request in each process.
+            "cpu_ms_per_request": {name: round(sec * 1000 / len(ordered), 4) for name, sec in self.cpu_s.items()}
+            if ordered else {},
+        }
+
+
+async def _drive(http: aiohttp.ClientSession, count: int, concurrency: int,
+                 request: Callable[[], tuple[str, bytes, dict[str, str]]], ok: int) -> PathResult:
+    latencies: list[float] = []
+    errors = 0
+    remaining = count
+
+    async def worker() -> None:
+        nonlocal remaining, errors
+        while remaining > 0:
+            remaining -= 1
+            url, body, headers = request()
+            started = time.perf_counter()
+            async with http.post(url, data=body, headers=headers) as resp:
+                await resp.read()
+                status = resp.status
+            latencies.append((time.perf_counter() - started) * 1000)
+            errors += status != ok
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return PathResult(latencies, time.perf_counter() - started, errors)
+
+
+def _cpu(processes: dict[str, psutil.Process]) -> dict[str, float]:
+    seconds = {name: sum(proc.cpu_times()[:2]) for name, proc in processes.items()}
+    seconds["client"] = time.process_time()
+    return seconds
+
+
+async def _drive_measured(processes: dict[str, psutil.Process], *args: Any) -> PathResult:
+    before = _cpu(processes)
+    result = await _drive(*args)
+    after = _cpu(processes)
+    result.cpu_s = {name: after[name] - before[name] for name in after}
+    return result
+
+
+def _merge(parts: list[PathResult]) -> PathResult:
+    cpu = {name: sum(p.cpu_s.get(name, 0.0) for p in parts) for name in parts[0].cpu_s}
+    return PathResult([x for p in parts for x in p.latencies_ms], sum(p.seconds for p in parts),
+                      sum(p.errors for p in parts), cpu)
+
+
+async def _measure(ministack_url: str, api: sample_api.SampleApi, requests: int, concurrency: int,
+                   item_bytes: int, processes: dict[str, psutil.Process]) -> dict[str, Any]:
+    payload = json.dumps({"data": "x" * max(0, item_bytes - 12)})
+    api_url = api.url + "/requests"
+    api_headers = {"Content-Type": "application/json"}
+
+    def raw_request() -> tuple[str, bytes, dict[str, str]]:
+        # The same item the API's template writes, with the same condition.
+        item = {
+            schema.ID: {"S": uuid.uuid4().hex},
+            schema.BODY: {"S": payload},
+            schema.ACCEPTED_AT: {"N": str(int(time.time() * 1000))},
+            schema.STATUS: {"S": schema.ACCEPTED},
+        }
+        body = json.dumps({"TableName": api.table, "Item": item,
+                           "ConditionExpression": f"attribute_not_exists({schema.ID})"}).encode()
+        return ministack_url + "/", body, json_rpc_headers("DynamoDB_20120810.PutItem", "dynamodb", api.target.region)
+
+    def api_request() -> tuple[str, bytes, dict[str, str]]:
+        return api_url, payload.encode(), api_headers
+
+    connector = aiohttp.TCPConnector(limit=concurrency * 2)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        warmup = max(50, requests // 10)
+        await _drive(http, warmup, concurrency, raw_request, 200)
+        await _drive(http, warmup, concurrency, api_request, 202)
+        raw_parts, api_parts = [], []
+        per_round = max(1, requests // ROUNDS)
+        for _ in range(ROUNDS):
+            raw_parts.append(await _drive_measured(processes, http, per_round, concurrency, raw_request, 200))
+            api_parts.append(await _drive_measured(processes, http, per_round, concurrency, api_request, 202))
+    raw, via_api = _merge(raw_parts).summary(), _merge(api_parts).summary()
+    throughput_overhead = raw["throughput_rps"] / via_api["throughput_rps"] - 1 if via_api["throughput_rps"] else None
+    p50_overhead = via_api["p50_ms"] / raw["p50_ms"] - 1 if raw["p50_ms"] else None
+    return {
+        "raw_putitem": raw,
+        "api_post": via_api,
+        "overhead": {
+            "throughput": round(throughput_overhead, 3) if throughput_overhead is not None else None,
+            "p50_latency": round(p50_overhead, 3) if p50_overhead is not None else None,
+            "p99_latency": round(via_api["p99_ms"] / raw["p99_ms"] - 1, 3) if raw["p99_ms"] else None,
+            "target": TARGET_OVERHEAD,
+            "meets_target": throughput_overhead is not None and throughput_overhead <= TARGET_OVERHEAD,
+        },
+    }
+
+
+def run(requests: int = 4000, concurrency: int = 16, item_bytes: int = 256, home: Path | None = None) -> dict[str, Any]:
+    """Benchmark both paths on the running local stack; returns the JSON-ready report."""
+    if requests < ROUNDS or concurrency < 1:
+        raise ConfigError(f"--requests must be at least {ROUNDS} and --concurrency at least 1.")
+    state = stack.running_state(home)
+    target = local_target(state.endpoint_url)
+    api = sample_api.define(target, name=f"streamlab-bench-{uuid.uuid4().hex[:6]}", with_get=False)
+    try:
+        processes = {name: psutil.Process(rec.pid) for name, rec in state.processes.items()}
+        results = asyncio.run(_measure(state.ministack_url, api, requests, concurrency, item_bytes, processes))
+    finally:
+        api.delete()
+    return {
+        "benchmark": "api",
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "settings": {"requests": requests, "concurrency": concurrency, "item_bytes": item_bytes, "rounds": ROUNDS},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        **results,
+    }
+
+
+def write(report: dict[str, Any], out: Path | None) -> str:
+    text = json.dumps(report, indent=2)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n")
+    return text
