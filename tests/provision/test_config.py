@@ -70,3 +70,10 @@ def test_processor_environment_carries_the_failure_switches():
     assert env.processor.environment("tbl") == {
         "TABLE_NAME": "tbl", "FAILURE_RATE": "0.25", "FAILURE_SEED": "7", "PARTIAL_FAILURES": "false",
     }
+
+
+def test_partial_failures_without_report_batch_item_failures_is_refused_E9():
+    with pytest.raises(ConfigError, match="report_batch_item_failures"):
+        PipelineConfig().with_esm(report_batch_item_failures=False)
+    config = PipelineConfig().with_processor(partial_failures=False).with_esm(report_batch_item_failures=False)
+    assert config.esm.to_api(queue_arn="q")["FunctionResponseTypes"] == []

@@ -96,6 +96,13 @@ class PipelineConfig:
             raise ConfigError(f"stage name {self.stage!r} must be letters, digits or '_' (for example 'dev').")
         if not 0.0 <= self.processor.failure_rate <= 1.0:
             raise ConfigError(f"processor.failure_rate={self.processor.failure_rate} must be between 0 and 1.")
+        if self.processor.partial_failures and not self.esm.report_batch_item_failures:
+            # Lambda ignores a batchItemFailures answer unless the mapping asks for it (E9): the
+            # failed records would count as processed and vanish from the pipeline's accounting.
+            raise ConfigError(
+                "processor.partial_failures=True needs esm.report_batch_item_failures=True (or the mapping "
+                "ignores the reported failures and the records are lost); change one of the two."
+            )
         defaults = {
             "table_name": f"{self.stack}-requests",
             "function_name": f"{self.stack}-StreamProcessor",
