@@ -1,7 +1,8 @@
-"""`streamlab` command line: up | down | status | suite | lab | bench ..."""
+"""`streamlab` command line: up | down | status | deploy | teardown | suite | lab | bench ..."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Callable
@@ -32,6 +33,29 @@ def cmd_status(args: argparse.Namespace) -> int:
     for name, alive in st.processes.items():
         print(f"  {name}: {'running' if alive else 'stopped'}")
     return 0 if st.running else 1
+
+
+def _pipeline_config(args: argparse.Namespace):
+    from streamlab.provision import PipelineConfig
+
+    return PipelineConfig(stack=args.stack, stage=args.stage)
+
+
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from streamlab.connect import connect
+    from streamlab.provision import deploy
+
+    pipeline = deploy(_pipeline_config(args), target=connect(log=_say), log=_say)
+    print(json.dumps(pipeline.to_dict(), indent=2))
+    return 0
+
+
+def cmd_teardown(args: argparse.Namespace) -> int:
+    from streamlab.connect import connect
+    from streamlab.provision import teardown
+
+    teardown(_pipeline_config(args), target=connect(log=_say), log=_say)
+    return 0
 
 
 def cmd_suite(args: argparse.Namespace) -> int:
@@ -65,6 +89,11 @@ def _port_arguments(default: int | None, help_text: str) -> Callable[[argparse.A
     return add
 
 
+def _pipeline_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stack", default="streamlab", help="stack name every resource name derives from")
+    p.add_argument("--stage", default="dev", help="API stage name (default dev)")
+
+
 def _suite_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="ci", help="parameter profile from notebooks/profiles.json (ci, full)")
     p.add_argument("only", nargs="*", help="run only notebooks whose names start with these (e.g. 00 01)")
@@ -88,6 +117,9 @@ COMMANDS: dict[str, Command] = {
            _port_arguments(None, "front door port on 127.0.0.1 (default 4566 or STREAMLAB_PORT)")),
     "down": (cmd_down, "stop every process of the local stack", _no_arguments),
     "status": (cmd_status, "is the local stack running? exit 0 if so", _no_arguments),
+    "deploy": (cmd_deploy, "deploy the pipeline (idempotent); prints its names, ARNs and invoke URL as JSON",
+               _pipeline_arguments),
+    "teardown": (cmd_teardown, "delete every resource of the pipeline and check nothing is left", _pipeline_arguments),
     "suite": (cmd_suite, "run every notebook with papermill into build/run/<timestamp>/", _suite_arguments),
     "lab": (cmd_lab, "open JupyterLab on notebooks/ (127.0.0.1 only)",
             _port_arguments(8888, "JupyterLab port on 127.0.0.1 (default 8888)")),

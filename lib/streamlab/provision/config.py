@@ -1,0 +1,156 @@
+"""What to deploy (`PipelineConfig`, `EsmSettings`, `ProcessorSettings`) and what was deployed (`Pipeline`).
+
+Every resource name is derived once, here, from the stack name, so later code reads names and
+ARNs from a `Pipeline` instead of re-deriving them.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from streamlab.errors import ConfigError
+
+STACK_TAG = "streamlab:stack"
+_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
+# Only INSERTs are requests to process; the processor's own UpdateItem emits MODIFY records.
+INSERTS_ONLY = {"eventName": ["INSERT"]}
+
+
+@dataclass(frozen=True)
+class EsmSettings:
+    """The event source mapping's knobs, passed to Lambda as-is (aws-semantics.md §2, E2–E11)."""
+
+    batch_size: int = 100
+    maximum_batching_window_in_seconds: int = 0
+    parallelization_factor: int = 1
+    maximum_retry_attempts: int = 2
+    maximum_record_age_in_seconds: int = -1
+    bisect_batch_on_function_error: bool = True
+    report_batch_item_failures: bool = True
+    on_failure: bool = True
+    filter_patterns: tuple[dict, ...] = (INSERTS_ONLY,)
+    metrics: tuple[str, ...] = ("EventCount",)
+    enabled: bool = True
+
+    def to_api(self, *, queue_arn: str | None) -> dict[str, Any]:
+        """The CreateEventSourceMapping/UpdateEventSourceMapping arguments these settings mean."""
+        params: dict[str, Any] = {
+            "BatchSize": self.batch_size,
+            "MaximumBatchingWindowInSeconds": self.maximum_batching_window_in_seconds,
+            "ParallelizationFactor": self.parallelization_factor,
+            "MaximumRetryAttempts": self.maximum_retry_attempts,
+            "MaximumRecordAgeInSeconds": self.maximum_record_age_in_seconds,
+            "BisectBatchOnFunctionError": self.bisect_batch_on_function_error,
+            "FunctionResponseTypes": ["ReportBatchItemFailures"] if self.report_batch_item_failures else [],
+            "DestinationConfig": {"OnFailure": {"Destination": queue_arn}} if self.on_failure and queue_arn else {},
+            "FilterCriteria": {"Filters": [{"Pattern": json.dumps(p, sort_keys=True)} for p in self.filter_patterns]},
+            "MetricsConfig": {"Metrics": list(self.metrics)},
+            "Enabled": self.enabled,
+        }
+        return params
+
+
+@dataclass(frozen=True)
+class ProcessorSettings:
+    """The StreamProcessor's configuration, including its per-function failure switches."""
+
+    timeout_seconds: int = 30
+    memory_mb: int = 256
+    failure_rate: float = 0.0      # 0..1: share of record attempts that raise (transient failures)
+    failure_seed: int = 0          # makes the failure draws reproducible
+    partial_failures: bool = True  # report failures as batchItemFailures instead of raising
+
+    def environment(self, table_name: str) -> dict[str, str]:
+        return {
+            "TABLE_NAME": table_name,
+            "FAILURE_RATE": repr(float(self.failure_rate)),
+            "FAILURE_SEED": str(int(self.failure_seed)),
+            "PARTIAL_FAILURES": "true" if self.partial_failures else "false",
+        }
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Names and settings of one pipeline. Leave a name empty to derive it from `stack`."""
+
+    stack: str = "streamlab"
+    table_name: str = ""
+    function_name: str = ""
+    queue_name: str = ""
+    api_name: str = ""
+    api_role_name: str = ""
+    processor_role_name: str = ""
+    stage: str = "dev"
+    esm: EsmSettings = field(default_factory=EsmSettings)
+    processor: ProcessorSettings = field(default_factory=ProcessorSettings)
+
+    def __post_init__(self) -> None:
+        if not _STACK_NAME.match(self.stack or ""):
+            raise ConfigError(
+                f"stack name {self.stack!r} is not usable in AWS resource names: use 1-40 letters, "
+                f"digits or '-', starting with a letter (for example 'streamlab' or 'lab-2')."
+            )
+        if not re.match(r"^[A-Za-z0-9_]{1,128}$", self.stage):
+            raise ConfigError(f"stage name {self.stage!r} must be letters, digits or '_' (for example 'dev').")
+        if not 0.0 <= self.processor.failure_rate <= 1.0:
+            raise ConfigError(f"processor.failure_rate={self.processor.failure_rate} must be between 0 and 1.")
+        if self.processor.partial_failures and not self.esm.report_batch_item_failures:
+            # Lambda ignores a batchItemFailures answer unless the mapping asks for it (E9): the
+            # failed records would count as processed and vanish from the pipeline's accounting.
+            raise ConfigError(
+                "processor.partial_failures=True needs esm.report_batch_item_failures=True (or the mapping "
+                "ignores the reported failures and the records are lost); change one of the two."
+            )
+        defaults = {
+            "table_name": f"{self.stack}-requests",
+            "function_name": f"{self.stack}-StreamProcessor",
+            "queue_name": f"{self.stack}-on-failure",
+            "api_name": f"{self.stack}-api",
+            "api_role_name": f"{self.stack}-api-role",
+            "processor_role_name": f"{self.stack}-processor-role",
+        }
+        for name, value in defaults.items():
+            if not getattr(self, name):
+                object.__setattr__(self, name, value)
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The tags every resource of this stack carries."""
+        return {STACK_TAG: self.stack}
+
+    def with_esm(self, **changes: Any) -> "PipelineConfig":
+        return replace(self, esm=replace(self.esm, **changes))
+
+    def with_processor(self, **changes: Any) -> "PipelineConfig":
+        return replace(self, processor=replace(self.processor, **changes))
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """Everything a deployed pipeline is made of: names, ARNs, ids and the invoke URL."""
+
+    target: str
+    region: str
+    stack: str
+    table_name: str
+    table_arn: str
+    stream_arn: str
+    api_role_arn: str
+    processor_role_arn: str
+    queue_url: str
+    queue_arn: str
+    function_name: str
+    function_arn: str
+    mapping_uuid: str
+    api_id: str
+    stage: str
+    invoke_url: str
+
+    def status_url(self, request_id: str) -> str:
+        """Where to GET one request's status."""
+        return f"{self.invoke_url}/{request_id}"
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)

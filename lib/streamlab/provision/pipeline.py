@@ -1,0 +1,111 @@
+"""The whole pipeline: `deploy` runs every step in order, `teardown` deletes everything in reverse.
+
+The queue is made before the roles so the processor's policy names the queue's real ARN.
+Both are idempotent: deploy twice and nothing is duplicated; teardown twice and the second finds
+nothing. `teardown` ends by listing what is left of the stack, which should be nothing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from streamlab.errors import ProvisionError
+from streamlab.provision import api, function, mapping, queue, roles, table
+from streamlab.provision.config import Pipeline, PipelineConfig
+from streamlab.target import Target
+
+Log = Callable[[str], None]
+STEPS = ("table", "queue", "roles", "function", "mapping", "api")
+
+
+def _resolve(target: Target | None) -> Target:
+    if target is not None:
+        return target
+    from streamlab.connect import connect
+
+    return connect()
+
+
+def _state(created: bool, updated: bool | tuple | list = False) -> str:
+    return "created" if created else ("updated" if updated else "exists, unchanged")
+
+
+def deploy(config: PipelineConfig | None = None, *, target: Target | None = None, log: Log = print) -> Pipeline:
+    """Create (or converge) every resource of the pipeline; one progress line per step."""
+    config = config or PipelineConfig()
+    target = _resolve(target)
+    n = len(STEPS)
+    say = lambda i, msg: log(f"[{i}/{n}] {msg}")  # noqa: E731
+
+    t = table.create_table(target, config)
+    say(1, f"table {t.name}: {_state(t.created)} ({t.status}, stream {t.stream_arn.rsplit('/', 1)[-1]})")
+    q = queue.create_queue(target, config)
+    say(2, f"on-failure queue {q.name}: {_state(q.created)}")
+    api_role = roles.create_api_role(target, config, table_arn=t.arn)
+    proc_role = roles.create_processor_role(target, config, table_arn=t.arn, stream_arn=t.stream_arn, queue_arn=q.arn)
+    say(3, f"roles {api_role.name}, {proc_role.name}: {_state(api_role.created or proc_role.created)}")
+    f = function.create_function(target, config, role_arn=proc_role.arn)
+    say(4, f"function {f.name}: {_state(f.created, f.updated)} ({f.state})")
+    m = mapping.create_mapping(target, config, stream_arn=t.stream_arn, queue_arn=q.arn)
+    say(5, f"event source mapping {m.uuid}: {_state(m.created, m.updated)} ({m.state})"
+           + (f", changed {', '.join(m.updated)}" if m.updated else ""))
+    a = api.create_api(target, config, table_name=t.name, api_role_arn=api_role.arn)
+    say(6, f"REST API {a.id} stage {a.stage}: {_state(a.created, a.changed)} -> POST {a.invoke_url}")
+    return Pipeline(
+        target=target.name, region=target.region, stack=config.stack,
+        table_name=t.name, table_arn=t.arn, stream_arn=t.stream_arn,
+        api_role_arn=api_role.arn, processor_role_arn=proc_role.arn,
+        queue_url=q.url, queue_arn=q.arn, function_name=f.name, function_arn=f.arn,
+        mapping_uuid=m.uuid, api_id=a.id, stage=a.stage, invoke_url=a.invoke_url,
+    )
+
+
+@dataclass(frozen=True)
+class TeardownReport:
+    deleted: dict[str, list[str]]
+    remaining: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def clean(self) -> bool:
+        return not any(self.remaining.values())
+
+
+def find_remaining(config: PipelineConfig | None = None, *, target: Target | None = None) -> dict[str, list[str]]:
+    """What of this stack still exists, by kind (empty lists when nothing is left)."""
+    config = config or PipelineConfig()
+    target = _resolve(target)
+    return {
+        "api": [a["id"] for a in api.find_apis(target, config)],
+        "mapping": [m["UUID"] for m in mapping.list_mappings(target, config)],
+        "function": [config.function_name] if function.describe_function(target, config) else [],
+        "log group": [function.log_group_name(config)] if function.describe_log_group(target, config) else [],
+        "queue": [config.queue_name] if queue.describe_queue(target, config) else [],
+        "roles": [r for r in (config.api_role_name, config.processor_role_name) if roles.describe_role(target, r)],
+        "table": [config.table_name] if table.describe_table(target, config) else [],
+    }
+
+
+def teardown(config: PipelineConfig | None = None, *, target: Target | None = None, log: Log = print) -> TeardownReport:
+    """Delete every resource of the stack in reverse order, then prove nothing is left."""
+    config = config or PipelineConfig()
+    target = _resolve(target)
+    deleted: dict[str, list[str]] = {}
+    n = len(STEPS)
+
+    def step(i: int, kind: str, names: list[str]) -> None:
+        deleted[kind] = names
+        log(f"[{i}/{n}] {kind}: " + (f"deleted {', '.join(names)}" if names else "nothing to delete"))
+
+    step(1, "api", api.delete_api(target, config))
+    step(2, "mapping", mapping.delete_mappings(target, config))
+    step(3, "function", [config.function_name] if function.delete_function(target, config) else [])
+    step(4, "roles", [r for r in (config.processor_role_name, config.api_role_name) if roles.delete_role(target, r)])
+    step(5, "queue", [config.queue_name] if queue.delete_queue(target, config) else [])
+    step(6, "table", [config.table_name] if table.delete_table(target, config) else [])
+    remaining = find_remaining(config, target=target)
+    report = TeardownReport(deleted, remaining)
+    if not report.clean:
+        left = "; ".join(f"{k}: {', '.join(v)}" for k, v in remaining.items() if v)
+        raise ProvisionError(f"teardown of stack {config.stack} left resources behind ({left}); run teardown again.")
+    log(f"stack {config.stack}: nothing left")
+    return report

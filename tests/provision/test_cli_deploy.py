@@ -1,0 +1,29 @@
+"""`streamlab deploy` / `streamlab teardown` against the session's local stack."""
+from __future__ import annotations
+
+import json
+
+from streamlab import cli
+from streamlab.provision import PipelineConfig, find_remaining
+
+
+def test_deploy_prints_the_pipeline_and_teardown_removes_it(target, stack_home, monkeypatch, capsys, new_stack_name):
+    monkeypatch.setenv("STREAMLAB_HOME", str(stack_home))
+    monkeypatch.delenv("STREAMLAB_TARGET", raising=False)
+    stack = new_stack_name()
+    try:
+        assert cli.main(["deploy", "--stack", stack]) == 0
+        out, err = capsys.readouterr()
+        pipeline = json.loads(out)
+        assert pipeline["stack"] == stack and pipeline["invoke_url"].startswith(target.endpoint_url)
+        assert "[6/6] REST API" in err
+    finally:
+        assert cli.main(["teardown", "--stack", stack]) == 0
+    assert "nothing left" in capsys.readouterr().err
+    assert not any(find_remaining(PipelineConfig(stack=stack), target=target).values())
+
+
+def test_bad_stack_name_is_a_clear_error_and_creates_nothing(stack_home, monkeypatch, capsys):
+    monkeypatch.setenv("STREAMLAB_HOME", str(stack_home))
+    assert cli.main(["deploy", "--stack", "9lives"]) == 2
+    assert "starting with a letter" in capsys.readouterr().err

@@ -1,0 +1,61 @@
+"""deploy / teardown of the whole pipeline: idempotent, tagged, and nothing left afterwards."""
+from __future__ import annotations
+
+from streamlab.provision import deploy, find_remaining, teardown
+from streamlab.provision.config import STACK_TAG
+
+
+def _tags_of_every_resource(target, pipeline) -> dict[str, dict]:
+    ddb, sqs, iam = target.client("dynamodb"), target.client("sqs"), target.client("iam")
+    lam, apigw = target.client("lambda"), target.client("apigateway")
+    return {
+        "table": {t["Key"]: t["Value"] for t in ddb.list_tags_of_resource(ResourceArn=pipeline.table_arn)["Tags"]},
+        "queue": sqs.list_queue_tags(QueueUrl=pipeline.queue_url).get("Tags", {}),
+        "api role": {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=pipeline.api_role_arn.rsplit("/", 1)[1])["Tags"]},
+        "processor role": {t["Key"]: t["Value"]
+                           for t in iam.list_role_tags(RoleName=pipeline.processor_role_arn.rsplit("/", 1)[1])["Tags"]},
+        "function": lam.list_tags(Resource=pipeline.function_arn)["Tags"],
+        "mapping": lam.list_tags(
+            Resource=lam.get_event_source_mapping(UUID=pipeline.mapping_uuid)["EventSourceMappingArn"])["Tags"],
+        "api": apigw.get_tags(resourceArn=f"arn:aws:apigateway:{target.region}::/restapis/{pipeline.api_id}")["tags"],
+        "stage": apigw.get_tags(
+            resourceArn=f"arn:aws:apigateway:{target.region}::/restapis/{pipeline.api_id}/stages/{pipeline.stage}")["tags"],
+    }
+
+
+def test_deploy_twice_is_the_same_pipeline_then_teardown_leaves_nothing(target, config):
+    lines: list[str] = []
+    first = deploy(config, target=target, log=lines.append)
+    assert [line.split(" ", 1)[0] for line in lines] == [f"[{i}/6]" for i in range(1, 7)]
+    assert first.invoke_url.endswith(f"/restapis/{first.api_id}/{config.stage}/_user_request_/requests")
+    assert first.function_name == config.function_name and first.stream_arn.startswith(first.table_arn + "/stream/")
+    for kind, tags in _tags_of_every_resource(target, first).items():
+        assert tags.get(STACK_TAG) == config.stack, kind
+
+    lines.clear()
+    second = deploy(config, target=target, log=lines.append)
+    assert second == first
+    assert all("created" not in line for line in lines), lines
+    assert {k: len(v) for k, v in find_remaining(config, target=target).items()} == {
+        "api": 1, "mapping": 1, "function": 1, "log group": 0, "queue": 1, "roles": 2, "table": 1,
+    }
+
+    report = teardown(config, target=target, log=lines.append)
+    assert report.clean and lines[-1] == f"stack {config.stack}: nothing left"
+    assert report.deleted == {
+        "api": [first.api_id], "mapping": [first.mapping_uuid], "function": [config.function_name],
+        "roles": [config.processor_role_name, config.api_role_name], "queue": [config.queue_name],
+        "table": [config.table_name],
+    }
+    assert all(v == [] for v in find_remaining(config, target=target).values())
+    assert all(v == [] for v in teardown(config, target=target, log=lambda _: None).deleted.values())
+
+
+def test_teardown_of_a_partial_deploy_removes_what_exists(target, config):
+    from streamlab.provision import queue, table
+
+    table.create_table(target, config)
+    queue.create_queue(target, config)
+    report = teardown(config, target=target, log=lambda _: None)
+    assert report.deleted["table"] == [config.table_name] and report.deleted["queue"] == [config.queue_name]
+    assert report.deleted["api"] == [] and report.clean

@@ -1,0 +1,120 @@
+"""End to end on the local stack: POST -> 202 -> item in the table -> PROCESSED by the stream -> GET.
+
+Deploys a whole pipeline with the provisioning library and always tears it down (finally).
+Needs the API executor (front door) and MiniStack's own event source mapping for delivery.
+"""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import pytest
+
+from streamlab import schema
+from streamlab.provision import PipelineConfig, deploy, teardown
+
+DEADLINE_S = 60.0  # generous: the machine is small and shared
+# No proxy from the environment may sit between the test and 127.0.0.1.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http(method: str, url: str, body: bytes | None = None, content_type: str = "application/json"):
+    headers = {"Content-Type": content_type} if body is not None else {}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    try:
+        with _OPENER.open(request, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.fixture(scope="module")
+def pipeline(target):
+    config = PipelineConfig(stack="e2e" + uuid.uuid4().hex[:8])
+    try:
+        yield deploy(config, target=target, log=lambda _: None)
+    finally:
+        teardown(config, target=target, log=lambda _: None)
+
+
+def _item(target, pipeline, request_id: str) -> dict | None:
+    got = target.client("dynamodb").get_item(
+        TableName=pipeline.table_name, Key={schema.ID: {"S": request_id}}, ConsistentRead=True
+    )
+    return got.get("Item")
+
+
+def _wait_processed(target, pipeline, request_id: str) -> dict:
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        item = _item(target, pipeline, request_id)
+        if item and item[schema.STATUS]["S"] == schema.PROCESSED:
+            return item
+        time.sleep(0.2)
+    pytest.fail(f"request {request_id} not PROCESSED within {DEADLINE_S:.0f}s; last seen: {item}")
+
+
+def _count(target, pipeline) -> int:
+    return target.client("dynamodb").scan(TableName=pipeline.table_name, Select="COUNT", ConsistentRead=True)["Count"]
+
+
+def test_post_is_accepted_stored_processed_and_readable(target, pipeline):
+    text = '{"msg": "w\u00f6rld \u2713 \\"quoted\\" it\'s\\nnew line $x #set($a = 1) \\\\ done"}'
+    status, raw = http("POST", pipeline.invoke_url, text.encode("utf-8"))
+    assert status == 202, raw
+    request_id = json.loads(raw)["id"]
+    assert request_id
+
+    stored = _item(target, pipeline, request_id)
+    assert stored is not None, "a 202 means the item is already in the table"
+    assert stored[schema.BODY]["S"] == text  # byte-exact, quotes/unicode/VTL sequences included
+    accepted_at = int(stored[schema.ACCEPTED_AT]["N"])
+    assert abs(accepted_at - time.time() * 1000) < 10 * 60 * 1000  # epoch milliseconds, not seconds
+
+    done = _wait_processed(target, pipeline, request_id)
+    lag_ms = int(done[schema.PROCESSED_AT]["N"]) - int(done[schema.ACCEPTED_AT]["N"])
+    assert lag_ms >= 0 and int(done[schema.ATTEMPTS]["N"]) >= 1
+
+    status, raw = http("GET", pipeline.status_url(request_id))
+    assert status == 200, raw
+    assert json.loads(raw) == {
+        "id": request_id, "status": schema.PROCESSED,
+        "accepted_at": accepted_at, "processed_at": int(done[schema.PROCESSED_AT]["N"]),
+    }
+
+
+def test_every_accepted_request_is_processed(target, pipeline):
+    ids = []
+    for i in range(20):
+        status, raw = http("POST", pipeline.invoke_url, json.dumps({"n": i}).encode())
+        assert status == 202, raw
+        ids.append(json.loads(raw)["id"])
+    assert len(set(ids)) == len(ids)
+    for request_id in ids:
+        _wait_processed(target, pipeline, request_id)
+
+
+@pytest.mark.parametrize(
+    "body, content_type, expected",
+    [
+        (b'{"unclosed": ', "application/json", 400),   # malformed JSON (A5)
+        (b"[1, 2, 3]", "application/json", 400),         # JSON, but not an object (the model)
+        (b'{"sleep_ms": -5}', "application/json", 400),  # fails the model
+        (b"plain words", "text/plain", 415),             # passthrough NEVER (A3)
+    ],
+)
+def test_bad_input_is_refused_and_nothing_is_written(target, pipeline, body, content_type, expected):
+    before = _count(target, pipeline)
+    status, raw = http("POST", pipeline.invoke_url, body, content_type)
+    assert status == expected, raw
+    assert "id" not in json.loads(raw)
+    assert _count(target, pipeline) == before
+
+
+def test_get_of_an_unknown_id_is_404(pipeline):
+    status, raw = http("GET", pipeline.status_url("no-such-request"))
+    assert status == 404, raw
+    assert json.loads(raw)["id"] == "no-such-request"
