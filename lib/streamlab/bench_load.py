@@ -36,7 +36,7 @@ TARGET_LAG_P99_MS = 5.0
 # ---- the trivial server -------------------------------------------------------------------
 
 def build_app(delay_ms: float = 0.0, serial: bool = False) -> Any:
-    """POST anything -> 200 {"id": "<n>"}. With `serial`, one request at a time sleeps `delay_ms`
+    """POST anything -> 200 {"id": "<n>"} (/status/NNN -> NNN). With `serial`, one request at a time sleeps `delay_ms`
     (a server that can only do 1000/delay_ms requests per second, whatever the client does)."""
     from aiohttp import web
 
@@ -45,6 +45,8 @@ def build_app(delay_ms: float = 0.0, serial: bool = False) -> Any:
 
     async def handle(request: web.Request) -> web.Response:
         await request.read()
+        if request.path.startswith("/status/"):  # /status/503 answers 503: error classes in tests
+            return web.json_response({"message": "as asked"}, status=int(request.path.rsplit("/", 1)[1]))
         if delay_ms:
             if serial:
                 async with lock:

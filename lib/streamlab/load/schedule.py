@@ -41,7 +41,7 @@ class Schedule:
         if len(self.times) == 0:
             return 0.0
         # requests in [t, t+1) for every t that is a send time
-        ends = np.searchsorted(self.times, self.times + 1.0, side="left")
+        ends = np.searchsorted(self.times, self.times + 1.0 - 1e-9, side="left")
         return float((ends - np.arange(len(self.times))).max())
 
     def split(self, parts: int) -> list[np.ndarray]:
