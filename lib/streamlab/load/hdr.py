@@ -78,11 +78,13 @@ def percentiles_ms(hist: HdrHistogram, percentiles: Iterable[float] = PERCENTILE
     return out
 
 
-def spectrum_ms(hist: HdrHistogram, ticks_per_half_distance: int = 5) -> tuple[np.ndarray, np.ndarray]:
-    """(percentile, value in ms) points of the percentile spectrum, for plotting."""
-    pts = [(it.percentile_level_iterated_to, it.value_iterated_to / 1000.0)
-           for it in hist.get_percentile_iterator(ticks_per_half_distance)]
-    if not pts:
+def spectrum_ms(hist: HdrHistogram, points: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """(percentile, value in ms) points of the percentile spectrum, for plotting: percentiles
+    spaced evenly in 1 / (1 - p), from 0 up to the last one the count resolves (1 - 1/n)."""
+    n = hist.get_total_count()
+    if n == 0:
         return np.array([]), np.array([])
-    p, v = zip(*pts)
-    return np.asarray(p, dtype=float), np.asarray(v, dtype=float)
+    stretch = np.geomspace(1.0, max(float(n), 2.0), points)
+    p = 100.0 * (1.0 - 1.0 / stretch)
+    v = np.array([hist.get_value_at_percentile(float(x)) for x in p]) / 1000.0
+    return p, v
