@@ -189,3 +189,18 @@ def save_figures(run_dir: str | Path, figures: Mapping[str, Figure], dpi: int = 
         fig.savefig(path, dpi=dpi)
         paths.append(path)
     return paths
+
+
+def render_run(run: Any, obs: Any = None, run_dir: str | Path | None = None) -> list[Path]:
+    """Every figure of a run (dashboard, latency spectrum, lag distribution when there is lag),
+    saved as PNG in the run's folder."""
+    folder = Path(run_dir or run.run_dir)
+    items = getattr(obs, "items", None)
+    figures = {
+        "dashboard": dashboard(run, items, getattr(obs, "metrics", None), getattr(obs, "failures", None)),
+        "latency_spectrum": percentile_spectrum({"latency from intended": run.histogram("latency"),
+                                                 "service time": run.histogram("service")}),
+    }
+    if items is not None and "lag_ms" in items and items["lag_ms"].notna().any():
+        figures["lag"] = lag_distribution(items)
+    return save_figures(folder, figures)

@@ -1,4 +1,4 @@
-"""`streamlab` command line: up | down | status (more subcommands join as they land)."""
+"""`streamlab` command line: up | down | status | burst | report | bench (more subcommands join as they land)."""
 from __future__ import annotations
 
 import argparse
@@ -33,11 +33,48 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if st.running else 1
 
 
+def cmd_burst(args: argparse.Namespace) -> int:
+    from streamlab.measure_cli import burst
+
+    return burst(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from streamlab.measure_cli import report
+
+    return report(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    return args.bench_func(args)
+
+
+def cmd_bench_load(args: argparse.Namespace) -> int:
+    from streamlab.measure_cli import bench_load
+
+    return bench_load(args)
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (cmd_up, "start the embedded local stack (reuses a running one)"),
     "down": (cmd_down, "stop every process of the local stack"),
     "status": (cmd_status, "is the local stack running? exit 0 if so"),
+    "burst": (cmd_burst, "send a load profile at a URL, open loop; save data, figures and the audit"),
+    "report": (cmd_report, "recompute a run's summary, audit and figures from its saved data"),
+    "bench": (cmd_bench, "benchmarks, written as JSON (see `streamlab bench -h`)"),
 }
+
+# `streamlab bench NAME`: each benchmark is (function, help, add_arguments).
+BENCHES: dict[str, tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]] = {}
+
+
+def _add_bench_load_args(p: argparse.ArgumentParser) -> None:
+    from streamlab.measure_cli import add_bench_load_arguments
+
+    add_bench_load_arguments(p)
+
+
+BENCHES["load"] = (cmd_bench_load, "the load generator's accuracy against a trivial local server", _add_bench_load_args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,6 +85,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "up":
             p.add_argument("--port", type=int, default=None, help="front door port (default 4566 or STREAMLAB_PORT)")
+        elif name in ("burst", "report"):
+            from streamlab import measure_cli
+
+            (measure_cli.add_burst_arguments if name == "burst" else measure_cli.add_report_arguments)(p)
+        elif name == "bench":
+            benches = p.add_subparsers(dest="bench", required=True)
+            for bench_name, (bench_func, bench_help, add_args) in BENCHES.items():
+                b = benches.add_parser(bench_name, help=bench_help)
+                b.set_defaults(bench_func=bench_func)
+                add_args(b)
     return parser
 
 
