@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
-import json
+import os
 import platform
 import re
 import shutil
@@ -83,8 +83,6 @@ def trivial_server(delay_ms: float = 0.0, serial: bool = False, log_dir: Path | 
     argv = [sys.executable, "-m", "streamlab.bench_load", "serve", "--port", str(port), "--delay-ms", str(delay_ms)]
     if serial:
         argv.append("--serial")
-    import os
-
     log = Path(log_dir or tempfile.gettempdir()) / f"streamlab-trivial-{port}.log"
     record = processes.spawn("trivial-server", argv, dict(os.environ), log)
     try:
@@ -123,7 +121,9 @@ def bench_load(rates: tuple[int, ...] = RATES, seconds: float = 10.0, workers: i
     from streamlab.load import constant, run_load
 
     report: dict[str, Any] = {
-        "bench": "load", "machine": {"cpus": __import__("os").cpu_count(), "python": platform.python_version()},
+        "bench": "load",
+        # the load average says how busy the machine was: lag percentiles are sensitive to it
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "loadavg_before": os.getloadavg()},
         "seconds_per_rate": seconds, "workers": workers,
         "targets": {"rate_ratio_min": TARGET_RATIO, "lag_p99_ms_max": TARGET_LAG_P99_MS, "at_rate": 1000},
         "rates": [],
@@ -146,6 +146,7 @@ def bench_load(rates: tuple[int, ...] = RATES, seconds: float = 10.0, workers: i
             report["rates"].append(row)
             log(f"  achieved {s['achieved_rate']} req/s ({ratio:.1%}), lag p50 {s['lag_ms']['p50']} ms, "
                 f"p99 {s['lag_ms']['p99']} ms")
+        report["machine"]["loadavg_after"] = os.getloadavg()
         log("bench load: wrk ...")
         report["wrk"] = run_wrk(url)
         log(f"  wrk: {report['wrk'].get('requests_per_s', report['wrk'].get('note'))}")
