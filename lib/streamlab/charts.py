@@ -15,7 +15,6 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from streamlab import schema
 from streamlab.load import hdr
-from streamlab.load.generator import OK
 
 ERROR_COLOURS = {"http_4xx": "tab:orange", "http_5xx": "tab:red", "timeout": "tab:purple",
                  "connect_error": "tab:brown", "disconnected": "tab:pink", "client_error": "tab:gray",

@@ -121,3 +121,18 @@ def test_bad_arguments_are_refused():
         run_load("http://127.0.0.1:9/", constant(1, 1), workers=0, progress=False)
     with pytest.raises(ConfigError, match="no requests.csv"):
         load_run("/nonexistent-run")
+
+
+def test_runs_from_inside_a_running_event_loop_as_in_jupyter(fast_url):
+    import asyncio
+
+    async def notebook_cell():
+        return run_load(fast_url, constant(50, 0.4), progress=True)
+
+    res = asyncio.run(notebook_cell())
+    assert res.summary["ok"] == 20
+
+
+def test_unpicklable_body_factory_is_refused_for_workers(fast_url):
+    with pytest.raises(ConfigError, match="body factory"):
+        run_load(fast_url, constant(10, 1), workers=2, body=lambda n: b"{}", progress=False)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import multiprocessing as mp
 import os
+import pickle
 import queue as queue_mod
 import time
 import warnings
@@ -18,7 +19,7 @@ from streamlab.load.schedule import Schedule
 
 # What one Python event loop sends on time on a small machine (see `streamlab bench load`);
 # `workers="auto"` spreads anything above it over processes.
-PER_PROCESS_RATE = 1500.0
+PER_PROCESS_RATE = 2000.0
 # The workers need this long to import and get ready before the shared start.
 WORKER_READY_TIMEOUT = 60.0
 
@@ -135,6 +136,12 @@ def _worker_main(opts: SendOptions, seqs: list[int], times: Any, body: BodyFacto
 
 
 def _run_processes(opts: SendOptions, schedule: Schedule, body: BodyFactory, n: int, bar: Any):
+    try:
+        pickle.dumps(body)
+    except Exception as exc:
+        raise ConfigError(
+            f"the body factory cannot be sent to worker processes ({exc}); use a module-level function "
+            "or JsonBodies, or workers=1.") from None
     ctx = mp.get_context("spawn")  # a fresh interpreter: safe from notebooks and threads
     ready, results = ctx.Queue(), ctx.Queue()
     go = ctx.Event()
