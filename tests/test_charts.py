@@ -46,7 +46,8 @@ def make_metrics() -> pd.DataFrame:
     ts = [pd.Timestamp(START + s, unit="s", tz="UTC") for s in (0, 1, 2)]
     rows = [{"namespace": "AWS/Lambda", "metric": "IteratorAge", "stat": "Maximum", "timestamp": t, "value": v}
             for t, v in zip(ts, (150.0, 400.0, 250.0))]
-    rows += [{"namespace": "AWS/Lambda", "metric": "Errors", "stat": "Sum", "timestamp": ts[1], "value": 3.0}]
+    rows += [{"namespace": "AWS/Lambda", "metric": "Errors", "stat": "Sum", "timestamp": ts[1], "value": 3.0},
+             {"namespace": "AWS/ApiGateway", "metric": "Latency", "stat": "p99", "timestamp": ts[0], "value": 9.0}]
     return pd.DataFrame(rows)
 
 
@@ -61,21 +62,24 @@ def test_dashboard_panels_share_time_and_plot_the_input():
     fig = charts.dashboard(run, make_lag(), make_metrics(), failures)
     rate, latency, lag, faults = fig.axes[:4]
     assert [ax.get_title() for ax in fig.axes[:4]] == [
-        "Request rate and errors by class", "API latency from intended send time, per 1-s interval",
+        "Request rate and errors by class (per 0.1-s bin)", "API latency from intended send time, per 1-s interval",
         "Processing lag (accepted -> processed) and IteratorAge",
         "Function errors, retries and on-failure deliveries"]
     assert rate.get_shared_x_axes().joined(rate, faults)
     assert faults.get_xlabel() == "seconds since the run started"
-    # rate panel: 100 sent per second; the 5xx class has one per second in seconds 0 and 1
-    # (steps repeat the last count to close the last second)
-    assert list(lines(rate)["sent"].get_ydata()) == [100, 100, 100, 100]
-    assert list(lines(rate)["sent"].get_xdata()) == [0, 1, 2, 3]
-    assert list(lines(rate)["http_5xx"].get_ydata()[:-1]) == [1, 1]
+    # rate panel (a 3-s run: 0.1-s bins): 100 req/s sent throughout; the 5xx class has one
+    # request in the bins at 0.0 and 1.5 (10 req/s each); steps repeat the last value to close it
+    sent = lines(rate)["sent"]
+    assert np.allclose(sent.get_ydata(), 100) and len(sent.get_xdata()) == 31
+    errors_5xx = pd.Series(lines(rate)["http_5xx"].get_ydata()[:-1], index=lines(rate)["http_5xx"].get_xdata()[:-1])
+    assert errors_5xx[errors_5xx > 0].index.tolist() == [0.0, 1.5] and errors_5xx.max() == 10
+    assert len(errors_5xx) == 30  # zeros where there were no errors
     # latency panel: log y, p99 line equals the per-interval histograms' p99
     assert latency.get_yscale() == "log" and latency.get_ylabel() == "ms (log)"
     p99 = lines(latency)["latency p99"].get_ydata()
     assert list(p99) == list(run.intervals("latency")["p99"])
     assert p99[2] > 10 * p99[0]  # the slow third second
+    assert list(lines(latency)["API Gateway Latency p99"].get_ydata()) == [9.0]
     # lag panel: per-record lag at accepted time, IteratorAge from CloudWatch
     per_record = lines(lag)["lag per record"]
     assert list(per_record.get_ydata()) == list(make_lag()["lag_ms"])
@@ -90,9 +94,10 @@ def test_dashboard_panels_share_time_and_plot_the_input():
         assert "burst window" in ax.get_legend_handles_labels()[1]
 
 
-def test_dashboard_without_table_or_metrics_still_draws():
+def test_dashboard_without_table_or_metrics_still_draws_and_says_so():
     fig = charts.dashboard(make_run())
     assert len(fig.axes) == 4 and lines(fig.axes[1])["latency p50"] is not None
+    assert "no table or metrics data" in fig.axes[2].texts[0].get_text()
 
 
 def test_percentile_spectrum_overlays_runs_and_stretches_the_tail():

@@ -27,16 +27,32 @@ def _shade(ax: Any, windows: Iterable[tuple[float, float]]) -> None:
         ax.axvspan(a, b, label="burst window" if k == 0 else None, **BURST_SHADE)
 
 
-def _per_second(seconds: pd.Series) -> pd.Series:
-    s = np.floor(seconds.dropna()).astype(int)
-    return s.value_counts().sort_index()
+def _per_second(seconds: pd.Series, width: float = 1.0, upto: float | None = None) -> pd.Series:
+    """Events per second, counted in bins of `width` seconds (index: bin start); bins without
+    events are zeros up to `upto` seconds, so silences show as silences."""
+    b = np.floor(seconds.dropna().to_numpy(dtype=float) / width + 1e-9).astype(int)
+    if len(b) == 0:
+        return pd.Series(dtype=float)
+    last = max(int(b.max()), int(np.floor((upto or 0) / width + 1e-9)))
+    counts = np.bincount(b - min(0, b.min()), minlength=last + 1)
+    return pd.Series(counts / width, index=np.round(np.arange(len(counts)) * width, 6))
 
 
-def _step(ax: Any, counts: pd.Series, **kwargs: Any) -> None:
-    """Counts per whole second as steps that cover each second to its end."""
-    x = np.append(counts.index.to_numpy(dtype=float), counts.index[-1] + 1.0)
+def _step(ax: Any, counts: pd.Series, width: float = 1.0, **kwargs: Any) -> None:
+    """Per-bin values as steps that cover each bin to its end."""
+    x = np.append(counts.index.to_numpy(dtype=float), counts.index[-1] + width)
     y = np.append(counts.to_numpy(dtype=float), counts.iloc[-1])
     ax.step(x, y, where="post", **kwargs)
+
+
+def _rate_bin(df: pd.DataFrame) -> float:
+    # 1-s bins hide sub-second bursts in a short run
+    span = float(df["intended_s"].max() - df["intended_s"].min()) if len(df) else 0.0
+    return 1.0 if span >= 10 else 0.1
+
+
+def _say_empty(ax: Any, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="gray")
 
 
 def _metric_series(metrics: pd.DataFrame | None, name: str, stat: str, start_epoch: float) -> pd.Series:
@@ -62,22 +78,27 @@ def dashboard(run: Any, lag: pd.DataFrame | None = None, metrics: pd.DataFrame |
                  f"{s['ok']} ok, {s['dropped']} dropped")
 
     ax = axes[0]
-    sent = _per_second(df["sent_s"].where(df["error"] != "dropped"))
-    scheduled = _per_second(df["intended_s"])
-    _step(ax, scheduled, ls="--", color="gray", label="scheduled")
+    width = _rate_bin(df)
+    end = float(np.nanmax(df[["intended_s", "sent_s"]].to_numpy())) if len(df) else 0.0
+    sent = _per_second(df["sent_s"].where(df["error"] != "dropped"), width, end)
+    scheduled = _per_second(df["intended_s"], width, end)
+    _step(ax, scheduled, width, ls="--", color="gray", label="scheduled")
     if not sent.empty:
-        _step(ax, sent, color="tab:blue", label="sent")
+        _step(ax, sent, width, color="tab:blue", label="sent")
     for cls, colour in ERROR_COLOURS.items():
-        mine = _per_second(df.loc[df["error"] == cls, "intended_s"])
+        mine = _per_second(df.loc[df["error"] == cls, "intended_s"], width, end)
         if not mine.empty:
-            _step(ax, mine, color=colour, label=cls)
-    ax.set_title("Request rate and errors by class")
+            _step(ax, mine, width, color=colour, label=cls)
+    ax.set_title(f"Request rate and errors by class (per {width:g}-s bin)")
     ax.set_ylabel("requests / s")
 
     ax = axes[1]
     iv = run.intervals("latency")
     for col, style in (("p50", "-"), ("p99", "-"), ("max", ":")):
         ax.plot(iv["second"] + 0.5, iv[col], style, marker=".", label=f"latency {col}")
+    gateway = _metric_series(metrics, "Latency", "p99", start)
+    if not gateway.empty:
+        ax.plot(gateway.index, gateway.values, "--", marker="s", color="gray", label="API Gateway Latency p99")
     ax.set_yscale("log")
     ax.set_title("API latency from intended send time, per 1-s interval")
     ax.set_ylabel("ms (log)")
@@ -92,6 +113,8 @@ def dashboard(run: Any, lag: pd.DataFrame | None = None, metrics: pd.DataFrame |
         ax.plot(age.index, age.values, "-", marker="o", color="tab:red", label="IteratorAge max")
     if ax.lines:
         ax.set_yscale("log")
+    else:
+        _say_empty(ax, "no table or metrics data (give the table / function name)")
     ax.set_title("Processing lag (accepted -> processed) and IteratorAge")
     ax.set_ylabel("ms (log)")
 
@@ -112,6 +135,8 @@ def dashboard(run: Any, lag: pd.DataFrame | None = None, metrics: pd.DataFrame |
         ts = [pd.Timestamp(f.timestamp).timestamp() - start for f in failures if f.timestamp]
         ax.plot(ts, [f.batch_size for f in failures if f.timestamp], "x", color="black",
                 label="on-failure record (batch size)")
+    if not ax.lines and not ax.patches:
+        _say_empty(ax, "no errors, retries or on-failure deliveries recorded")
     ax.set_title("Function errors, retries and on-failure deliveries")
     ax.set_ylabel("count")
     ax.set_xlabel("seconds since the run started")
@@ -119,7 +144,7 @@ def dashboard(run: Any, lag: pd.DataFrame | None = None, metrics: pd.DataFrame |
     for ax in axes:
         _shade(ax, run.windows)
         if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="upper left", fontsize="small", ncols=4)
+            ax.legend(loc="best", fontsize="small", ncols=4)
         ax.grid(True, alpha=0.3)
     return fig
 
