@@ -103,14 +103,19 @@ def test_two_worker_processes_merge_records_and_histograms(fast_url):
     assert np.all(np.diff(df["intended_s"]) >= 0)
 
 
+def awkward_body(seq: int) -> str:
+    return '{"text": "line one\nline, \"two\" \u00e9 $input.body ' + str(seq) + '"}'
+
+
 def test_saved_run_reads_back_with_the_same_summary(fast_url, tmp_path):
-    res = run_load(fast_url, constant(100, 0.5), progress=False, out=tmp_path / "run")
+    res = run_load(fast_url, constant(100, 0.5), body=awkward_body, progress=False, out=tmp_path / "run")
     back = load_run(tmp_path / "run")
     assert len(back.records) == 50
     for key in ("scheduled", "sent", "dropped", "ok", "acknowledged", "late_sends", "profile", "workers"):
         assert back.summary[key] == res.summary[key]
     assert back.summary["latency_ms"] == pytest.approx(res.summary["latency_ms"], rel=1e-3)
     assert back.acknowledged_ids == res.acknowledged_ids
+    assert back.records["body"].tolist() == res.records["body"].tolist() == [awkward_body(k) for k in range(50)]
     assert json.loads((tmp_path / "run" / "run.json").read_text())["summary"]["sent"] == 50
 
 

@@ -34,9 +34,10 @@ def _progress_bar(total: int, enabled: bool) -> Any:
     return tqdm(total=total, unit="req", desc="requests", leave=True)
 
 
-def pool_size_for(schedule: Schedule) -> int:
-    """Connections for the schedule's peak rate assuming answers within 100 ms (16..1000)."""
-    return int(min(1000, max(16, math.ceil(schedule.peak_rate / 10))))
+def pool_size_for(schedule: Schedule, workers: int = 1) -> int:
+    """Connections per worker for its share of the peak rate, assuming answers within 100 ms
+    (16..1000)."""
+    return int(min(1000, max(16, math.ceil(schedule.peak_rate / workers / 10))))
 
 
 def worker_count(schedule: Schedule, workers: int | Literal["auto"]) -> int:
@@ -76,9 +77,9 @@ def run_load(
         raise ConfigError(f"timeout must be positive seconds, got {timeout!r}.")
     body = body or JsonBodies()
     n_workers = worker_count(schedule, workers)
-    pool = pool_size or pool_size_for(schedule)
+    pool = pool_size or pool_size_for(schedule, n_workers)
     # Room for a whole burst sent at once, or eight answers queued per connection.
-    cap = max_in_flight or max(pool * 8, math.ceil(schedule.peak_rate))
+    cap = max_in_flight or max(pool * 8, math.ceil(schedule.peak_rate / n_workers))
     if pool < 1 or cap < 1:
         raise ConfigError("pool_size and max_in_flight must be at least 1.")
     opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap)
