@@ -1,4 +1,4 @@
-"""`streamlab` command line: up | down | status | deploy | teardown | suite | lab | bench ..."""
+"""`streamlab` command line: up | down | status | deploy | teardown | burst | report | suite | lab | bench ..."""
 from __future__ import annotations
 
 import argparse
@@ -82,6 +82,34 @@ def cmd_bench_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_burst(args: argparse.Namespace) -> int:
+    from streamlab.measure_cli import burst
+
+    return burst(args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from streamlab.measure_cli import report
+
+    return report(args)
+
+
+def cmd_bench_load(args: argparse.Namespace) -> int:
+    from streamlab.measure_cli import bench_load
+
+    return bench_load(args)
+
+
+def _lazy_arguments(name: str) -> Callable[[argparse.ArgumentParser], None]:
+    """Argument adders that live in measure_cli, imported only when the parser is built."""
+    def add(p: argparse.ArgumentParser) -> None:
+        from streamlab import measure_cli
+
+        getattr(measure_cli, name)(p)
+
+    return add
+
+
 def _port_arguments(default: int | None, help_text: str) -> Callable[[argparse.ArgumentParser], None]:
     def add(p: argparse.ArgumentParser) -> None:
         p.add_argument("--port", type=int, default=default, help=help_text)
@@ -120,6 +148,10 @@ COMMANDS: dict[str, Command] = {
     "deploy": (cmd_deploy, "deploy the pipeline (idempotent); prints its names, ARNs and invoke URL as JSON",
                _pipeline_arguments),
     "teardown": (cmd_teardown, "delete every resource of the pipeline and check nothing is left", _pipeline_arguments),
+    "burst": (cmd_burst, "send a load profile at a URL, open loop; save data, figures and the audit",
+              _lazy_arguments("add_burst_arguments")),
+    "report": (cmd_report, "recompute a run's summary, audit and figures from its saved data",
+               _lazy_arguments("add_report_arguments")),
     "suite": (cmd_suite, "run every notebook with papermill into build/run/<timestamp>/", _suite_arguments),
     "lab": (cmd_lab, "open JupyterLab on notebooks/ (127.0.0.1 only)",
             _port_arguments(8888, "JupyterLab port on 127.0.0.1 (default 8888)")),
@@ -128,6 +160,8 @@ COMMANDS: dict[str, Command] = {
 # `streamlab bench KIND`: each writes a JSON report.
 BENCHES: dict[str, Command] = {
     "api": (cmd_bench_api, "API path (front door + VTL + PutItem integration) vs raw PutItem", _bench_api_arguments),
+    "load": (cmd_bench_load, "the load generator's accuracy against a trivial local server",
+             _lazy_arguments("add_bench_load_arguments")),
 }
 
 

@@ -1,0 +1,15 @@
+"""Open-loop load: schedules of intended send times, a generator that keeps them, honest results.
+
+    from streamlab import load
+    result = load.run_load(url, load.constant(rate=200, duration=10), out="runs/r1")
+    result.summary, result.records, result.intervals("latency")
+"""
+from streamlab.load.bodies import BodyFactory, JsonBodies
+from streamlab.load.results import LoadResult, format_summary, load_run
+from streamlab.load.run import run_load
+from streamlab.load.schedule import Schedule, batches, constant, parse_profile, ramp, steps, windows
+
+__all__ = [
+    "BodyFactory", "JsonBodies", "LoadResult", "Schedule", "batches", "constant", "format_summary",
+    "load_run", "parse_profile", "ramp", "run_load", "steps", "windows",
+]

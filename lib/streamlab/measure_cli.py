@@ -1,0 +1,122 @@
+"""The measuring subcommands behind `streamlab burst`, `streamlab report` and `streamlab bench load`."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from streamlab.errors import ConfigError
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _workers(value: str) -> int | str:
+    if value == "auto":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--workers takes a whole number or 'auto', not {value!r}") from None
+
+
+def add_burst_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", required=True, help="where to POST (the API's invoke URL)")
+    p.add_argument("--rate", type=float, required=True, help="requests per second")
+    p.add_argument("--duration", type=float, required=True, help="seconds")
+    p.add_argument("--profile", default="constant",
+                   help="constant | batches:size=N,gap=S[,count=K] | windows:on=S,off=S[,count=K] | "
+                        "steps:rates=R1/R2/.. | ramp[:from=R0][,to=R1]  (default constant)")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/burst-<time>)")
+    p.add_argument("--workers", type=_workers, default="auto", help="sender processes, or auto (default)")
+    p.add_argument("--body-size", type=int, default=128, help="bytes of each JSON body (default 128)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the body padding")
+    p.add_argument("--timeout", type=float, default=10.0, help="seconds per request (default 10)")
+    p.add_argument("--max-in-flight", type=int, default=None, help="outstanding requests before sends are dropped")
+    p.add_argument("--table", default=None, help="the request table: audit the run against it")
+    p.add_argument("--queue-url", default=None, help="the ESM's on-failure SQS queue (drained by the audit)")
+    p.add_argument("--settle", type=float, default=60.0, help="seconds to wait for pending items (default 60)")
+    p.add_argument("--api-name", default=None, help="API Gateway ApiName for metrics")
+    p.add_argument("--function-name", default=None, help="the StreamProcessor's name for metrics")
+    p.add_argument("--esm-uuid", default=None, help="the event source mapping's UUID for metrics")
+    p.add_argument("--metrics-wait", type=float, default=0.0, help="seconds to poll CloudWatch for data")
+    p.add_argument("--period", type=int, default=60, help="metric period in seconds (default 60)")
+    p.add_argument("--accept-cost", action="store_true", help="allow a burst at a non-local URL (AWS bills it)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", type=Path, help="a folder `streamlab burst` wrote")
+
+
+def add_bench_load_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=Path("bench-load.json"), help="JSON file (default bench-load.json)")
+    p.add_argument("--seconds", type=float, default=10.0, help="seconds per rate (default 10)")
+    p.add_argument("--rates", default="500,1000,2000", help="comma-separated req/s (default 500,1000,2000)")
+    p.add_argument("--workers", type=int, default=1, help="sender processes (default 1)")
+
+
+def _print_run(run, obs) -> None:
+    from streamlab.load import format_summary
+
+    print(format_summary(run.summary))
+    if obs is not None and obs.audit is not None:
+        print("audit            " + str(obs.audit).replace("\n", "\n                 "))
+
+
+def burst(args: argparse.Namespace) -> int:
+    from streamlab import charts, load
+    from streamlab.load.cost import check_cost
+    from streamlab.observe import observe_run, save_observations
+
+    schedule = load.parse_profile(args.profile, args.rate, args.duration)
+    check_cost(args.url, len(schedule), args.body_size, args.accept_cost)
+    out = args.out or Path("runs") / time.strftime("burst-%Y%m%d-%H%M%S")
+    run = load.run_load(args.url, schedule, body=load.JsonBodies(args.body_size, args.seed), workers=args.workers,
+                        timeout=args.timeout, max_in_flight=args.max_in_flight, progress=not args.no_progress,
+                        out=out)
+    obs = None
+    if args.table:
+        from streamlab.connect import connect
+
+        target = connect(start=False, log=_say)
+        obs = observe_run(target, run, args.table, queue_url=args.queue_url, api_name=args.api_name,
+                          function_name=args.function_name, esm_uuid=args.esm_uuid, settle_timeout=args.settle,
+                          metrics_wait_s=args.metrics_wait, period=args.period)
+        save_observations(out, obs)
+    elif args.queue_url or args.api_name or args.function_name or args.esm_uuid:
+        raise ConfigError("--queue-url and the metric names need --table (the audit reads the table).")
+    charts.render_run(run, obs, out)
+    _print_run(run, obs)
+    _say(f"saved in {out}")
+    return 1 if obs is not None and obs.audit is not None and not obs.audit.passed else 0
+
+
+def report(args: argparse.Namespace) -> int:
+    from streamlab import charts, load
+    from streamlab.observe import load_observations
+
+    run = load.load_run(args.run_dir)
+    obs = load_observations(args.run_dir, run.acknowledged_ids)
+    (args.run_dir / "summary.json").write_text(json.dumps(run.summary, indent=2, default=str))
+    paths = charts.render_run(run, obs, args.run_dir)
+    _print_run(run, obs)
+    _say("figures: " + ", ".join(p.name for p in paths))
+    return 1 if obs.audit is not None and not obs.audit.passed else 0
+
+
+def bench_load(args: argparse.Namespace) -> int:
+    from streamlab.bench_load import bench_load as run_bench
+
+    try:
+        rates = tuple(int(r) for r in args.rates.split(",") if r.strip())
+    except ValueError:
+        raise ConfigError(f"--rates must be whole numbers separated by commas, not {args.rates!r}.") from None
+    report = run_bench(rates, args.seconds, args.workers, log=_say)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    _say(f"wrote {args.out}")
+    return 0

@@ -1,0 +1,106 @@
+"""The no-loss audit's logic on an in-memory table (pure); the real-table test is in test_items.py."""
+from __future__ import annotations
+
+from streamlab import schema
+from streamlab.observe.audit import classify, settle
+
+
+def item(i: str, status: str = schema.PROCESSED) -> dict:
+    return {schema.ID: i, schema.STATUS: status, schema.ACCEPTED_AT: 1000, schema.PROCESSED_AT: 1200}
+
+
+def table(*items: dict) -> dict:
+    return {it[schema.ID]: it for it in items}
+
+
+def test_all_processed_passes():
+    r = classify(["a", "b"], table(item("a"), item("b")))
+    assert r.passed and r.settled and r.processed == 2 and r.missing == 0
+    assert r.verdict.startswith("PASS: 0 of 2")
+
+
+def test_deleted_item_is_caught():
+    """An acknowledged item that is no longer in the table is lost."""
+    t = table(item("a"), item("b"), item("c"))
+    del t["b"]
+    r = classify(["a", "b", "c"], t)
+    assert not r.passed and r.missing_ids == ["b"]
+    assert "FAIL: 1 of 3" in str(r) and "missing: b" in str(r)
+
+
+def test_lost_acknowledgement_is_caught():
+    """The API said 2xx with an id but never wrote it: lost."""
+    r = classify(["a", "ghost"], table(item("a")))
+    assert r.missing_ids == ["ghost"] and not r.passed
+
+
+def test_on_failure_covers_an_unprocessed_item_and_pending_is_not_lost():
+    t = table(item("a"), item("b", schema.ACCEPTED), item("c", schema.ACCEPTED))
+    r = classify(["a", "b", "c"], t, failed_ids={"b"})
+    assert (r.processed, r.on_failure, r.pending, r.missing) == (1, 1, 1, 0)
+    assert r.passed and not r.settled and r.pending_ids == ["c"]
+    assert "not settled" in r.verdict
+
+
+def test_on_failure_also_covers_an_item_missing_from_the_table():
+    # the batch was given up; whatever happened to the item, the failure is on record
+    r = classify(["a"], {}, failed_ids={"a"})
+    assert r.passed and r.on_failure == 1
+
+
+def test_duplicate_acknowledgements_are_counted_once_and_reported():
+    r = classify(["a", "a"], table(item("a")))
+    assert r.acknowledged == 1 and r.duplicate_acks == 1 and "twice" in str(r)
+
+
+def test_readable_report_lists_missing_ids_with_a_limit():
+    r = classify([f"id{i}" for i in range(30)], {})
+    text = str(r)
+    assert "id0" in text and "and 10 more" in text
+    html = r._repr_html_()
+    assert "FAIL" in html and "#cf222e" in html
+    assert r.as_dict()["missing"] == 30
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, s: float) -> None:
+        self.now += s
+
+
+def test_settle_waits_until_pending_items_are_processed():
+    clock = FakeClock()
+    state = table(item("a"), item("b", schema.ACCEPTED))
+    reads = []
+
+    def read(ids):
+        reads.append(list(ids))
+        if clock.now >= 3:  # the processor gets to b after 3 s
+            state["b"] = item("b")
+        return {i: state[i] for i in ids if i in state}
+
+    r = settle(["a", "b"], read, timeout=60, poll=1, clock=clock, sleep=clock.sleep)
+    assert r.passed and r.settled and r.processed == 2
+    assert 3 <= r.waited_s < 10
+    assert all(ids == ["b"] for ids in reads[1:])  # only unsettled ids are read again
+
+
+def test_settle_gives_up_at_the_deadline_and_reports_pending():
+    clock = FakeClock()
+    state = table(item("a", schema.ACCEPTED))
+    r = settle(["a"], lambda ids: {i: state[i] for i in ids if i in state}, timeout=5, poll=1,
+               clock=clock, sleep=clock.sleep)
+    assert r.pending_ids == ["a"] and r.passed and not r.settled and r.waited_s >= 5
+
+
+def test_settle_counts_on_failure_records_that_arrive_later():
+    clock = FakeClock()
+    state = table(item("a", schema.ACCEPTED))
+    r = settle(["a"], lambda ids: {i: state[i] for i in ids if i in state},
+               failed=lambda: {"a"} if clock.now >= 2 else set(), timeout=30, poll=1, clock=clock, sleep=clock.sleep)
+    assert r.on_failure == 1 and r.settled

@@ -1,0 +1,59 @@
+"""On-failure records (E10): parsing (pure) and draining a real queue of the local stack."""
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from streamlab.errors import ConfigError
+from streamlab.observe.failures import drain_on_failure, parse_on_failure
+
+E10_RECORD = {
+    "requestContext": {"requestId": "r-1", "functionArn": "arn:aws:lambda:us-east-1:000000000000:function:p",
+                       "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3},
+    "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+    "version": "1.0",
+    "timestamp": "2026-11-27T10:00:00.000Z",
+    "DDBStreamBatchInfo": {"shardId": "shardId-0001", "startSequenceNumber": "100000000000000000001",
+                           "endSequenceNumber": "100000000000000000005", "approximateArrivalOfFirstRecord": "x",
+                           "approximateArrivalOfLastRecord": "y", "batchSize": 5,
+                           "streamArn": "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/s"},
+}
+
+
+def test_parse_e10_record():
+    r = parse_on_failure(json.dumps(E10_RECORD))
+    assert r.condition == "RetryAttemptsExhausted" and r.approximate_invoke_count == 3
+    assert r.shard_id == "shardId-0001" and r.batch_size == 5
+    assert (r.start_sequence_number, r.end_sequence_number) == ("100000000000000000001", "100000000000000000005")
+    assert r.ids is None and "raw" not in r.as_dict()
+
+
+def test_parse_unwraps_an_sns_envelope():
+    envelope = {"Type": "Notification", "Message": json.dumps(E10_RECORD)}
+    assert parse_on_failure(json.dumps(envelope)).batch_size == 5
+
+
+def test_parse_refuses_other_messages():
+    with pytest.raises(ConfigError, match="DDBStreamBatchInfo"):
+        parse_on_failure('{"hello": 1}')
+
+
+@pytest.mark.integration
+def test_drain_reads_and_deletes_every_message_E10(target):
+    sqs = target.client("sqs")
+    url = sqs.create_queue(QueueName=f"onfail-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    try:
+        for n in range(12):
+            rec = json.loads(json.dumps(E10_RECORD))
+            rec["DDBStreamBatchInfo"]["batchSize"] = n + 1
+            sqs.send_message(QueueUrl=url, MessageBody=json.dumps(rec))
+        sqs.send_message(QueueUrl=url, MessageBody="not a record")
+        records, other = drain_on_failure(target, url, wait_s=0)
+        assert sorted(r.batch_size for r in records) == list(range(1, 13))
+        assert other == ["not a record"]
+        again, _ = drain_on_failure(target, url, wait_s=0)
+        assert again == []
+    finally:
+        sqs.delete_queue(QueueUrl=url)

@@ -1,0 +1,39 @@
+"""The load benchmark's pieces: wrk optional, the pipeline bench reports loss."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from streamlab import bench_load, schema
+
+
+def test_without_wrk_the_bench_says_so_and_carries_on(monkeypatch):
+    monkeypatch.setattr(bench_load.shutil, "which", lambda name: None)
+    assert bench_load.run_wrk("http://127.0.0.1:9/") == {"available": False, "note": "wrk not installed"}
+
+
+def test_short_bench_reports_rates_and_lag(monkeypatch):
+    monkeypatch.setattr(bench_load, "run_wrk", lambda url: {"available": False, "note": "wrk not installed"})
+    report = bench_load.bench_load(rates=(100,), seconds=1.0, log=lambda m: None)
+    (row,) = report["rates"]
+    assert row["sent"] == 100 and row["dropped"] == 0 and row["errors"] == {}
+    assert 0.9 < row["ratio"] <= 1.01 and row["lag_p99_ms"] is not None
+    assert report["wrk"]["note"] == "wrk not installed"
+
+
+@pytest.mark.integration
+def test_pipeline_bench_fails_when_acknowledged_requests_are_not_in_the_table(target, tmp_path):
+    """The trivial server acknowledges but writes nothing: every id is lost, the bench fails."""
+    ddb = target.client("dynamodb")
+    table = f"bench-{uuid.uuid4().hex[:8]}"
+    ddb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                     AttributeDefinitions=[{"AttributeName": schema.ID, "AttributeType": "S"}],
+                     KeySchema=[{"AttributeName": schema.ID, "KeyType": "HASH"}])
+    try:
+        with bench_load.trivial_server(log_dir=tmp_path) as url:
+            out = bench_load.bench_pipeline(url, table, target, rate=20, seconds=1, settle_s=0.5)
+        assert out["passes"] is False
+        assert out["audit"]["missing"] == 20 and out["summary"]["acknowledged"] == 20
+    finally:
+        ddb.delete_table(TableName=table)

@@ -1,0 +1,138 @@
+"""Charts: the dashboard, percentile spectra and lag distribution, inspected as Figure objects."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from streamlab import charts, schema
+from streamlab.load.generator import ShareResult
+from streamlab.load.results import LoadResult, histograms_of, records_frame, summarize
+from streamlab.observe.failures import OnFailureRecord
+
+START = 1_800_000_000.0
+
+
+def make_run(n: int = 300, rate: float = 100.0, slow_from: int = 200, errors: dict[int, str] | None = None):
+    """A synthetic run: 100 req/s for 3 s; latency 2 ms, then 40 ms from request `slow_from`."""
+    intended = np.arange(n) / rate
+    sent = intended + 0.0005
+    done = sent + np.where(np.arange(n) >= slow_from, 0.040, 0.002)
+    error = ["ok"] * n
+    status = np.full(n, 200, dtype=np.int32)
+    for k, cls in (errors or {}).items():
+        error[k], status[k] = cls, 503
+    share = ShareResult(seq=np.arange(n), intended=intended, dispatched=sent.copy(), sent=sent, done=done,
+                        status=status, error=error, request_id=[f"id{k}" for k in range(n)], body=["{}"] * n)
+    df = records_frame([(0, share)])
+    hist = histograms_of(df)
+    summary = summarize(df, hist, profile="constant", params={"rate": rate}, start_epoch=START)
+    return LoadResult(df, hist, summary, [(0.0, 1.0), (2.0, 2.5)])
+
+
+def make_lag(n: int = 100) -> pd.DataFrame:
+    accepted = START * 1000 + np.arange(n) * 30.0
+    return pd.DataFrame({schema.ID: [f"id{k}" for k in range(n)], schema.ACCEPTED_AT: accepted,
+                         schema.STATUS: schema.PROCESSED, schema.PROCESSED_AT: accepted + 100 + np.arange(n),
+                         schema.ATTEMPTS: [2 if k == 10 else 1 for k in range(n)],
+                         "lag_ms": 100.0 + np.arange(n)})
+
+
+def make_metrics() -> pd.DataFrame:
+    ts = [pd.Timestamp(START + s, unit="s", tz="UTC") for s in (0, 1, 2)]
+    rows = [{"namespace": "AWS/Lambda", "metric": "IteratorAge", "stat": "Maximum", "timestamp": t, "value": v}
+            for t, v in zip(ts, (150.0, 400.0, 250.0))]
+    rows += [{"namespace": "AWS/Lambda", "metric": "Errors", "stat": "Sum", "timestamp": ts[1], "value": 3.0},
+             {"namespace": "AWS/ApiGateway", "metric": "Latency", "stat": "p99", "timestamp": ts[0], "value": 9.0}]
+    return pd.DataFrame(rows)
+
+
+def lines(ax) -> dict[str, object]:
+    return {ln.get_label(): ln for ln in ax.get_lines()}
+
+
+def test_dashboard_panels_share_time_and_plot_the_input():
+    run = make_run(errors={5: "http_5xx", 150: "http_5xx"})
+    failures = [OnFailureRecord("RetryAttemptsExhausted", "f", 3, "sh", "1", "2", 7, "arn",
+                                pd.Timestamp(START + 2.2, unit="s", tz="UTC").isoformat())]
+    fig = charts.dashboard(run, make_lag(), make_metrics(), failures)
+    rate, latency, lag, faults = fig.axes[:4]
+    assert [ax.get_title() for ax in fig.axes[:4]] == [
+        "Request rate and errors by class (per 0.1-s bin)", "API latency from intended send time, per 1-s interval",
+        "Processing lag (accepted -> processed) and IteratorAge",
+        "Function errors, retries and on-failure deliveries"]
+    assert rate.get_shared_x_axes().joined(rate, faults)
+    assert faults.get_xlabel() == "seconds since the run started"
+    # rate panel (a 3-s run: 0.1-s bins): 100 req/s sent throughout; the 5xx class has one
+    # request in the bins at 0.0 and 1.5 (10 req/s each); steps repeat the last value to close it
+    sent = lines(rate)["sent"]
+    assert np.allclose(sent.get_ydata(), 100) and len(sent.get_xdata()) == 31
+    errors_5xx = pd.Series(lines(rate)["http_5xx"].get_ydata()[:-1], index=lines(rate)["http_5xx"].get_xdata()[:-1])
+    assert errors_5xx[errors_5xx > 0].index.tolist() == [0.0, 1.5] and errors_5xx.max() == 10
+    assert len(errors_5xx) == 30  # zeros where there were no errors
+    # latency panel: log y, p99 line equals the per-interval histograms' p99
+    assert latency.get_yscale() == "log" and latency.get_ylabel() == "ms (log)"
+    p99 = lines(latency)["latency p99"].get_ydata()
+    assert list(p99) == list(run.intervals("latency")["p99"])
+    assert p99[2] > 10 * p99[0]  # the slow third second
+    assert list(lines(latency)["API Gateway Latency p99"].get_ydata()) == [9.0]
+    # lag panel: per-record lag at accepted time, IteratorAge from CloudWatch
+    per_record = lines(lag)["lag per record"]
+    assert list(per_record.get_ydata()) == list(make_lag()["lag_ms"])
+    assert np.allclose(per_record.get_xdata()[:2], [0.0, 0.03])
+    assert list(lines(lag)["IteratorAge max"].get_ydata()) == [150.0, 400.0, 250.0]
+    # faults panel: errors bar, retries, on-failure record
+    assert [p.get_height() for p in faults.patches if p.get_label() != "burst window"][:1] == [3.0]
+    assert sum(lines(faults)["retries (attempts - 1)"].get_ydata()[:-1]) == 1
+    assert list(lines(faults)["on-failure record (batch size)"].get_ydata()) == [7]
+    # burst windows shaded on every panel
+    for ax in fig.axes[:4]:
+        assert "burst window" in ax.get_legend_handles_labels()[1]
+
+
+def test_dashboard_without_table_or_metrics_still_draws_and_says_so():
+    fig = charts.dashboard(make_run())
+    assert len(fig.axes) == 4 and lines(fig.axes[1])["latency p50"] is not None
+    assert "no table or metrics data" in fig.axes[2].texts[0].get_text()
+
+
+def test_percentile_spectrum_overlays_runs_and_stretches_the_tail():
+    fast, slow = make_run(slow_from=300), make_run(slow_from=0)
+    fig = charts.percentile_spectrum({"fast": fast, "slow": slow})
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_title() == "HDR percentile spectrum of latency" and ax.get_xlabel() == "percentile"
+    got = lines(ax)
+    assert set(got) == {"fast (n=300)", "slow (n=300)"}
+    assert max(got["slow (n=300)"].get_ydata()) > 10 * max(got["fast (n=300)"].get_ydata())
+    fmt = ax.xaxis.get_major_formatter()
+    assert (fmt(100.0, 0), fmt(1000.0, 0)) == ("99%", "99.9%")
+
+
+def test_lag_distribution_marks_percentiles():
+    lag = make_lag()
+    fig = charts.lag_distribution(lag)
+    ax = fig.axes[0]
+    assert ax.get_title() == "Processing lag per record (n=100)"
+    assert sum(p.get_height() for p in ax.patches) == 100
+    labels = ax.get_legend().get_texts()
+    texts = [t.get_text() for t in labels]
+    assert any(t.startswith("p50 = 150") for t in texts) and any(t.startswith("p99 = 198") for t in texts)
+    cdf = fig.axes[1].get_lines()[0]
+    assert cdf.get_ydata()[-1] == pytest.approx(1.0)
+
+
+def test_lag_distribution_of_nothing_says_so():
+    fig = charts.lag_distribution(pd.DataFrame({"lag_ms": [np.nan]}))
+    assert "no processed records" in [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_figures_are_saved_as_png_next_to_the_run(tmp_path):
+    paths = charts.save_figures(tmp_path, {"dashboard": charts.dashboard(make_run()),
+                                           "lag": charts.lag_distribution(make_lag())})
+    assert [p.name for p in paths] == ["dashboard.png", "lag.png"]
+    assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000 for p in paths)
