@@ -207,11 +207,11 @@ def describe(outcomes: Sequence[Outcome]) -> list[str]:
                          f"({classes}).")
         else:
             lines.append(f"{o.design}: no client saw an error.")
-        lines.append(
-            f"{o.design}: {o.stored} of {o.sent} requests are in the table ({o.processed} processed, "
-            f"{o.audit.on_failure} in the on-failure queue, {o.audit.pending} still pending); "
-            f"{o.not_stored} were not stored, so their data is gone unless the client sends them again."
-        )
+        held = (f"{o.design}: {o.stored} of {o.sent} requests are in the table ({o.processed} processed, "
+                f"{o.audit.on_failure} in the on-failure queue, {o.audit.pending} still pending)")
+        if o.not_stored:
+            held += f"; {o.not_stored} were not stored, so their data is gone unless the client sends them again"
+        lines.append(held + ".")
         lines.append(f"{o.design}: audit {o.audit.verdict}.")
     if len(outcomes) == 2:
         a, b = outcomes
