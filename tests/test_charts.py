@@ -170,3 +170,19 @@ def test_dashboard_shows_the_run_not_the_minute_its_metrics_start_on():
     assert left == -1.0
     # the last processed record is 2.97 + 0.199 s after the start
     assert right == pytest.approx(100 * 0.030 - 0.030 + 0.199 + 1.0, abs=0.05)
+
+
+def test_outcome_bars_stack_each_audit_to_its_acknowledged_count():
+    from streamlab.observe.audit import classify
+
+    items = {"a": {schema.STATUS: schema.PROCESSED}, "b": {schema.STATUS: schema.ACCEPTED},
+             "c": {schema.STATUS: schema.ACCEPTED}}
+    audits = {"clean": classify(["a"], items, set()), "mixed": classify(["a", "b", "c", "gone"], items, {"c"})}
+    ax = charts.outcome_bars(audits).axes[0]
+    widths = {}
+    for bar in ax.patches:
+        widths.setdefault(bar.get_y(), []).append(bar.get_width())
+    assert sorted(sum(w) for w in widths.values()) == [1.0, 4.0]
+    legend = ax.get_legend_handles_labels()[1]
+    assert legend == ["processed", "on-failure", "pending", "lost"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["clean", "mixed"]

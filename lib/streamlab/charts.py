@@ -236,6 +236,27 @@ def lag_overlay(lags: Mapping[str, pd.DataFrame], title: str = "Processing lag b
     return fig
 
 
+OUTCOME_COLOURS = {"processed": "tab:green", "on_failure": "tab:orange", "pending": "tab:gray", "missing": "tab:red"}
+
+
+def outcome_bars(audits: Mapping[str, Any], title: str = "What happened to every acknowledged request") -> Figure:
+    """One stacked bar per experiment: processed, on-failure, pending and lost (from its audit)."""
+    fig = Figure(figsize=(9, 0.6 * len(audits) + 2), layout="constrained")
+    ax = fig.subplots()
+    labels = list(audits)
+    left = np.zeros(len(labels))
+    for outcome, colour in OUTCOME_COLOURS.items():
+        values = np.array([float(getattr(audits[k], outcome)) for k in labels])
+        ax.barh(labels, values, left=left, color=colour, label="lost" if outcome == "missing" else outcome.replace("_", "-"))
+        left += values
+    ax.invert_yaxis()
+    ax.set_xlabel("acknowledged requests")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize="small")
+    ax.grid(True, axis="x", alpha=0.3)
+    return fig
+
+
 def save_figures(run_dir: str | Path, figures: Mapping[str, Figure], dpi: int = 110) -> list[Path]:
     """Save each figure as <run_dir>/<name>.png; returns the paths."""
     run_dir = Path(run_dir)
