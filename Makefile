@@ -21,7 +21,7 @@ bench:
 lock:
 	rm -rf /tmp/streamlab-lock && python3 -m venv /tmp/streamlab-lock
 	/tmp/streamlab-lock/bin/pip install --quiet -e '.[notebooks,test]'
-	( head -2 requirements.lock; /tmp/streamlab-lock/bin/pip freeze --exclude-editable | grep -v '^streamlab' ) > requirements.lock.new
+	( head -2 requirements.lock; /tmp/streamlab-lock/bin/pip freeze --all --exclude-editable | grep -v -e '^streamlab' -e '^pip==' ) > requirements.lock.new
 	mv requirements.lock.new requirements.lock
 
 clean:

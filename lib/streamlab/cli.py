@@ -1,4 +1,4 @@
-"""`streamlab` command line: up | down | status | deploy | teardown | bench (more subcommands join as they land)."""
+"""`streamlab` command line: up | down | status | deploy | teardown | suite | lab | bench ..."""
 from __future__ import annotations
 
 import argparse
@@ -45,8 +45,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from streamlab.connect import connect
     from streamlab.provision import deploy
 
-    config = _pipeline_config(args)
-    pipeline = deploy(config, target=connect(log=_say), log=_say)
+    pipeline = deploy(_pipeline_config(args), target=connect(log=_say), log=_say)
     print(json.dumps(pipeline.to_dict(), indent=2))
     return 0
 
@@ -55,12 +54,25 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     from streamlab.connect import connect
     from streamlab.provision import teardown
 
-    config = _pipeline_config(args)
-    teardown(config, target=connect(log=_say), log=_say)
+    teardown(_pipeline_config(args), target=connect(log=_say), log=_say)
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
+def cmd_suite(args: argparse.Namespace) -> int:
+    from streamlab.suite import run_suite
+
+    run_suite(profile=args.profile, only=args.only or None, log=_say)
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from streamlab.lab import run_lab
+
+    run_lab(port=args.port)
+    return 0
+
+
+def cmd_bench_api(args: argparse.Namespace) -> int:
     from streamlab import bench_api
 
     report = bench_api.run(requests=args.requests, concurrency=args.concurrency, item_bytes=args.item_bytes)
@@ -70,38 +82,68 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench_arguments(parser: argparse.ArgumentParser) -> None:
-    kinds = parser.add_subparsers(dest="bench", required=True)
-    api = kinds.add_parser("api", help="API path (front door + VTL + PutItem integration) vs raw PutItem")
-    api.add_argument("--out", type=Path, default=None, help="also write the JSON report to this file")
-    api.add_argument("--requests", type=int, default=4000, help="measured requests per path (default 4000)")
-    api.add_argument("--concurrency", type=int, default=16, help="requests in flight per path (default 16)")
-    api.add_argument("--item-bytes", type=int, default=256, help="size of the request body (default 256)")
+def _port_arguments(default: int | None, help_text: str) -> Callable[[argparse.ArgumentParser], None]:
+    def add(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--port", type=int, default=default, help=help_text)
+
+    return add
 
 
-COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
-    "up": (cmd_up, "start the embedded local stack (reuses a running one)"),
-    "down": (cmd_down, "stop every process of the local stack"),
-    "status": (cmd_status, "is the local stack running? exit 0 if so"),
-    "deploy": (cmd_deploy, "deploy the pipeline (idempotent); prints its names, ARNs and invoke URL as JSON"),
-    "teardown": (cmd_teardown, "delete every resource of the pipeline and check nothing is left"),
-    "bench": (cmd_bench, "benchmarks written as JSON: `bench api`"),
+def _pipeline_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stack", default="streamlab", help="stack name every resource name derives from")
+    p.add_argument("--stage", default="dev", help="API stage name (default dev)")
+
+
+def _suite_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="ci", help="parameter profile from notebooks/profiles.json (ci, full)")
+    p.add_argument("only", nargs="*", help="run only notebooks whose names start with these (e.g. 00 01)")
+
+
+def _bench_api_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=None, help="also write the JSON report to this file")
+    p.add_argument("--requests", type=int, default=4000, help="measured requests per path (default 4000)")
+    p.add_argument("--concurrency", type=int, default=16, help="requests in flight per path (default 16)")
+    p.add_argument("--item-bytes", type=int, default=256, help="size of the request body (default 256)")
+
+
+def _no_arguments(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+Command = tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]
+
+COMMANDS: dict[str, Command] = {
+    "up": (cmd_up, "start the embedded local stack (reuses a running one)",
+           _port_arguments(None, "front door port on 127.0.0.1 (default 4566 or STREAMLAB_PORT)")),
+    "down": (cmd_down, "stop every process of the local stack", _no_arguments),
+    "status": (cmd_status, "is the local stack running? exit 0 if so", _no_arguments),
+    "deploy": (cmd_deploy, "deploy the pipeline (idempotent); prints its names, ARNs and invoke URL as JSON",
+               _pipeline_arguments),
+    "teardown": (cmd_teardown, "delete every resource of the pipeline and check nothing is left", _pipeline_arguments),
+    "suite": (cmd_suite, "run every notebook with papermill into build/run/<timestamp>/", _suite_arguments),
+    "lab": (cmd_lab, "open JupyterLab on notebooks/ (127.0.0.1 only)",
+            _port_arguments(8888, "JupyterLab port on 127.0.0.1 (default 8888)")),
 }
+
+# `streamlab bench KIND`: each writes a JSON report.
+BENCHES: dict[str, Command] = {
+    "api": (cmd_bench_api, "API path (front door + VTL + PutItem integration) vs raw PutItem", _bench_api_arguments),
+}
+
+
+def _add_commands(sub: argparse._SubParsersAction, commands: dict[str, Command]) -> None:
+    for name, (func, help_text, add_arguments) in commands.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        add_arguments(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="streamlab", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name, (func, help_text) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text)
-        p.set_defaults(func=func)
-        if name == "up":
-            p.add_argument("--port", type=int, default=None, help="front door port (default 4566 or STREAMLAB_PORT)")
-        if name in ("deploy", "teardown"):
-            p.add_argument("--stack", default="streamlab", help="stack name every resource name derives from")
-            p.add_argument("--stage", default="dev", help="API stage name (default dev)")
-        if name == "bench":
-            _bench_arguments(p)
+    _add_commands(sub, COMMANDS)
+    bench = sub.add_parser("bench", help="benchmarks, written as JSON")
+    _add_commands(bench.add_subparsers(dest="bench", required=True), BENCHES)
     return parser
 
 

@@ -12,7 +12,7 @@ import psutil
 from streamlab.localstack.state import ProcessRecord
 
 
-def spawn(name: str, argv: list[str], env: dict[str, str], log: Path) -> ProcessRecord:
+def spawn(name: str, argv: list[str], env: dict[str, str] | None, log: Path) -> ProcessRecord:
     """Start `argv` in its own session (so its own children can be stopped with it)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "ab") as out:

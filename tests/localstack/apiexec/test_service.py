@@ -184,3 +184,32 @@ def test_a2_template_reading_malformed_json_is_400_and_writes_nothing(target, ma
     assert reply.status == 400 and reply.json()["message"].startswith("Could not parse request body into json")
     assert item_count(api.table) == 0
     assert invoke("POST", api.url + "/requests", '{"name": "ok"}').status == 202
+
+
+def test_a1_other_local_url_forms_reach_the_executor(target, requests_api, invoke, get_item):
+    port = target.endpoint_url.rsplit(":", 1)[1]
+    forms = [
+        (f"{target.endpoint_url}/_aws/execute-api/{requests_api.api_id}/{requests_api.stage}/requests", {}),
+        (f"{target.endpoint_url}/{requests_api.stage}/requests",
+         {"Host": f"{requests_api.api_id}.execute-api.localhost:{port}"}),
+    ]
+    for url, headers in forms:
+        reply = invoke("POST", url, '{"form": 1}', **headers)
+        assert reply.status == 202, (url, reply.body)
+        assert get_item(requests_api.table, reply.json()["id"]) is not None
+
+
+def test_a6_chunked_payload_over_10_mb_is_413_too(target, make_api, http, item_count):
+    api = make_api(with_get=False)
+    chunk = b"x" * (1024 * 1024)
+    resp = http.request("POST", api.url + "/requests", body=iter([chunk] * 11), chunked=True,
+                        headers={"Content-Type": "application/json"})
+    assert (resp.status, resp.data) == (413, b'{"message":"Request Too Large"}')
+    assert item_count(api.table) == 0
+
+
+def test_a2_body_that_is_not_utf8_is_refused_with_400_not_mangled(requests_api, invoke, item_count):
+    before = item_count(requests_api.table)
+    reply = invoke("POST", requests_api.url + "/requests", b'{"x": "\xff\xfe"}')
+    assert (reply.status, reply.json()) == (400, {"message": "Invalid request body"})
+    assert item_count(requests_api.table) == before

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import airspeed
@@ -60,7 +60,6 @@ class ApiDefinition:
     name: str
     tree: routing.Node[Method]
     binary_media_types: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ log = logging.getLogger("streamlab.apiexec")
 STAGE_TTL = 2.0
 CONTROL_TIMEOUT = aiohttp.ClientTimeout(total=10)
 MAX_SNAPSHOTS = 256
+MAX_STAGES = 4096
 PAGE = 500
 
 
@@ -85,6 +86,8 @@ class DefinitionCache:
             raise
         # A control-plane change that passed while we read makes this answer stale: drop it.
         if self._generation.get(key[0], 0) == generation:
+            if len(self._stages) >= MAX_STAGES:
+                self._stages.clear()  # requests for made-up api ids must not grow memory without bound
             self._stages[key] = (time.monotonic() + STAGE_TTL, stage)
         return stage
 

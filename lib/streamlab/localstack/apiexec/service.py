@@ -30,6 +30,7 @@ from streamlab.target import LOCAL_ACCOUNT_ID
 log = logging.getLogger("streamlab.apiexec")
 
 INVOKE_MARKER = "_user_request_"
+EXECUTE_API_PREFIX = "/_aws/execute-api/"
 MAX_PAYLOAD = 10 * 1024 * 1024  # A6: API Gateway's payload limit
 DEFAULT_CONTENT_TYPE = "application/json"  # what API Gateway assumes when the client sends none
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -39,15 +40,33 @@ class PayloadTooLarge(Exception):
     pass
 
 
-def _split(request: web.Request) -> list[str]:
-    return request.rel_url.raw_path.split("/", 5)
+def parse_invocation(request: web.Request) -> tuple[str, str, str] | None:
+    """(api_id, stage, raw path) when the request invokes a REST API, in any of the local URL forms:
+    /restapis/{api}/{stage}/_user_request_/{path}  (the documented one)
+    /_aws/execute-api/{api}/{stage}/{path}
+    http://{api}.execute-api.localhost:{port}/{stage}/{path}
+    """
+    raw = request.rel_url.raw_path
+    if raw.startswith("/restapis/"):
+        parts = raw.split("/", 5)
+        if len(parts) >= 5 and parts[4] == INVOKE_MARKER:
+            return unquote(parts[2]), unquote(parts[3]), "/" + (parts[5] if len(parts) > 5 else "")
+        return None
+    if raw.startswith(EXECUTE_API_PREFIX):
+        parts = raw.split("/", 5)
+        if len(parts) >= 5 and parts[3] and parts[4]:
+            return unquote(parts[3]), unquote(parts[4]), "/" + (parts[5] if len(parts) > 5 else "")
+        return None
+    host = request.host
+    if ".execute-api." in host:
+        parts = raw.split("/", 2)
+        if len(parts) >= 2 and parts[1]:
+            return host.split(".", 1)[0], unquote(parts[1]), "/" + (parts[2] if len(parts) > 2 else "")
+    return None
 
 
 def is_invocation(request: web.Request) -> bool:
-    if not request.path.startswith("/restapis/"):
-        return False
-    parts = _split(request)
-    return len(parts) >= 5 and parts[4] == INVOKE_MARKER
+    return parse_invocation(request) is not None
 
 
 def is_control_change(request: web.Request) -> bool:
@@ -139,12 +158,12 @@ class Executor:
     # -- data plane ----------------------------------------------------------------------------
 
     async def invoke(self, request: web.Request) -> web.StreamResponse:
-        parts = _split(request)
+        api_id, stage_name, path = parse_invocation(request)  # type: ignore[misc]  # the route matched
         call = Call(
             request=request,
-            api_id=unquote(parts[2]),
-            stage_name=unquote(parts[3]),
-            path="/" + (parts[5] if len(parts) > 5 else ""),
+            api_id=api_id,
+            stage_name=stage_name,
+            path=path,
             request_id=str(uuid.uuid4()),
             extended_request_id=_new_extended_request_id(),
             epoch_ms=int(time.time() * 1000),

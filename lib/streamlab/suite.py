@@ -1,0 +1,104 @@
+"""Run the notebook suite with papermill: every `notebooks/NN_*.ipynb` in order, into a run folder.
+
+Executed copies and figures go to `build/run/<UTC timestamp>/` (git-ignored), never over the
+source notebooks. Each notebook gets `run_dir` plus the profile's parameters; a notebook's own
+`parameters` cell holds the defaults.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from streamlab.errors import ConfigError, StreamlabError
+from streamlab.localstack import stack
+
+REPO = Path(__file__).resolve().parents[2]
+NOTEBOOKS = REPO / "notebooks"
+BUILD = REPO / "build" / "run"
+KERNEL = "streamlab"
+CELL_TIMEOUT = 600
+
+
+class NotebookFailed(StreamlabError):
+    pass
+
+
+@dataclass
+class SuiteResult:
+    run_dir: Path
+    executed: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def list_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
+    return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def load_profile(name: str, folder: Path = NOTEBOOKS) -> dict[str, dict]:
+    """Parameters per notebook stem for a profile (`ci` keeps the suite short; `full` = defaults)."""
+    path = folder / "profiles.json"
+    profiles = json.loads(path.read_text()) if path.exists() else {}
+    if name == "full":
+        return {}
+    if name not in profiles:
+        raise ConfigError(f"no parameter profile {name!r} in {path}; choose one of: full, {', '.join(profiles)}")
+    return profiles[name]
+
+
+def new_run_dir(root: Path = BUILD) -> Path:
+    run_dir = root / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    run_dir.mkdir(parents=True, exist_ok=False)
+    latest = root / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(run_dir.name)
+    return run_dir
+
+
+def run_suite(
+    profile: str = "ci",
+    run_dir: Path | None = None,
+    only: list[str] | None = None,
+    log: Callable[[str], None] = print,
+) -> SuiteResult:
+    """Execute the notebooks in order; stop at the first failure (later ones depend on it)."""
+    import papermill
+
+    notebooks = list_notebooks()
+    if only:
+        notebooks = [nb for nb in notebooks if any(nb.stem.startswith(o) for o in only)]
+    if not notebooks:
+        raise ConfigError(f"no notebooks to run in {NOTEBOOKS}")
+    params = load_profile(profile)
+    run_dir = run_dir or new_run_dir()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result = SuiteResult(run_dir=run_dir)
+    was_running = stack.status().running
+    try:
+        for i, nb in enumerate(notebooks, 1):
+            out = run_dir / nb.name
+            log(f"[{i}/{len(notebooks)}] {nb.name} -> {out}")
+            started = time.monotonic()
+            try:
+                papermill.execute_notebook(
+                    str(nb), str(out),
+                    parameters={"run_dir": str(run_dir), **params.get(nb.stem, {})},
+                    kernel_name=KERNEL, cwd=str(NOTEBOOKS), progress_bar=False,
+                    execution_timeout=CELL_TIMEOUT,
+                )
+            except papermill.PapermillExecutionError as exc:
+                raise NotebookFailed(
+                    f"{nb.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
+                    f"Open {out} to see the traceback."
+                ) from exc
+            result.seconds[nb.name] = round(time.monotonic() - started, 1)
+            result.executed.append(out)
+    finally:
+        if not was_running:
+            stack.down()
+    (run_dir / "suite.json").write_text(json.dumps({"profile": profile, "seconds": result.seconds}, indent=2))
+    log(f"done: executed notebooks and figures are in {run_dir}")
+    return result

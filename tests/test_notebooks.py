@@ -1,0 +1,68 @@
+"""The notebook suite, executed with papermill on a real local stack, and the key results read back."""
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from streamlab.localstack import stack
+from streamlab.localstack.state import StackPaths, read_state
+from streamlab.results import read_results
+from streamlab.suite import list_notebooks, run_suite
+
+pytestmark = pytest.mark.notebooks
+
+
+@pytest.fixture(scope="module")
+def suite_run(tmp_path_factory):
+    home = tmp_path_factory.mktemp("nb-home")
+    run_dir = tmp_path_factory.mktemp("nb-run")
+    mp = pytest.MonkeyPatch()
+    # The kernels inherit this environment, so every notebook finds this isolated stack.
+    mp.setenv("STREAMLAB_HOME", str(home))
+    mp.setenv("STREAMLAB_PORT", str(stack.pick_free_port()))
+    mp.setenv("STREAMLAB_TARGET", "local")
+    try:
+        result = run_suite(profile="ci", run_dir=run_dir, log=lambda _: None)
+        yield result, home
+    finally:
+        stack.down(home=home)
+        mp.undo()
+
+
+def test_source_notebooks_have_no_outputs_and_a_literal_parameters_cell():
+    for path in list_notebooks():
+        nb = nbformat.read(path, as_version=4)
+        params = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(params) == 1, f"{path.name} needs exactly one parameters cell"
+        for line in params[0].source.splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                name, _, value = line.partition("=")
+                assert name.strip().isidentifier(), f"{path.name}: {line!r}"
+                json.loads(value.strip().replace("'", '"').replace("True", "true").replace("False", "false").replace("None", "null"))
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, f"{path.name} has outputs committed"
+                assert "sys.path" not in cell.source and "input(" not in cell.source
+
+
+def test_every_notebook_ran_into_the_run_folder(suite_run):
+    result, _ = suite_run
+    assert [p.name for p in result.executed] == [p.name for p in list_notebooks()]
+    for path in result.executed:
+        nb = nbformat.read(path, as_version=4)
+        assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), f"{path.name} produced no output"
+
+
+def test_start_here_found_every_service_healthy(suite_run):
+    result, _ = suite_run
+    res = read_results(result.run_dir, "00_start_here")
+    assert res["target"] == "local"
+    assert set(res["health"]) >= {"dynamodb", "lambda", "iam", "sqs", "apigateway", "cloudwatch"}
+    assert set(res["health"].values()) == {"ok"}
+
+
+def test_suite_leaves_no_stack_running(suite_run):
+    _, home = suite_run
+    assert read_state(StackPaths(home)) is None
