@@ -17,6 +17,7 @@ from typing import Any
 
 from streamlab import schema
 from streamlab.provision import function, mapping, policies, queue, table
+from streamlab.provision.api import integration_uri
 from streamlab.provision.apispec import ApiSpec, load_api_spec
 from streamlab.provision.config import _STACK_NAME, STACK_TAG, PipelineConfig
 from streamlab.provision.paths import infra_dir
@@ -47,7 +48,10 @@ HEADER = """\
 def _sub(value: Any) -> Any:
     """Strings with `${...}` become Fn::Sub, recursively (ARNs and names of other resources)."""
     if isinstance(value, str):
-        return {"Fn::Sub": value} if "${" in value else value
+        if "${" not in value:
+            return value
+        # The library writes `arn:aws:`; the template also works in the other partitions (China, GovCloud).
+        return {"Fn::Sub": value.replace("arn:aws:", "arn:${AWS::Partition}:")}
     if isinstance(value, list):
         return [_sub(v) for v in value]
     if isinstance(value, dict):
@@ -147,7 +151,7 @@ def _api_resources(spec: ApiSpec) -> dict[str, dict]:
         props["Integration"] = {
             "Type": "AWS",
             "IntegrationHttpMethod": "POST",
-            "Uri": {"Fn::Sub": f"arn:aws:apigateway:${{AWS::Region}}:dynamodb:action/{m.action}"},
+            "Uri": _sub(integration_uri("${AWS::Region}", m.action)),
             "Credentials": {"Fn::GetAtt": ["ApiRole", "Arn"]},
             "PassthroughBehavior": m.passthrough_behavior,
             "RequestTemplates": dict(m.request_templates),
