@@ -25,6 +25,7 @@ class Script:
         self.region = region
         self.clients: dict[str, Any] = {}
         self.stubbers: dict[str, Stubber] = {}
+        self.calls: list[tuple[str, str, dict]] = []  # every scripted (service, operation, params)
 
     def client(self, service: str) -> Any:
         if service not in self.clients:
@@ -44,10 +45,12 @@ class Script:
 
     def ok(self, service: str, operation: str, response: dict | None = None, **params: Any) -> None:
         """Expect `operation` with exactly `params`; answer `response`."""
+        self.calls.append((service, operation, params))
         self.stub(service).add_response(operation, response or {}, params)
 
     def error(self, service: str, operation: str, code: str, status: int = 400, **params: Any) -> None:
         """Expect `operation` with exactly `params`; answer an AWS error `code`."""
+        self.calls.append((service, operation, params))
         self.stub(service).add_client_error(
             operation, service_error_code=code, service_message=f"stubbed {code}", http_status_code=status,
             expected_params=params,
