@@ -45,3 +45,14 @@ def test_the_local_stack_is_free_and_prints_nothing():
 def test_bad_arguments_are_config_errors(requests, item_bytes):
     with pytest.raises(ConfigError):
         guard_burst(AWS, requests, item_bytes, log=lambda _: None)
+
+
+def test_the_worked_example_in_docs_matches_the_estimate():
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "aws.md").read_text(encoding="utf-8")
+    burst = estimate_cost(30_000, item_bytes=512, batch_size=100, memory_mb=256)
+    for figure in (f"**${burst.api_usd:.4f}**", f"**${burst.dynamodb_usd:.4f}**", f"**${burst.lambda_usd:.4f}**",
+                   f"**≈ ${burst.total_usd:.2f}**", f"${estimate_cost(200_000, memory_mb=256).total_usd:.2f}",
+                   f"${estimate_cost(1_000_000, memory_mb=256).total_usd:.2f}"):
+        assert figure in doc, figure
