@@ -118,3 +118,36 @@ def test_get_of_an_unknown_id_is_404(pipeline):
     status, raw = http("GET", pipeline.status_url("no-such-request"))
     assert status == 404, raw
     assert json.loads(raw)["id"] == "no-such-request"
+
+
+def _on_failure_records(target, pipeline, wait_s: float) -> list[dict]:
+    sqs = target.client("sqs")
+    deadline = time.monotonic() + wait_s
+    records: list[dict] = []
+    while time.monotonic() < deadline and not records:
+        out = sqs.receive_message(QueueUrl=pipeline.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        records += [json.loads(m["Body"]) for m in out.get("Messages", [])]
+    return records
+
+
+def test_transient_failure_is_retried_and_poison_goes_to_the_on_failure_queue_E7_E9_E10(target, pipeline, local_stack):
+    """With the default settings (2 retries, bisect, ReportBatchItemFailures) nothing is lost."""
+    if "esm" not in local_stack.processes:
+        pytest.skip("needs streamlab's own ESM service: MiniStack's ESM ignores batchItemFailures and "
+                    "MaximumRetryAttempts, so it neither retries a reported failure nor gives up on a poison record")
+    ids = {}
+    for name, body in (("once", {"fail": "once"}), ("poison", {"fail": "poison"}), ("after", {"n": 1})):
+        status, raw = http("POST", pipeline.invoke_url, json.dumps(body).encode())
+        assert status == 202, raw
+        ids[name] = json.loads(raw)["id"]
+
+    once = _wait_processed(target, pipeline, ids["once"])
+    assert int(once[schema.ATTEMPTS]["N"]) >= 2  # failed once, then processed
+    _wait_processed(target, pipeline, ids["after"])  # the poison record does not block the shard for good
+
+    records = _on_failure_records(target, pipeline, DEADLINE_S)
+    assert records, "the poison record's batch never reached the on-failure queue"
+    info = records[0]["DDBStreamBatchInfo"]
+    assert info["streamArn"] == pipeline.stream_arn and info["batchSize"] >= 1
+    poison = _item(target, pipeline, ids["poison"])
+    assert poison[schema.STATUS]["S"] == schema.ACCEPTED  # still in the table: not lost, accounted for

@@ -1,7 +1,10 @@
 """deploy / teardown of the whole pipeline: idempotent, tagged, and nothing left afterwards."""
 from __future__ import annotations
 
-from streamlab.provision import deploy, find_remaining, teardown
+import pytest
+
+from streamlab.errors import ProvisionError
+from streamlab.provision import deploy, describe_pipeline, find_remaining, teardown
 from streamlab.provision.config import STACK_TAG
 
 
@@ -32,6 +35,8 @@ def test_deploy_twice_is_the_same_pipeline_then_teardown_leaves_nothing(target, 
     for kind, tags in _tags_of_every_resource(target, first).items():
         assert tags.get(STACK_TAG) == config.stack, kind
 
+    assert describe_pipeline(config, target=target) == first
+
     lines.clear()
     second = deploy(config, target=target, log=lines.append)
     assert second == first
@@ -59,3 +64,12 @@ def test_teardown_of_a_partial_deploy_removes_what_exists(target, config):
     report = teardown(config, target=target, log=lambda _: None)
     assert report.deleted["table"] == [config.table_name] and report.deleted["queue"] == [config.queue_name]
     assert report.deleted["api"] == [] and report.clean
+
+
+def test_describe_pipeline_names_what_is_missing_and_creates_nothing(target, config):
+    from streamlab.provision import table
+
+    table.create_table(target, config)
+    with pytest.raises(ProvisionError, match=r"missing queue, api role, .*REST API.*streamlab deploy --stack"):
+        describe_pipeline(config, target=target)
+    assert find_remaining(config, target=target)["queue"] == []

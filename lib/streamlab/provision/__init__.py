@@ -9,14 +9,15 @@ One small module per step, each with create (idempotent: finds and reuses), desc
     mapping   stream -> function event source mapping    create_mapping / describe_mapping / ...
     api       the REST API from infra/api/               create_api / describe_api / delete_api
 
-`deploy(config)` runs them in order and returns a `Pipeline`; `teardown(config)` deletes
-everything in reverse and proves nothing is left.
+`deploy(config)` runs them in order and returns a `Pipeline`; `describe_pipeline(config)` reads
+the same `Pipeline` back without changing anything; `teardown(config)` deletes everything in
+reverse and proves nothing is left.
 """
 from streamlab.provision.api import create_api, delete_api, describe_api, invoke_url
 from streamlab.provision.config import EsmSettings, Pipeline, PipelineConfig, ProcessorSettings
 from streamlab.provision.function import create_function, delete_function, describe_function
 from streamlab.provision.mapping import create_mapping, delete_mapping, delete_mappings, describe_mapping, list_mappings
-from streamlab.provision.pipeline import TeardownReport, deploy, find_remaining, teardown
+from streamlab.provision.pipeline import TeardownReport, deploy, describe_pipeline, find_remaining, teardown
 from streamlab.provision.queue import create_queue, delete_queue, describe_queue
 from streamlab.provision.roles import create_api_role, create_processor_role, delete_role, describe_role
 from streamlab.provision.table import create_table, delete_table, describe_table
@@ -26,6 +27,6 @@ __all__ = [
     "create_api", "create_api_role", "create_function", "create_mapping", "create_processor_role",
     "create_queue", "create_table", "delete_api", "delete_function", "delete_mapping", "delete_mappings",
     "delete_queue", "delete_role", "delete_table", "deploy", "describe_api", "describe_function",
-    "describe_mapping", "describe_queue", "describe_role", "describe_table", "find_remaining",
+    "describe_mapping", "describe_pipeline", "describe_queue", "describe_role", "describe_table", "find_remaining",
     "invoke_url", "list_mappings", "teardown",
 ]

@@ -60,6 +60,39 @@ def deploy(config: PipelineConfig | None = None, *, target: Target | None = None
     )
 
 
+def describe_pipeline(config: PipelineConfig | None = None, *, target: Target | None = None) -> Pipeline:
+    """The deployed pipeline, read without changing anything; ProvisionError naming what is missing.
+
+    For code that runs after `deploy` (load, observe, a restarted notebook) and must not create.
+    """
+    config = config or PipelineConfig()
+    target = _resolve(target)
+    t = table.describe_table(target, config)
+    q = queue.describe_queue(target, config)
+    api_role = roles.describe_role(target, config.api_role_name)
+    proc_role = roles.describe_role(target, config.processor_role_name)
+    f = function.describe_function(target, config)
+    stream_arn = (t or {}).get("LatestStreamArn", "")
+    m = [x for x in mapping.list_mappings(target, config) if x.get("EventSourceArn") == stream_arn] if t else []
+    a = api.describe_api(target, config)
+    parts = {"table": t, "queue": q, "api role": api_role, "processor role": proc_role, "function": f,
+             "event source mapping": m, "REST API": a, f"stage {config.stage}": (a or {}).get("stage")}
+    missing = [name for name, found in parts.items() if not found]
+    if missing:
+        raise ProvisionError(
+            f"stack {config.stack} is not (fully) deployed on the {target.name} target: missing "
+            f"{', '.join(missing)}. Run `streamlab deploy --stack {config.stack}` (or deploy(config))."
+        )
+    return Pipeline(
+        target=target.name, region=target.region, stack=config.stack,
+        table_name=t["TableName"], table_arn=t["TableArn"], stream_arn=stream_arn,
+        api_role_arn=api_role["Arn"], processor_role_arn=proc_role["Arn"],
+        queue_url=q["QueueUrl"], queue_arn=q["Attributes"]["QueueArn"],
+        function_name=f["FunctionName"], function_arn=f["FunctionArn"], mapping_uuid=m[0]["UUID"],
+        api_id=a["id"], stage=config.stage, invoke_url=a["invokeUrl"],
+    )
+
+
 @dataclass(frozen=True)
 class TeardownReport:
     deleted: dict[str, list[str]]
