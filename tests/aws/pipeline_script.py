@@ -327,19 +327,20 @@ def deploy(aws: Script, *, new: bool) -> None:
 # -- teardown -------------------------------------------------------------------------------------
 
 
-def find_remaining_nothing(aws: Script) -> None:
-    """`provision.find_remaining` when everything is gone."""
+def find_remaining_nothing(aws: Script, *, log_group_left: bool = False) -> None:
+    """`provision.find_remaining` when everything is gone (but the log group, if asked)."""
     aws.ok("apigateway", "get_rest_apis", {"items": []})
     aws.ok("lambda", "list_event_source_mappings", {"EventSourceMappings": []}, FunctionName=FUNCTION)
     aws.error("lambda", "get_function", "ResourceNotFoundException", 404, FunctionName=FUNCTION)
-    aws.ok("logs", "describe_log_groups", {"logGroups": []}, logGroupNamePrefix=LOG_GROUP)
+    aws.ok("logs", "describe_log_groups", {"logGroups": [{"logGroupName": LOG_GROUP}] if log_group_left else []},
+           logGroupNamePrefix=LOG_GROUP)
     aws.error("sqs", "get_queue_url", "AWS.SimpleQueueService.NonExistentQueue", QueueName=QUEUE)
     for name in (API_ROLE, PROC_ROLE):
         aws.error("iam", "get_role", "NoSuchEntity", 404, RoleName=name)
     aws.error("dynamodb", "describe_table", "ResourceNotFoundException", TableName=TABLE)
 
 
-def teardown(aws: Script, *, exists: bool) -> None:
+def teardown(aws: Script, *, exists: bool, log_group_left: bool = False, log_group_found: bool = False) -> None:
     """Every call of `streamlab.provision.teardown`; `exists=False` is the second run that finds nothing."""
     if exists:
         aws.ok("apigateway", "get_rest_apis", {"items": [REST_API]})
@@ -369,9 +370,12 @@ def teardown(aws: Script, *, exists: bool) -> None:
         aws.ok("apigateway", "get_rest_apis", {"items": []})
         aws.ok("lambda", "list_event_source_mappings", {"EventSourceMappings": []}, FunctionName=FUNCTION)
         aws.error("lambda", "delete_function", "ResourceNotFoundException", 404, FunctionName=FUNCTION)
-        aws.error("logs", "delete_log_group", "ResourceNotFoundException", logGroupName=LOG_GROUP)
+        if log_group_found:
+            aws.ok("logs", "delete_log_group", {}, logGroupName=LOG_GROUP)
+        else:
+            aws.error("logs", "delete_log_group", "ResourceNotFoundException", logGroupName=LOG_GROUP)
         for name in (PROC_ROLE, API_ROLE):
             aws.error("iam", "get_role", "NoSuchEntity", 404, RoleName=name)
         aws.error("sqs", "get_queue_url", "AWS.SimpleQueueService.NonExistentQueue", QueueName=QUEUE)
         aws.error("dynamodb", "describe_table", "ResourceNotFoundException", TableName=TABLE)
-    find_remaining_nothing(aws)
+    find_remaining_nothing(aws, log_group_left=log_group_left)

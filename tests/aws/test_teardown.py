@@ -55,3 +55,21 @@ def test_something_that_will_not_go_away_is_an_error_naming_it(aws, aws_target):
            QueueOwnerAWSAccountId=ACCOUNT)
     with pytest.raises(ProvisionError, match=f"still exist after 0s: {LEFTOVER}"):
         verified_teardown(PipelineConfig(), target=aws_target, log=lambda _: None, timeout=0)
+
+
+def test_an_untagged_leftover_found_by_name_is_deleted_by_a_second_pass(aws, aws_target):
+    """Lambda re-creates its log group on a late invocation; it carries no tag, so names find it."""
+    s.teardown(aws, exists=False, log_group_left=True)   # first pass: the log group reappeared
+    _tag_inventory(aws, [])
+    s.teardown(aws, exists=False, log_group_found=True)  # second pass deletes it; nothing remains
+    lines: list[str] = []
+    proof = verified_teardown(PipelineConfig(), target=aws_target, log=lines.append)
+    assert proof.clean and any("deleting by tag" in line for line in lines)
+
+
+def test_a_leftover_that_survives_the_second_pass_is_an_error_naming_it(aws, aws_target):
+    s.teardown(aws, exists=False, log_group_left=True)
+    _tag_inventory(aws, [])
+    s.teardown(aws, exists=False, log_group_left=True)
+    with pytest.raises(ProvisionError, match=f"left resources behind \\(log group: {s.LOG_GROUP}\\)"):
+        verified_teardown(PipelineConfig(), target=aws_target, log=lambda _: None)
