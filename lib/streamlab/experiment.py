@@ -11,8 +11,8 @@ from typing import Any
 import numpy as np
 
 from streamlab import charts, load
+from streamlab.aws.burst import guard_burst
 from streamlab.load.bodies import encode_body
-from streamlab.load.cost import check_cost
 from streamlab.observe import Observations, observe_run, save_observations
 
 
@@ -89,7 +89,7 @@ def run_experiment(
     if period is None:
         period = 1 if getattr(target, "is_local", False) else 60
     body = body or load.JsonBodies()
-    check_cost(url, len(schedule), len(encode_body(body(0))), accept_cost)
+    guard_burst(url, len(schedule), len(encode_body(body(0))), confirm=accept_cost)
     run = load.run_load(url, schedule, body=body, progress=progress, out=out, **load_options)
     obs = None
     if names.table:
