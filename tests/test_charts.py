@@ -136,3 +136,53 @@ def test_figures_are_saved_as_png_next_to_the_run(tmp_path):
                                            "lag": charts.lag_distribution(make_lag())})
     assert [p.name for p in paths] == ["dashboard.png", "lag.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 10_000 for p in paths)
+
+
+def test_lag_overlay_draws_one_cdf_per_run_ending_at_one():
+    import pandas as pd
+
+    from streamlab.charts import lag_overlay
+
+    fast = pd.DataFrame({"lag_ms": [10.0, 20.0, 30.0, None]})
+    slow = pd.DataFrame({"lag_ms": [100.0, 400.0]})
+    fig = lag_overlay({"fast": fast, "slow": slow})
+    ax = fig.axes[0]
+    assert [line.get_label().split(" (")[0] for line in ax.lines] == ["fast", "slow"]
+    assert list(ax.lines[0].get_xdata()) == [10.0, 20.0, 30.0]
+    assert ax.lines[0].get_ydata()[-1] == 1.0 and ax.get_xscale() == "log"
+    assert "n=3" in ax.lines[0].get_label()
+
+
+def test_lag_overlay_of_nothing_says_so():
+    import pandas as pd
+
+    from streamlab.charts import lag_overlay
+
+    ax = lag_overlay({"none": pd.DataFrame({"lag_ms": []})}).axes[0]
+    assert not ax.lines and any("no processed" in t.get_text() for t in ax.texts)
+
+
+def test_dashboard_shows_the_run_not_the_minute_its_metrics_start_on():
+    early = make_metrics()
+    early.loc[0, "timestamp"] = pd.Timestamp(START - 54, unit="s", tz="UTC")  # a 60-s period's start
+    fig = charts.dashboard(make_run(), make_lag(), early)
+    left, right = fig.axes[0].get_xlim()
+    assert left == -1.0
+    # the last processed record is 2.97 + 0.199 s after the start
+    assert right == pytest.approx(100 * 0.030 - 0.030 + 0.199 + 1.0, abs=0.05)
+
+
+def test_outcome_bars_stack_each_audit_to_its_acknowledged_count():
+    from streamlab.observe.audit import classify
+
+    items = {"a": {schema.STATUS: schema.PROCESSED}, "b": {schema.STATUS: schema.ACCEPTED},
+             "c": {schema.STATUS: schema.ACCEPTED}}
+    audits = {"clean": classify(["a"], items, set()), "mixed": classify(["a", "b", "c", "gone"], items, {"c"})}
+    ax = charts.outcome_bars(audits).axes[0]
+    widths = {}
+    for bar in ax.patches:
+        widths.setdefault(bar.get_y(), []).append(bar.get_width())
+    assert sorted(sum(w) for w in widths.values()) == [1.0, 4.0]
+    legend = ax.get_legend_handles_labels()[1]
+    assert legend == ["processed", "on-failure", "pending", "lost"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["clean", "mixed"]

@@ -20,7 +20,7 @@ def test_items_over_one_kilobyte_take_more_write_units():
 
 def test_guard_refuses_above_the_cap_and_says_how_to_proceed():
     est = estimate_cost(1_000_000)
-    with pytest.raises(CostGuardError, match=r"cap of \$1\.00.*STREAMLAB_COST_CAP_USD.*confirm=True"):
+    with pytest.raises(CostGuardError, match=r"cap of \$1\.00.*STREAMLAB_COST_CAP_USD.*confirm=True; --accept-cost"):
         guard_cost(est, cap_usd=1.0)
     guard_cost(est, cap_usd=1.0, confirmed=True)
     guard_cost(estimate_cost(1000), cap_usd=1.0)

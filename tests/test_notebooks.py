@@ -66,3 +66,31 @@ def test_start_here_found_every_service_healthy(suite_run):
 def test_suite_leaves_no_stack_running(suite_run):
     _, home = suite_run
     assert read_state(StackPaths(home)) is None
+
+
+def test_table_notebook_saw_insert_modify_remove_S2_S5(suite_run):
+    res = read_results(suite_run[0].run_dir, "01_table_and_stream")
+    assert res["events"] == ["INSERT", "MODIFY", "REMOVE"]
+    assert res["insert_has_old_image"] is False and res["remove_has_new_image"] is False
+
+
+def test_processor_notebook_processed_a_write_with_a_real_lag(suite_run):
+    res = read_results(suite_run[0].run_dir, "02_stream_processor")
+    assert res["manual_invoke_status"] == 200
+    assert 0 <= res["lag_ms"] < 60_000
+
+
+def test_api_notebook_refused_bad_input_and_surfaced_the_fault(suite_run):
+    res = read_results(suite_run[0].run_dir, "03_api_direct_integration")
+    assert res["post_status"] == 202
+    assert res["refused"] == {"malformed JSON": 400, "body is not an object": 400, "text/plain": 415,
+                              "item over 400 KB": 400}
+    assert res["written_by_refused"] == 0
+    assert 500 <= res["fault_status"] < 600
+
+
+def test_teardown_notebook_left_nothing(suite_run):
+    res = read_results(suite_run[0].run_dir, "99_teardown")
+    assert res["clean"] is True
+    assert res["before"]["table"] == 1 and res["before"]["api"] == 1
+    assert not any(res["remaining"].values())

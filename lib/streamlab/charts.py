@@ -146,7 +146,17 @@ def dashboard(run: Any, lag: pd.DataFrame | None = None, metrics: pd.DataFrame |
         if ax.get_legend_handles_labels()[0]:
             ax.legend(loc="best", fontsize="small", ncols=4)
         ax.grid(True, alpha=0.3)
+    # Metric periods start on whole minutes, before the run: show the run, not the minute.
+    axes[0].set_xlim(-1.0, _run_end(df, lag, start) + 1.0)
     return fig
+
+
+def _run_end(df: pd.DataFrame, lag: pd.DataFrame | None, start: float) -> float:
+    """Seconds from the start to the last thing the run did: a send, an answer or a processed record."""
+    ends = [float(np.nanmax(df[c])) for c in ("intended_s", "done_s") if c in df and df[c].notna().any()]
+    if lag is not None and not lag.empty and lag[schema.PROCESSED_AT].notna().any():
+        ends.append(float(lag[schema.PROCESSED_AT].max()) / 1000.0 - start)
+    return max(ends, default=1.0)
 
 
 _TICKS = [0.0, 50.0, 90.0, 99.0, 99.9, 99.99, 99.999]
@@ -200,6 +210,50 @@ def lag_distribution(lag: pd.DataFrame, title: str = "Processing lag per record"
     handles = ax.get_legend_handles_labels()
     h2 = cdf.get_legend_handles_labels()
     ax.legend(handles[0] + h2[0], handles[1] + h2[1], loc="upper left")
+    return fig
+
+
+def lag_overlay(lags: Mapping[str, pd.DataFrame], title: str = "Processing lag by experiment") -> Figure:
+    """The lag CDF of several runs on one plot (log x), so settings can be compared record by record."""
+    fig = Figure(figsize=(9, 5), layout="constrained")
+    ax = fig.subplots()
+    for label, lag in lags.items():
+        values = np.sort(lag["lag_ms"].dropna().to_numpy(dtype=float)) if lag is not None else np.array([])
+        if len(values):
+            p99 = float(np.percentile(values, 99))
+            ax.plot(np.clip(values, 0.1, None), np.arange(1, len(values) + 1) / len(values),
+                    label=f"{label} (n={len(values)}, p99 {p99:,.0f} ms)")
+    if not ax.lines:
+        _say_empty(ax, "no processed records")
+    else:
+        ax.set_xscale("log")
+        ax.legend(loc="lower right")
+    ax.set_xlabel("lag accepted -> processed (ms, log)")
+    ax.set_ylabel("fraction of records")
+    ax.set_ylim(0, 1.02)
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    return fig
+
+
+OUTCOME_COLOURS = {"processed": "tab:green", "on_failure": "tab:orange", "pending": "tab:gray", "missing": "tab:red"}
+
+
+def outcome_bars(audits: Mapping[str, Any], title: str = "What happened to every acknowledged request") -> Figure:
+    """One stacked bar per experiment: processed, on-failure, pending and lost (from its audit)."""
+    fig = Figure(figsize=(9, 0.6 * len(audits) + 2), layout="constrained")
+    ax = fig.subplots()
+    labels = list(audits)
+    left = np.zeros(len(labels))
+    for outcome, colour in OUTCOME_COLOURS.items():
+        values = np.array([float(getattr(audits[k], outcome)) for k in labels])
+        ax.barh(labels, values, left=left, color=colour, label="lost" if outcome == "missing" else outcome.replace("_", "-"))
+        left += values
+    ax.invert_yaxis()
+    ax.set_xlabel("acknowledged requests")
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize="small")
+    ax.grid(True, axis="x", alpha=0.3)
     return fig
 
 

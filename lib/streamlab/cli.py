@@ -54,7 +54,14 @@ def cmd_teardown(args: argparse.Namespace) -> int:
     from streamlab.connect import connect
     from streamlab.provision import teardown
 
-    teardown(_pipeline_config(args), target=connect(log=_say), log=_say)
+    target = connect(log=_say)
+    if target.is_local:
+        teardown(_pipeline_config(args), target=target, log=_say)
+    else:
+        # On AWS also sweep anything else carrying the stack's tag, and prove it is gone.
+        from streamlab.aws.teardown import verified_teardown
+
+        verified_teardown(_pipeline_config(args), target=target, log=_say)
     return 0
 
 

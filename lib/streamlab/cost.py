@@ -66,5 +66,5 @@ def guard_cost(estimate: CostEstimate, *, confirmed: bool = False, cap_usd: floa
     if estimate.total_usd > cap and not confirmed:
         raise CostGuardError(
             f"{estimate}, above the cap of ${cap:.2f}. Lower the request count, raise the cap with "
-            f"STREAMLAB_COST_CAP_USD, or pass confirm=True (--yes on the CLI) to send it anyway."
+            f"STREAMLAB_COST_CAP_USD, or confirm it (confirm=True; --accept-cost on the CLI) to send it anyway."
         )

@@ -30,7 +30,7 @@ def add_burst_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile", default="constant",
                    help="constant | batches:size=N,gap=S[,count=K] | windows:on=S,off=S[,count=K] | "
                         "steps:rates=R1/R2/.. | ramp[:from=R0][,to=R1]  (default constant)")
-    p.add_argument("--out", type=Path, default=None, help="run folder (default runs/burst-<time>)")
+    p.add_argument("--out", type=Path, default=None, help="run folder (default build/bursts/burst-<time>)")
     p.add_argument("--workers", type=_workers, default="auto", help="sender processes, or auto (default)")
     p.add_argument("--body-size", type=int, default=128, help="bytes of each JSON body (default 128)")
     p.add_argument("--seed", type=int, default=0, help="seed of the body padding")
@@ -68,31 +68,27 @@ def _print_run(run, obs) -> None:
 
 
 def burst(args: argparse.Namespace) -> int:
-    from streamlab import charts, load
-    from streamlab.load.cost import check_cost
-    from streamlab.observe import observe_run, save_observations
+    from streamlab import load
+    from streamlab.experiment import PipelineNames, run_experiment
 
-    schedule = load.parse_profile(args.profile, args.rate, args.duration)
-    check_cost(args.url, len(schedule), args.body_size, args.accept_cost)
-    out = args.out or Path("runs") / time.strftime("burst-%Y%m%d-%H%M%S")
-    run = load.run_load(args.url, schedule, body=load.JsonBodies(args.body_size, args.seed), workers=args.workers,
-                        timeout=args.timeout, max_in_flight=args.max_in_flight, progress=not args.no_progress,
-                        out=out)
-    obs = None
+    names = PipelineNames(args.table, args.queue_url, args.api_name, args.function_name, args.esm_uuid)
+    if not args.table and (args.queue_url or args.api_name or args.function_name or args.esm_uuid):
+        raise ConfigError("--queue-url and the metric names need --table (the audit reads the table).")
+    target = None
     if args.table:
         from streamlab.connect import connect
 
         target = connect(start=False, log=_say)
-        obs = observe_run(target, run, args.table, queue_url=args.queue_url, api_name=args.api_name,
-                          function_name=args.function_name, esm_uuid=args.esm_uuid, settle_timeout=args.settle,
-                          metrics_wait_s=args.metrics_wait, period=args.period)
-        save_observations(out, obs)
-    elif args.queue_url or args.api_name or args.function_name or args.esm_uuid:
-        raise ConfigError("--queue-url and the metric names need --table (the audit reads the table).")
-    charts.render_run(run, obs, out)
-    _print_run(run, obs)
+    schedule = load.parse_profile(args.profile, args.rate, args.duration)
+    out = args.out or Path("build") / "bursts" / time.strftime("burst-%Y%m%d-%H%M%S")
+    exp = run_experiment(target, args.url, schedule, out, names=names,
+                         body=load.JsonBodies(args.body_size, args.seed), settle_timeout=args.settle,
+                         metrics_wait_s=args.metrics_wait, period=args.period, accept_cost=args.accept_cost,
+                         progress=not args.no_progress, workers=args.workers, timeout=args.timeout,
+                         max_in_flight=args.max_in_flight)
+    _print_run(exp.run, exp.obs)
     _say(f"saved in {out}")
-    return 1 if obs is not None and obs.audit is not None and not obs.audit.passed else 0
+    return 0 if exp.passed else 1
 
 
 def report(args: argparse.Namespace) -> int:

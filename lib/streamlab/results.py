@@ -6,15 +6,14 @@ from pathlib import Path
 from typing import Any
 
 
-def record_results(run_dir: str | Path, notebook: str, **values: Any) -> Path:
-    """Merge `values` into `<run_dir>/results/<notebook>.json` and return its path."""
+def record_results(run_dir: str | Path, notebook: str, **values: Any) -> None:
+    """Merge `values` into `<run_dir>/results/<notebook>.json`."""
     folder = Path(run_dir) / "results"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{notebook}.json"
     current = json.loads(path.read_text()) if path.exists() else {}
     current.update(values)
     path.write_text(json.dumps(current, indent=2, default=str))
-    return path
 
 
 def read_results(run_dir: str | Path, notebook: str) -> dict[str, Any]:

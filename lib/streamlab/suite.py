@@ -14,6 +14,7 @@ from typing import Callable
 
 from streamlab.errors import ConfigError, StreamlabError
 from streamlab.localstack import stack
+from streamlab.target import target_name_from_env
 
 REPO = Path(__file__).resolve().parents[2]
 NOTEBOOKS = REPO / "notebooks"
@@ -76,7 +77,10 @@ def run_suite(
     run_dir = run_dir or new_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     result = SuiteResult(run_dir=run_dir)
-    was_running = stack.status().running
+    target = target_name_from_env()
+    on_aws = target == "aws"
+    # Leave things as we found them: stop the local stack only if this run started it.
+    stop_stack_after = not on_aws and not stack.status().running
     try:
         for i, nb in enumerate(notebooks, 1):
             out = run_dir / nb.name
@@ -85,7 +89,7 @@ def run_suite(
             try:
                 papermill.execute_notebook(
                     str(nb), str(out),
-                    parameters={"run_dir": str(run_dir), **params.get(nb.stem, {})},
+                    parameters={"target": target, "run_dir": str(run_dir), **params.get(nb.stem, {})},
                     kernel_name=KERNEL, cwd=str(NOTEBOOKS), progress_bar=False,
                     execution_timeout=CELL_TIMEOUT,
                 )
@@ -95,9 +99,14 @@ def run_suite(
                     f"Open {out} to see the traceback."
                 ) from exc
             result.seconds[nb.name] = round(time.monotonic() - started, 1)
+            if on_aws:
+                # Executed copies may be shared: no account ids, keys or endpoints in them.
+                from streamlab.aws.redact import redact_notebook_file
+
+                redact_notebook_file(out)
             result.executed.append(out)
     finally:
-        if not was_running:
+        if stop_stack_after:
             stack.down()
     (run_dir / "suite.json").write_text(json.dumps({"profile": profile, "seconds": result.seconds}, indent=2))
     log(f"done: executed notebooks and figures are in {run_dir}")

@@ -89,3 +89,15 @@ def test_delete_removes_the_api(target, config):
     assert api.delete_api(target, config) == [info.id]
     assert api.describe_api(target, config) is None
     assert api.delete_api(target, config) == []
+
+
+def test_a_changed_integration_timeout_is_put_back_A6(target, config):
+    t, role = _deps(target, config)
+    first = api.create_api(target, config, table_name=t.name, api_role_arn=role.arn)
+    client = target.client("apigateway")
+    rid = first.resource_ids["/requests"]
+    client.update_integration(restApiId=first.id, resourceId=rid, httpMethod="POST",
+                              patchOperations=[{"op": "replace", "path": "/timeoutInMillis", "value": "1000"}])
+    again = api.create_api(target, config, table_name=t.name, api_role_arn=role.arn)
+    assert "method POST /requests" in again.changed
+    assert client.get_integration(restApiId=first.id, resourceId=rid, httpMethod="POST")["timeoutInMillis"] == 29000

@@ -31,7 +31,8 @@ def _progress_bar(total: int, enabled: bool) -> Any:
         # Without ipywidgets tqdm.auto warns and falls back to the text bar, which is what we want.
         warnings.simplefilter("ignore")
         from tqdm.auto import tqdm
-    return tqdm(total=total, unit="req", desc="requests", leave=True)
+    # Once a second: enough to watch, and a short record in an executed notebook.
+    return tqdm(total=total, unit="req", desc="requests", leave=True, mininterval=1.0)
 
 
 def pool_size_for(schedule: Schedule, workers: int = 1) -> int:

@@ -2,12 +2,12 @@
 no-loss audit."""
 from streamlab.observe.audit import AuditResult, audit, classify, settle
 from streamlab.observe.failures import OnFailureRecord, drain_on_failure, ids_in_batch, parse_on_failure
-from streamlab.observe.items import get_items, items_frame, read_lag, scan_items
-from streamlab.observe.metrics import get_metrics, pipeline_metrics, pipeline_queries
+from streamlab.observe.items import get_items, items_frame, read_lag, scan_items, wait_processed
+from streamlab.observe.metrics import get_metrics, has_series, pipeline_metrics, pipeline_queries
 from streamlab.observe.saved import Observations, load_observations, observe_run, save_observations
 
 __all__ = [
     "AuditResult", "OnFailureRecord", "audit", "classify", "drain_on_failure", "get_items", "get_metrics",
-    "ids_in_batch", "items_frame", "parse_on_failure", "pipeline_metrics", "pipeline_queries", "read_lag",
-    "scan_items", "settle", "Observations", "load_observations", "observe_run", "save_observations",
+    "has_series", "ids_in_batch", "items_frame", "parse_on_failure", "pipeline_metrics", "pipeline_queries", "read_lag",
+    "scan_items", "settle", "wait_processed", "Observations", "load_observations", "observe_run", "save_observations",
 ]

@@ -99,3 +99,16 @@ def read_lag(target_or_client: Any, table: str, ids: Iterable[str] | None = None
     """Per-record lag of the whole table (parallel Scan) or of the given ids (BatchGetItem)."""
     items = scan_items(target_or_client, table, segments) if ids is None else get_items(target_or_client, table, ids)
     return items_frame(items)
+
+
+def wait_processed(target_or_client: Any, table: str, ids: Iterable[str], timeout_s: float = 60.0,
+                   interval_s: float = 0.2) -> pd.DataFrame:
+    """Poll until every id is PROCESSED (or `timeout_s` passes); return their rows with lag_ms."""
+    wanted = list(dict.fromkeys(ids))
+    deadline = time.monotonic() + timeout_s
+    while True:
+        frame = items_frame(get_items(target_or_client, table, wanted))
+        done = (frame[schema.STATUS] == schema.PROCESSED).sum()
+        if done == len(wanted) or time.monotonic() > deadline:
+            return frame
+        time.sleep(interval_s)

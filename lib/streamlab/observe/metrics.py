@@ -127,7 +127,13 @@ def get_metrics(target_or_client: Any, queries: list[dict], start: datetime, end
 
 def pipeline_metrics(target: Any, start: datetime, end: datetime | None = None, *, api_name: str | None = None,
                      function_name: str | None = None, esm_uuid: str | None = None, period: int = 60,
-                     deadline_s: float = 0.0, poll_s: float = 5.0) -> pd.DataFrame:
+                     deadline_s: float = 0.0, poll_s: float = 5.0,
+                     until: Callable[[pd.DataFrame], bool] | None = None) -> pd.DataFrame:
     """The pipeline's metrics (see API_METRICS, FUNCTION_METRICS, ESM_METRICS) for a time window."""
     queries = pipeline_queries(api_name, function_name, esm_uuid, period)
-    return get_metrics(target, queries, start, end, deadline_s=deadline_s, poll_s=poll_s)
+    return get_metrics(target, queries, start, end, until=until, deadline_s=deadline_s, poll_s=poll_s)
+
+
+def has_series(*names: str) -> Callable[[pd.DataFrame], bool]:
+    """An `until` condition: every named metric has at least one point."""
+    return lambda df: set(names) <= set(df["metric"])

@@ -141,6 +141,7 @@ def desired_method(spec: MethodSpec, *, region: str, api_role_arn: str, validato
             "uri": integration_uri(region, spec.action),
             "credentials": api_role_arn,
             "passthroughBehavior": spec.passthrough_behavior,
+            "timeoutInMillis": spec.timeout_ms,
             "requestTemplates": dict(spec.request_templates),
             "responses": {
                 r.status_code: {"selectionPattern": r.selection_pattern, "responseTemplates": dict(r.response_templates)}
@@ -165,6 +166,7 @@ def method_view(method: dict) -> dict:
             "uri": integ.get("uri"),
             "credentials": integ.get("credentials"),
             "passthroughBehavior": integ.get("passthroughBehavior"),
+            "timeoutInMillis": int(integ.get("timeoutInMillis", 29000)),
             "requestTemplates": dict(integ.get("requestTemplates") or {}),
             "responses": {
                 status: {"selectionPattern": r.get("selectionPattern") or "",
@@ -188,6 +190,7 @@ def _put_method(client, api_id: str, resource_id: str, verb: str, want: dict) ->
         restApiId=api_id, resourceId=resource_id, httpMethod=verb, type=integ["type"],
         integrationHttpMethod=integ["httpMethod"], uri=integ["uri"], credentials=integ["credentials"],
         passthroughBehavior=integ["passthroughBehavior"], requestTemplates=integ["requestTemplates"],
+        timeoutInMillis=integ["timeoutInMillis"],
     )
     for status, response in integ["responses"].items():
         extra = {"selectionPattern": response["selectionPattern"]} if response["selectionPattern"] else {}

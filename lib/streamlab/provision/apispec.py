@@ -34,6 +34,7 @@ class MethodSpec:
     request_validator: str | None = None
     request_models: dict[str, str] | None = None
     request_parameters: dict[str, bool] | None = None
+    timeout_ms: int = 29000  # API Gateway's default and maximum integration timeout (A6)
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,7 @@ def _method(base: Path, path: str, verb: str, raw: dict, models: set[str], valid
         request_templates={ct: _read(base, f) for ct, f in integ["requestTemplates"].items()},
         responses=responses, method_responses=method_responses, request_validator=validator,
         request_models=raw.get("requestModels"), request_parameters=raw.get("requestParameters"),
+        timeout_ms=int(integ.get("timeoutInMillis", 29000)),
     )
 
 

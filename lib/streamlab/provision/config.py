@@ -145,6 +145,7 @@ class Pipeline:
     function_arn: str
     mapping_uuid: str
     api_id: str
+    api_name: str
     stage: str
     invoke_url: str
 

@@ -56,7 +56,7 @@ def deploy(config: PipelineConfig | None = None, *, target: Target | None = None
         table_name=t.name, table_arn=t.arn, stream_arn=t.stream_arn,
         api_role_arn=api_role.arn, processor_role_arn=proc_role.arn,
         queue_url=q.url, queue_arn=q.arn, function_name=f.name, function_arn=f.arn,
-        mapping_uuid=m.uuid, api_id=a.id, stage=a.stage, invoke_url=a.invoke_url,
+        mapping_uuid=m.uuid, api_id=a.id, api_name=a.name, stage=a.stage, invoke_url=a.invoke_url,
     )
 
 
@@ -89,7 +89,7 @@ def describe_pipeline(config: PipelineConfig | None = None, *, target: Target | 
         api_role_arn=api_role["Arn"], processor_role_arn=proc_role["Arn"],
         queue_url=q["QueueUrl"], queue_arn=q["Attributes"]["QueueArn"],
         function_name=f["FunctionName"], function_arn=f["FunctionArn"], mapping_uuid=m[0]["UUID"],
-        api_id=a["id"], stage=config.stage, invoke_url=a["invokeUrl"],
+        api_id=a["id"], api_name=config.api_name, stage=config.stage, invoke_url=a["invokeUrl"],
     )
 
 

@@ -1,0 +1,101 @@
+"""One experiment: send a load profile at the API, observe what the pipeline did, audit, chart.
+
+The notebooks and `streamlab burst` both run experiments through `run_experiment`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streamlab import charts, load
+from streamlab.aws.burst import guard_burst
+from streamlab.load.bodies import encode_body
+from streamlab.observe import Observations, observe_run, save_observations
+
+
+@dataclass(frozen=True)
+class PipelineNames:
+    """Where an experiment reads its results: the table, the on-failure queue, the metric dimensions."""
+
+    table: str | None = None
+    queue_url: str | None = None
+    api_name: str | None = None
+    function_name: str | None = None
+    esm_uuid: str | None = None
+
+    @classmethod
+    def of(cls, pipeline: Any) -> "PipelineNames":
+        return cls(pipeline.table_name, pipeline.queue_url, pipeline.api_name, pipeline.function_name,
+                   pipeline.mapping_uuid)
+
+
+@dataclass
+class Experiment:
+    name: str
+    run: load.LoadResult
+    obs: Observations | None
+    figures: list[Path] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return self.obs is None or self.obs.audit is None or self.obs.audit.passed
+
+    def row(self) -> dict[str, Any]:
+        """The experiment in one table row: load, API latency, processing lag and the audit."""
+        s = self.run.summary
+        row: dict[str, Any] = {
+            "experiment": self.name, "sent": s["sent"], "acknowledged": s["acknowledged"],
+            "api errors": sum(s["errors"].values()), "dropped": s["dropped"],
+            "latency p50 ms": s["latency_ms"].get("p50"), "latency p99 ms": s["latency_ms"].get("p99"),
+            "latency max ms": s["latency_ms"].get("max"),
+        }
+        items = getattr(self.obs, "items", None)
+        lag = items["lag_ms"].dropna() if items is not None and "lag_ms" in items else None
+        if lag is not None and len(lag):
+            row.update({"lag p50 ms": float(np.percentile(lag, 50)), "lag p99 ms": float(np.percentile(lag, 99)),
+                        "lag max ms": float(lag.max()),
+                        "max attempts": int(items["attempts"].max()) if items["attempts"].notna().any() else None})
+        audit = getattr(self.obs, "audit", None)
+        if audit is not None:
+            row.update({"processed": audit.processed, "on-failure": audit.on_failure, "pending": audit.pending,
+                        "lost": audit.missing, "audit": "PASS" if audit.passed else "FAIL"})
+        return row
+
+
+def run_experiment(
+    target: Any,
+    url: str,
+    schedule: load.Schedule,
+    out: str | Path,
+    *,
+    names: PipelineNames = PipelineNames(),
+    name: str | None = None,
+    body: load.BodyFactory | None = None,
+    settle_timeout: float = 60.0,
+    metrics_wait_s: float = 0.0,
+    period: int | None = None,
+    accept_cost: bool = False,
+    progress: bool = True,
+    **load_options: Any,
+) -> Experiment:
+    """Send `schedule` at `url`, then (with a table) audit, read lag and metrics; save data and figures in `out`.
+
+    `period`: the metric period in seconds; by default 1 on the local stack (it publishes per
+    second) and 60 on AWS (the standard resolution of the Lambda and API Gateway metrics).
+    """
+    if period is None:
+        period = 1 if getattr(target, "is_local", False) else 60
+    body = body or load.JsonBodies()
+    guard_burst(url, len(schedule), len(encode_body(body(0))), confirm=accept_cost)
+    run = load.run_load(url, schedule, body=body, progress=progress, out=out, **load_options)
+    obs = None
+    if names.table:
+        obs = observe_run(target, run, names.table, queue_url=names.queue_url, api_name=names.api_name,
+                          function_name=names.function_name, esm_uuid=names.esm_uuid,
+                          settle_timeout=settle_timeout, metrics_wait_s=metrics_wait_s, period=period)
+        save_observations(out, obs)
+    figures = charts.render_run(run, obs, out)
+    return Experiment(name or Path(out).name, run, obs, figures)
