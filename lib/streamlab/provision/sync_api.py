@@ -108,6 +108,7 @@ class SyncApi:
     function_name: str
     function_arn: str
     api_id: str
+    api_name: str
     stage: str
     invoke_url: str
 
@@ -330,7 +331,7 @@ def deploy_sync(config: SyncConfig | None = None, *, target: Target | None = Non
     return SyncApi(
         target=target.name, region=target.region, stack=config.stack, table_name=t.name, table_arn=t.arn,
         role_arn=r.arn, function_name=f.name, function_arn=f.response["FunctionArn"], api_id=a.name,
-        stage=config.stage, invoke_url=url,
+        api_name=config.api_name, stage=config.stage, invoke_url=url,
     )
 
 
@@ -353,7 +354,8 @@ def describe_sync(config: SyncConfig | None = None, *, target: Target | None = N
     return SyncApi(
         target=target.name, region=target.region, stack=config.stack, table_name=t["TableName"],
         table_arn=t["TableArn"], role_arn=r["Arn"], function_name=f["FunctionName"], function_arn=f["FunctionArn"],
-        api_id=a["id"], stage=config.stage, invoke_url=invoke_url(target, a["id"], config.stage),
+        api_id=a["id"], api_name=config.api_name, stage=config.stage,
+        invoke_url=invoke_url(target, a["id"], config.stage),
     )
 
 
