@@ -4,7 +4,6 @@ Pure logic with small fakes, plus one round trip through a real table on the loc
 """
 from __future__ import annotations
 
-import json
 import pickle
 import uuid
 
@@ -12,7 +11,7 @@ import pytest
 
 from streamlab import schema
 from streamlab.compare import (
-    Outcome, TaggedBodies, body_run, describe, outcome, outcomes_chart, outcomes_frame, run_items,
+    TaggedBodies, body_run, describe, outcome, outcomes_chart, outcomes_frame, run_items,
 )
 from streamlab.errors import ConfigError
 from streamlab.load.bodies import encode_body
@@ -70,10 +69,11 @@ def test_an_acknowledged_but_missing_request_is_lost_and_not_stored():
 
 
 def _pair():
+    done = {f"i{k}": {schema.STATUS: schema.PROCESSED} for k in range(9)}
     sync = outcome("sync", FakeRun(sent=10, errors={"http_5xx": 1}, p=(120.0, 900.0, 950.0)), _items(9, 9),
-                   classify([f"i{k}" for k in range(9)], {f"i{k}": {schema.STATUS: schema.PROCESSED} for k in range(9)}))
+                   classify(list(done), done))
     acked = [f"i{k}" for k in range(10)]
-    items = {i: {schema.STATUS: schema.PROCESSED} for i in acked[:8]} | {i: {schema.STATUS: "ACCEPTED"} for i in acked[8:]}
+    items = {i: {schema.STATUS: schema.PROCESSED if k < 8 else schema.ACCEPTED} for k, i in enumerate(acked)}
     asy = outcome("async", FakeRun(sent=10, p=(4.0, 9.0, 10.0)), _items(10, 8), classify(acked, items))
     return sync, asy
 
@@ -126,7 +126,8 @@ def test_run_items_finds_exactly_this_runs_items_in_a_real_table(target):
             ddb.put_item(TableName=name, Item={schema.ID: {"S": i}, schema.BODY: {"S": body.decode()},
                                                schema.STATUS: {"S": schema.PROCESSED if i == "m1" else "ACCEPTED"}})
         found = sorted(run_items(target, name, mine), key=lambda i: i[schema.ID])
-        assert found == [{schema.ID: "m1", schema.STATUS: schema.PROCESSED}, {schema.ID: "m2", schema.STATUS: "ACCEPTED"}]
+        assert found == [{schema.ID: "m1", schema.STATUS: schema.PROCESSED},
+                         {schema.ID: "m2", schema.STATUS: schema.ACCEPTED}]
         assert mine.marker in bodies["x1"].decode()  # the decoy really contains the marker text
     finally:
         ddb.delete_table(TableName=name)

@@ -118,6 +118,8 @@ class SyncApi:
 
 @dataclass(frozen=True)
 class StepResult:
+    """One step's outcome; `name` is the resource's name (the REST API's id for the API step)."""
+
     name: str
     created: bool
     changed: tuple[str, ...] = ()
@@ -373,7 +375,8 @@ def find_remaining_sync(config: SyncConfig | None = None, *, target: Target | No
     }
 
 
-def teardown_sync(config: SyncConfig | None = None, *, target: Target | None = None, log: Log = print) -> TeardownReport:
+def teardown_sync(config: SyncConfig | None = None, *, target: Target | None = None,
+                  log: Log = print) -> TeardownReport:
     """Delete the synchronous API's parts in reverse order, then prove nothing of them is left."""
     config = config or SyncConfig()
     target = _resolve(target)
