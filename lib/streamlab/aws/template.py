@@ -19,7 +19,7 @@ from streamlab import schema
 from streamlab.provision import function, mapping, policies, queue, table
 from streamlab.provision.api import integration_uri
 from streamlab.provision.apispec import ApiSpec, load_api_spec
-from streamlab.provision.config import _STACK_NAME, STACK_TAG, PipelineConfig
+from streamlab.provision.config import STACK_NAME_PATTERN, STACK_TAG, PipelineConfig
 from streamlab.provision.paths import infra_dir
 
 # Names are derived by PipelineConfig from a stack name; the template derives them from the `Stack`
@@ -183,7 +183,7 @@ def build_template(spec: ApiSpec | None = None) -> dict:
     fn = function.desired_configuration(cfg, "${ProcessorRole.Arn}")
     fn["Environment"] = {"Variables": cfg.processor.environment("${RequestTable}")}
     esm = cfg.esm.to_api(queue_arn="${OnFailureQueue.Arn}")
-    esm = {k: v for k, v in mapping._create_arguments(esm).items()}
+    esm = {k: v for k, v in mapping.create_arguments(esm).items()}
 
     api = _api_resources(spec)
     deployment = _deployment_id(api)
@@ -276,7 +276,7 @@ def build_template(spec: ApiSpec | None = None) -> dict:
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "streamlab: API Gateway -> DynamoDB (+stream) -> Lambda StreamProcessor, with an on-failure queue",
         "Parameters": {
-            "Stack": {"Type": "String", "Default": PipelineConfig().stack, "AllowedPattern": _STACK_NAME.pattern,
+            "Stack": {"Type": "String", "Default": PipelineConfig().stack, "AllowedPattern": STACK_NAME_PATTERN.pattern,
                       "Description": f"the stack name every resource name derives from; tag {STACK_TAG}"},
             "Stage": {"Type": "String", "Default": PipelineConfig().stage, "AllowedPattern": "^[A-Za-z0-9_]{1,128}$",
                       "Description": "the API stage name"},

@@ -250,7 +250,7 @@ def create_api(target: Target, config: PipelineConfig, *, table_name: str, api_r
     apis = find_apis(target, config)
     with provisioning(f"creating REST API {config.api_name}"):
         for duplicate in apis[1:]:
-            _delete_rest_api(client, duplicate["id"])
+            delete_rest_api(client, duplicate["id"])
         if apis:
             api = apis[0]
             client.tag_resource(resourceArn=f"arn:aws:apigateway:{target.region}::/restapis/{api['id']}", tags=config.tags)
@@ -278,7 +278,7 @@ def create_api(target: Target, config: PipelineConfig, *, table_name: str, api_r
                    resource_ids, not apis, tuple(changed), current)
 
 
-def _delete_rest_api(client, api_id: str) -> bool:
+def delete_rest_api(client, api_id: str) -> bool:
     # AWS allows one DeleteRestApi every 30 s per account; wait it out rather than fail a teardown.
     for attempt in range(12):
         try:
@@ -296,6 +296,6 @@ def delete_api(target: Target, config: PipelineConfig) -> list[str]:
     deleted = []
     with provisioning(f"deleting REST API {config.api_name}"):
         for api in find_apis(target, config):
-            if _delete_rest_api(client, api["id"]):
+            if delete_rest_api(client, api["id"]):
                 deleted.append(api["id"])
     return deleted

@@ -13,7 +13,7 @@ from typing import Any
 from streamlab.errors import ConfigError
 
 STACK_TAG = "streamlab:stack"
-_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
+STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 # Only INSERTs are requests to process; the processor's own UpdateItem emits MODIFY records.
 INSERTS_ONLY = {"eventName": ["INSERT"]}
 
@@ -87,7 +87,7 @@ class PipelineConfig:
     processor: ProcessorSettings = field(default_factory=ProcessorSettings)
 
     def __post_init__(self) -> None:
-        if not _STACK_NAME.match(self.stack or ""):
+        if not STACK_NAME_PATTERN.match(self.stack or ""):
             raise ConfigError(
                 f"stack name {self.stack!r} is not usable in AWS resource names: use 1-40 letters, "
                 f"digits or '-', starting with a letter (for example 'streamlab' or 'lab-2')."

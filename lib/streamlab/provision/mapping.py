@@ -58,7 +58,7 @@ def changed_settings(current: dict, desired: dict) -> dict[str, Any]:
     return {k: desired[k] for k in want if now[k] != want[k]}
 
 
-def _create_arguments(desired: dict) -> dict[str, Any]:
+def create_arguments(desired: dict) -> dict[str, Any]:
     # Empty optional structures are left out: "no destination / no filter / no metrics" is the default.
     empty = ({}, {"Filters": []}, {"Metrics": []}, [])
     return {k: v for k, v in desired.items() if v not in empty}
@@ -112,7 +112,7 @@ def create_mapping(target: Target, config: PipelineConfig, *, stream_arn: str, q
         if not mappings:
             created = lam.create_event_source_mapping(
                 EventSourceArn=stream_arn, FunctionName=config.function_name,
-                StartingPosition=STARTING_POSITION, Tags=config.tags, **_create_arguments(desired),
+                StartingPosition=STARTING_POSITION, Tags=config.tags, **create_arguments(desired),
             )
             mapping = _wait_settled(target, created["UUID"], want_state)
             return MappingInfo(mapping["UUID"], mapping["State"], stream_arn, mapping["FunctionArn"], True, (), mapping)

@@ -49,7 +49,7 @@ def describe_role(target: Target, role_name: str) -> dict | None:
     return role
 
 
-def _ensure_role(
+def ensure_role(
     target: Target, config: PipelineConfig, role_name: str, service: str, policy_name: str, policy: dict
 ) -> RoleInfo:
     iam = target.client("iam")
@@ -81,7 +81,7 @@ def _ensure_role(
 
 def create_api_role(target: Target, config: PipelineConfig, *, table_arn: str) -> RoleInfo:
     """The role API Gateway assumes to call PutItem/GetItem on the table."""
-    return _ensure_role(
+    return ensure_role(
         target, config, config.api_role_name, "apigateway.amazonaws.com",
         policies.API_POLICY_NAME, policies.api_access_policy(table_arn),
     )
@@ -95,7 +95,7 @@ def create_processor_role(
         table_arn=table_arn, stream_arn=stream_arn, queue_arn=queue_arn,
         region=target.region, account_id=target.account_id(), function_name=config.function_name,
     )
-    return _ensure_role(
+    return ensure_role(
         target, config, config.processor_role_name, "lambda.amazonaws.com", policies.PROCESSOR_POLICY_NAME, policy
     )
 

@@ -151,7 +151,7 @@ def access_policy(*, table_arn: str, region: str, account_id: str, function_name
 def create_role(target: Target, config: SyncConfig, *, table_arn: str) -> roles.RoleInfo:
     policy = access_policy(table_arn=table_arn, region=target.region, account_id=target.account_id(),
                            function_name=config.function_name)
-    return roles._ensure_role(target, config.pipeline_config(), config.role_name, "lambda.amazonaws.com",
+    return roles.ensure_role(target, config.pipeline_config(), config.role_name, "lambda.amazonaws.com",
                               POLICY_NAME, policy)
 
 
@@ -271,7 +271,7 @@ def create_api(target: Target, config: SyncConfig, *, function_arn: str) -> Step
     uri = integration_uri(target.region, function_arn)
     with provisioning(f"creating REST API {config.api_name}"):
         for duplicate in apis[1:]:
-            api._delete_rest_api(client, duplicate["id"])
+            api.delete_rest_api(client, duplicate["id"])
         if apis:
             api_id = apis[0]["id"]
         else:
