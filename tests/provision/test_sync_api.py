@@ -54,15 +54,24 @@ def _event(body, request_id="req-1", epoch_ms=1_700_000_000_123, base64_body=Fal
 # -- unit: the handler --------------------------------------------------------------------------------
 
 
-def test_handler_draws_failures_exactly_like_the_stream_processor(handler_module):
+def test_both_handlers_fail_by_the_same_switches_and_ship_them(handler_module):
+    import io
+    import zipfile
+    from pathlib import Path
+
+    from streamlab import failure_switches
+    from streamlab.provision.package import build_zip
+
     stream = _load("stream_processor", "stream_processor_for_sync_test")
-    for i in range(200):
-        assert handler_module.draw("9", f"id-{i}", 1) == stream.draw("9", f"id-{i}", 1)
+    assert handler_module.switches is stream.switches is failure_switches
+    for name in ("sync_processor", "stream_processor"):
+        with zipfile.ZipFile(io.BytesIO(build_zip(function_dir(name)))) as zf:
+            assert zf.read("failure_switches.py") == Path(failure_switches.__file__).read_bytes()
 
 
 def test_handler_stores_the_request_processed_and_answers_its_id(handler_module, monkeypatch):
     fake = FakeDynamoDB()
-    monkeypatch.setattr(handler_module, "_client", fake)
+    monkeypatch.setattr(handler_module, "_dynamodb", lambda: fake)
     monkeypatch.setenv("TABLE_NAME", "t-sync")
     text = '{"msg": "w\u00f6rld \\"q\\" $x #set($a = 1)"}'
     out = handler_module.handler(_event(text), None)
@@ -77,7 +86,7 @@ def test_handler_stores_the_request_processed_and_answers_its_id(handler_module,
 @pytest.mark.parametrize("body", ["not json", "[1, 2]", '"text"', "", None, "\x00{"])
 def test_handler_refuses_a_body_that_is_not_a_json_object_and_stores_nothing(handler_module, monkeypatch, body):
     fake = FakeDynamoDB()
-    monkeypatch.setattr(handler_module, "_client", fake)
+    monkeypatch.setattr(handler_module, "_dynamodb", lambda: fake)
     out = handler_module.handler(_event(body), None)
     assert out["statusCode"] == 400 and json.loads(out["body"])["message"] == "Invalid request body"
     assert fake.items == []
@@ -86,21 +95,21 @@ def test_handler_refuses_a_body_that_is_not_a_json_object_and_stores_nothing(han
 @pytest.mark.parametrize("fail", ["poison", "once", 1, 5, "sometimes"])
 def test_handler_fail_switches_raise_and_store_nothing(handler_module, monkeypatch, fail):
     fake = FakeDynamoDB()
-    monkeypatch.setattr(handler_module, "_client", fake)
+    monkeypatch.setattr(handler_module, "_dynamodb", lambda: fake)
     with pytest.raises(handler_module.InjectedFailure):
         handler_module.handler(_event(json.dumps({"fail": fail})), None)
     assert fake.items == []
 
 
 def test_handler_fail_zero_attempts_is_no_failure(handler_module, monkeypatch):
-    monkeypatch.setattr(handler_module, "_client", FakeDynamoDB())
+    monkeypatch.setattr(handler_module, "_dynamodb", lambda: FakeDynamoDB())
     monkeypatch.setenv("TABLE_NAME", "t")
     assert handler_module.handler(_event('{"fail": 0}'), None)["statusCode"] == 200
 
 
 def test_handler_failure_rate_fails_the_drawn_share_reproducibly(handler_module, monkeypatch):
     fake = FakeDynamoDB()
-    monkeypatch.setattr(handler_module, "_client", fake)
+    monkeypatch.setattr(handler_module, "_dynamodb", lambda: fake)
     monkeypatch.setenv("TABLE_NAME", "t")
     monkeypatch.setattr(handler_module, "FAILURE_RATE", 0.3)
     monkeypatch.setattr(handler_module, "FAILURE_SEED", "4")
@@ -118,7 +127,7 @@ def test_handler_failure_rate_fails_the_drawn_share_reproducibly(handler_module,
 def test_handler_sleeps_work_ms_plus_the_requests_sleep_ms(handler_module, monkeypatch):
     slept = []
     monkeypatch.setattr(handler_module.time, "sleep", slept.append)
-    monkeypatch.setattr(handler_module, "_client", FakeDynamoDB())
+    monkeypatch.setattr(handler_module, "_dynamodb", lambda: FakeDynamoDB())
     monkeypatch.setenv("TABLE_NAME", "t")
     monkeypatch.setattr(handler_module, "WORK_MS", 20.0)
     handler_module.handler(_event('{"sleep_ms": 30}'), None)
@@ -128,7 +137,7 @@ def test_handler_sleeps_work_ms_plus_the_requests_sleep_ms(handler_module, monke
 
 def test_handler_reads_a_base64_body(handler_module, monkeypatch):
     fake = FakeDynamoDB()
-    monkeypatch.setattr(handler_module, "_client", fake)
+    monkeypatch.setattr(handler_module, "_dynamodb", lambda: fake)
     monkeypatch.setenv("TABLE_NAME", "t")
     import base64
 

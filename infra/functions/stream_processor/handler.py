@@ -20,87 +20,31 @@ Dependencies: boto3 only. Locally MiniStack's worker sets AWS_ENDPOINT_URL; on A
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
 
-import boto3
-from botocore.config import Config
-
-try:
-    import request_schema as schema  # bundled into the zip by streamlab.provision.package
+try:  # bundled into the zip by streamlab.provision.package
+    import failure_switches as switches
+    import request_schema as schema
 except ImportError:  # running from a checkout (unit tests)
+    from streamlab import failure_switches as switches  # type: ignore[no-redef]
     from streamlab import schema  # type: ignore[no-redef]
 
-
-class InjectedFailure(Exception):
-    """A failure asked for by a switch: an experiment, not a bug."""
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
-def _env_rate() -> float:
-    raw = os.environ.get("FAILURE_RATE", "0") or "0"
-    rate = float(raw)
-    if not 0.0 <= rate <= 1.0:
-        raise ValueError(f"FAILURE_RATE={raw} must be between 0 and 1")
-    return rate
-
-
-FAILURE_RATE = _env_rate()
+InjectedFailure = switches.InjectedFailure
+draw = switches.draw
+FAILURE_RATE = switches.env_number("FAILURE_RATE", 0.0, 1.0)
 FAILURE_SEED = os.environ.get("FAILURE_SEED", "0")
-PARTIAL_FAILURES = _env_flag("PARTIAL_FAILURES")
-
-_client = None
+PARTIAL_FAILURES = switches.env_flag("PARTIAL_FAILURES")
 
 
 def _dynamodb():
-    global _client
-    if _client is None:
-        _client = boto3.client(
-            "dynamodb",
-            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-            config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10),
-        )
-    return _client
+    return switches.dynamodb()
 
 
 def _table_name(record: dict) -> str:
     # TABLE_NAME is set by the deployment; the record's own ARN is the fallback (…:table/<name>/stream/…).
     return os.environ.get("TABLE_NAME") or record["eventSourceARN"].split(":table/", 1)[1].split("/", 1)[0]
-
-
-def _switches(new_image: dict) -> dict:
-    text = (new_image.get(schema.BODY) or {}).get("S")
-    if not text:
-        return {}
-    try:
-        body = json.loads(text)
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _failing_attempts(fail) -> int:
-    """How many first attempts the `fail` switch makes fail (a huge number for poison)."""
-    if fail is None:
-        return 0
-    if fail == "poison":
-        return 1 << 62
-    if fail == "once":
-        return 1
-    if isinstance(fail, int) and not isinstance(fail, bool) and fail >= 0:
-        return fail
-    raise InjectedFailure(f"unknown fail switch {fail!r}: use 'poison', 'once' or a number of attempts")
-
-
-def draw(seed: str, item_id: str, attempt: int) -> float:
-    """A reproducible number in [0, 1) for one attempt at one item."""
-    digest = hashlib.sha256(f"{seed}:{item_id}:{attempt}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def _now_ms() -> int:
@@ -154,22 +98,15 @@ def process_record(record: dict) -> str:
     change = record["dynamodb"]
     item_id = change["Keys"][schema.ID]["S"]
     table = _table_name(record)
-    switches = _switches(change.get("NewImage") or {})
+    wanted = switches.parse_switches((change.get("NewImage") or {}).get(schema.BODY, {}).get("S"))
+    switches.do_work(wanted)
 
-    sleep_ms = switches.get("sleep_ms")
-    if isinstance(sleep_ms, (int, float)) and not isinstance(sleep_ms, bool) and sleep_ms > 0:
-        time.sleep(sleep_ms / 1000.0)
-
-    failing = _failing_attempts(switches.get("fail"))
-    if failing or FAILURE_RATE > 0:
+    if wanted.get("fail") is not None or FAILURE_RATE > 0:
         # The decision needs this attempt's number, so the attempt is counted first.
         attempt = _bump_attempts(table, item_id)
         if attempt is None:
             return "gone"
-        if attempt <= failing:
-            raise InjectedFailure(f"item {item_id}: fail switch {switches.get('fail')!r} at attempt {attempt}")
-        if FAILURE_RATE > 0 and draw(FAILURE_SEED, item_id, attempt) < FAILURE_RATE:
-            raise InjectedFailure(f"item {item_id}: FAILURE_RATE={FAILURE_RATE} drew a failure at attempt {attempt}")
+        switches.check_failure(wanted, item_id, attempt, FAILURE_RATE, FAILURE_SEED)
         return "processed" if _mark_processed(table, item_id, count_attempt=False) else "gone"
     return "processed" if _mark_processed(table, item_id, count_attempt=True) else "gone"
 

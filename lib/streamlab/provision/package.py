@@ -11,12 +11,14 @@ import io
 import zipfile
 from pathlib import Path
 
-from streamlab import schema
+from streamlab import failure_switches, schema
 from streamlab.errors import ConfigError
 from streamlab.provision.paths import function_dir
 
-# The item-attribute contract travels with the function, so the processor needs no streamlab install.
+# The item-attribute contract and the shared failure switches travel with each function, so it
+# needs no streamlab install.
 SCHEMA_MODULE = "request_schema.py"
+SWITCHES_MODULE = "failure_switches.py"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _SKIP_PARTS = {"__pycache__", ".pytest_cache"}
 
@@ -28,11 +30,12 @@ def _entries(source: Path) -> list[tuple[str, bytes]]:
     )
     entries = [(p.relative_to(source).as_posix(), p.read_bytes()) for p in files]
     entries.append((SCHEMA_MODULE, Path(schema.__file__).read_bytes()))
+    entries.append((SWITCHES_MODULE, Path(failure_switches.__file__).read_bytes()))
     return sorted(entries)
 
 
 def build_zip(source: Path | None = None) -> bytes:
-    """Zip `source` (default: infra/functions/stream_processor) plus the schema module."""
+    """Zip `source` (default: infra/functions/stream_processor) plus the schema and switches modules."""
     source = source or function_dir()
     if not (source / "handler.py").is_file():
         raise ConfigError(f"{source} has no handler.py; the StreamProcessor's handler is handler.handler.")
