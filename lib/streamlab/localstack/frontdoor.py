@@ -59,9 +59,9 @@ class Route:
 def build_routes(ctx: FrontDoorContext) -> list[Route]:
     """Every service that answers at the front door, in the order they are tried."""
     from streamlab.localstack.apiexec.service import routes as api_routes
+    from streamlab.localstack.esm.routes import routes as esm_routes
 
-    # The event source mapping service adds its routes here (issue: local ESM).
-    return [*api_routes(ctx)]
+    return [*api_routes(ctx), *esm_routes(ctx)]
 
 
 def _forward_headers(headers: "aiohttp.typedefs.LooseHeaders") -> list[tuple[str, str]]:

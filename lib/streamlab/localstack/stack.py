@@ -34,7 +34,7 @@ from streamlab.localstack.state import (
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT = 90.0
-HEALTH_PATH = {"ministack": "/_ministack/health", "frontdoor": "/_streamlab/health"}
+HEALTH_PATH = {"ministack": "/_ministack/health", "esm": "/_streamlab/esm/health", "frontdoor": "/_streamlab/health"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,15 @@ SERVICES: tuple[ServiceSpec, ...] = (
         argv=lambda state, paths: [sys.executable, "-m", "ministack"],
         env=_ministack_env,
         health_url=lambda state: state.ministack_url + HEALTH_PATH["ministack"],
+    ),
+    ServiceSpec(
+        name="esm",
+        argv=lambda state, paths: [
+            sys.executable, "-m", "streamlab.localstack.esm.service",
+            "--port", str(state.esm_port), "--upstream", state.ministack_url, "--home", str(paths.home),
+        ],
+        env=_frontdoor_env,
+        health_url=lambda state: state.esm_url + HEALTH_PATH["esm"],
     ),
     ServiceSpec(
         name="frontdoor",
@@ -175,7 +184,7 @@ def up(port: int | None = None, home: Path | None = None, log: Callable[[str], N
                 f"port {port} on {LOOPBACK} is in use by another program. Stop that program, or pick "
                 f"another port with STREAMLAB_PORT=4577 (or `streamlab up --port 4577`)."
             )
-        state = StackState(port=port, ministack_port=pick_free_port(), started_at=time.time())
+        state = StackState(port=port, ministack_port=pick_free_port(), esm_port=pick_free_port(), started_at=time.time())
         try:
             for spec in SERVICES:
                 log(f"starting {spec.name}")

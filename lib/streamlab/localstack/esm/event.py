@@ -1,0 +1,84 @@
+"""The Lambda event a DynamoDB stream mapping sends (S1-S3) and how batches are cut (E2, E4)."""
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import datetime, timezone
+from typing import Iterable
+
+# E2: the batch goes when the payload would pass 6 MB.
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+_EVENT_OVERHEAD = len('{"Records":[]}')
+
+
+def lambda_record(record: dict, stream_arn: str) -> dict:
+    """A Streams record as Lambda delivers it: eventSourceARN added, creation time in whole seconds (S3)."""
+    dynamodb = dict(record.get("dynamodb") or {})
+    created = dynamodb.get("ApproximateCreationDateTime")
+    if created is not None:
+        dynamodb["ApproximateCreationDateTime"] = float(int(_epoch(created)))
+    out = {k: v for k, v in record.items() if k not in ("dynamodb", "eventSourceARN")}
+    out["dynamodb"] = dynamodb
+    out["eventSourceARN"] = stream_arn
+    return out
+
+
+def _epoch(value: float | int | str | datetime) -> float:
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value)
+
+
+def created_at(record: dict) -> float:
+    """ApproximateCreationDateTime of a Lambda record, epoch seconds."""
+    return float(record["dynamodb"].get("ApproximateCreationDateTime") or 0.0)
+
+
+def sequence_number(record: dict) -> str:
+    return record["dynamodb"]["SequenceNumber"]
+
+
+def record_size(record: dict) -> int:
+    return len(json.dumps(record, separators=(",", ":")).encode()) + 1
+
+
+def key_lane(record: dict, lanes: int) -> int:
+    """E4: the lane of a record; records of one item (same Keys) always share a lane."""
+    if lanes == 1:
+        return 0
+    keys = json.dumps(record["dynamodb"].get("Keys") or {}, sort_keys=True)
+    return zlib.crc32(keys.encode()) % lanes
+
+
+def cut_batches(buffer: list[dict], batch_size: int, lanes: int) -> list[list[dict]]:
+    """The next round of batches from the head of `buffer`, one per lane.
+
+    Takes a contiguous prefix of the buffer (so the shard checkpoint can move past all of it
+    once every lane is done) and stops at the first record whose lane is full or would pass
+    6 MB.
+    """
+    batches: list[list[dict]] = [[] for _ in range(lanes)]
+    sizes = [_EVENT_OVERHEAD] * lanes
+    for record in buffer:
+        lane = key_lane(record, lanes)
+        size = record_size(record)
+        if len(batches[lane]) >= batch_size or (batches[lane] and sizes[lane] + size > MAX_PAYLOAD_BYTES):
+            break
+        batches[lane].append(record)
+        sizes[lane] += size
+    return [b for b in batches if b]
+
+
+def payload_bytes(records: Iterable[dict]) -> int:
+    return _EVENT_OVERHEAD + sum(record_size(r) for r in records)
+
+
+def iso_seconds(epoch: float) -> str:
+    """`2019-11-14T00:13:19Z`: the arrival times of an on-failure record."""
+    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_millis(epoch: float) -> str:
+    """`2019-11-14T00:13:49.717Z`: the timestamp of an on-failure record."""
+    stamp = datetime.fromtimestamp(epoch, timezone.utc)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{stamp.microsecond // 1000:03d}Z"
