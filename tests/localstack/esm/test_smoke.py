@@ -1,4 +1,4 @@
-from tests.localstack.esm.conftest import wait_for
+from esm_helpers import wait_for
 
 
 def test_E1_records_are_delivered_in_order(pipeline_factory):
