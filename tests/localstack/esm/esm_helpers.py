@@ -136,3 +136,27 @@ def settle(check: Callable[[], Any], seconds: float = 2.0) -> Any:
     return check()
 
 
+
+
+def make_queue(target: Any, name: str) -> tuple[str, str]:
+    """A standard SQS queue: (url, arn)."""
+    sqs = target.client("sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
+
+
+def receive_all(target: Any, url: str, expected: int, timeout: float = 60.0) -> list[dict]:
+    """Bodies of `expected` messages (JSON-decoded), waiting up to `timeout`."""
+    sqs = target.client("sqs")
+    got: list[dict] = []
+
+    def more():
+        resp = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for msg in resp.get("Messages", []):
+            got.append(json.loads(msg["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
+        return len(got) >= expected
+
+    wait_for(more, timeout=timeout, interval=0.0, what=f"{expected} messages on {url}")
+    return got
