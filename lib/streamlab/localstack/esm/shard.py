@@ -54,6 +54,7 @@ class ShardPoller:
     last_fetched: str | None = None
     closed: bool = False
     window_state: dict = field(default_factory=dict)
+    window_start: int = -1
 
     @property
     def uuid(self) -> str:
@@ -293,9 +294,9 @@ class ShardPoller:
             return {"Records": records}
         # E12: the handler gets the window and the state it returned last within it.
         start = int(time.time()) // window * window
-        if self.window_state.get("_start") != start:
-            self.window_state = {"_start": start}
-        state = {k: v for k, v in self.window_state.items() if k != "_start"}
+        if self.window_start != start:
+            self.window_start, self.window_state = start, {}
+        state = self.window_state
         return {
             "Records": records,
             "window": {"start": iso_seconds(start), "end": iso_seconds(start + window)},
