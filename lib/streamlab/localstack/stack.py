@@ -201,6 +201,26 @@ def up(port: int | None = None, home: Path | None = None, log: Callable[[str], N
         return state
 
 
+def restart_service(name: str, home: Path | None = None) -> ProcessRecord:
+    """Start one child process again (after a crash or a kill) without touching the others."""
+    paths = StackPaths(home or default_home())
+    spec = next((s for s in SERVICES if s.name == name), None)
+    if spec is None:
+        raise StackError(f"no service named {name!r}; the stack runs {', '.join(s.name for s in SERVICES)}.")
+    with locked(paths):
+        state = read_state(paths)
+        if state is None:
+            raise StackNotRunningError("the local stack is not running; start it with `streamlab up`.")
+        old = state.processes.get(name)
+        if old is not None:
+            processes.stop(old)
+        record = processes.spawn(name, spec.argv(state, paths), spec.env(state, paths), paths.log_file(name))
+        state.processes[name] = record
+        write_state(paths, state)
+        _wait_healthy(spec, state, record)
+        return record
+
+
 def _wait_healthy(spec: ServiceSpec, state: StackState, record: ProcessRecord) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     url = spec.health_url(state)

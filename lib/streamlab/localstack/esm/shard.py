@@ -68,11 +68,13 @@ class ShardPoller:
 
     async def _new_iterator(self) -> str | None:
         mark = self.checkpoints.get(self.shard_id)
+        if mark is None and self.mapping()["StartingPosition"] == "LATEST":
+            return await self._pin_latest()
         args = {"StreamArn": self.stream_arn, "ShardId": self.shard_id}
-        if mark:
+        if mark and mark.get("SequenceNumber"):
             args.update(ShardIteratorType=mark["Iterator"], SequenceNumber=mark["SequenceNumber"])
         else:
-            args["ShardIteratorType"] = self.mapping()["StartingPosition"]
+            args["ShardIteratorType"] = mark["Iterator"] if mark else self.mapping()["StartingPosition"]
         try:
             return (await self.upstream.call("dynamodbstreams", "get_shard_iterator", **args))["ShardIterator"]
         except botocore.exceptions.ClientError as exc:
@@ -83,6 +85,33 @@ class ShardPoller:
                 args["ShardIteratorType"] = "TRIM_HORIZON"
                 return (await self.upstream.call("dynamodbstreams", "get_shard_iterator", **args))["ShardIterator"]
             raise
+
+    async def _pin_latest(self) -> str | None:
+        """LATEST, made durable: checkpoint after the newest record present now.
+
+        A LATEST iterator has no sequence number to save, so a restart before the first batch
+        would start at a later LATEST and skip what was written in between. Reading to the end
+        once gives the position as a sequence number (or TRIM_HORIZON for an empty shard).
+        """
+        args = {"StreamArn": self.stream_arn, "ShardId": self.shard_id, "ShardIteratorType": "TRIM_HORIZON"}
+        iterator = (await self.upstream.call("dynamodbstreams", "get_shard_iterator", **args))["ShardIterator"]
+        last = None
+        while iterator:
+            page = await self.upstream.call("dynamodbstreams", "get_records", ShardIterator=iterator,
+                                            Limit=GET_RECORDS_LIMIT)
+            if page.get("Records"):
+                last = page["Records"][-1]["dynamodb"]["SequenceNumber"]
+            iterator = page.get("NextShardIterator")
+            if len(page.get("Records", [])) < GET_RECORDS_LIMIT:
+                break
+        if last is None:
+            self.checkpoints[self.shard_id] = {"Iterator": "TRIM_HORIZON"}
+            self.store.save_checkpoints(self.uuid, self.checkpoints)
+        else:
+            self._checkpoint_after(last)
+        if iterator is None:
+            self.closed = True
+        return iterator
 
     async def _fetch(self) -> int:
         """One GetRecords; returns how many records came back."""
@@ -101,10 +130,6 @@ class ShardPoller:
         if self.iterator is None:
             self.closed = True
         mapping = self.mapping()
-        if records and not self.checkpoints.get(self.shard_id):
-            # First records after a LATEST/TRIM_HORIZON start: pin the start so a restart
-            # before the first batch completes does not skip them.
-            self._checkpoint_at(sequence_number(records[0]), "AT_SEQUENCE_NUMBER")
         patterns = compile_patterns(mapping.get("FilterCriteria"))
         dims = {"EventSourceMappingUUID": self.uuid}
         count_events = "EventCount" in (mapping.get("MetricsConfig") or {}).get("Metrics", [])
@@ -172,7 +197,7 @@ class ShardPoller:
 
     def _checkpoint_lags(self) -> bool:
         mark = self.checkpoints.get(self.shard_id)
-        return not mark or mark["SequenceNumber"] != self.last_fetched or mark["Iterator"] != "AFTER_SEQUENCE_NUMBER"
+        return not mark or mark.get("SequenceNumber") != self.last_fetched or mark["Iterator"] != "AFTER_SEQUENCE_NUMBER"
 
     def _batch_ready(self, mapping: dict, window_started: float) -> bool:
         window = mapping["MaximumBatchingWindowInSeconds"]
