@@ -1,5 +1,8 @@
 """AWS/Lambda metrics of our invocations (M1-M3), aggregated per second and flushed in the background.
 
+The poller reports every metric; those MiniStack already records for each Invoke are dropped
+here (EMITTED_BY_MINISTACK), so CloudWatch holds each exactly once.
+
 One datum per (metric, dimensions, second) with StatisticValues, StorageResolution 1, so
 CloudWatch answers Sum, SampleCount, Minimum, Maximum and Average like AWS does.
 """
@@ -18,6 +21,9 @@ log = logging.getLogger("streamlab.esm.metrics")
 NAMESPACE = "AWS/Lambda"
 FLUSH_SECONDS = 1.0
 _BATCH = 500  # PutMetricData takes up to 1,000 data; keep requests small
+# MiniStack 1.5.33 already records these for every Invoke API call, ours included
+# (lambda_svc._emit_lambda_metrics); emitting them too would double every count.
+EMITTED_BY_MINISTACK = frozenset({"Invocations", "Errors", "Duration", "Throttles"})
 
 
 class Metrics:
@@ -28,6 +34,8 @@ class Metrics:
         self._in_flight: dict[str, int] = {}
 
     def put(self, name: str, value: float, unit: str, dims: dict[str, str], at: float) -> None:
+        if name in EMITTED_BY_MINISTACK:
+            return
         key = (name, unit, tuple(sorted(dims.items())), int(math.floor(at)))
         cell = self._cells.get(key)
         if cell is None:
