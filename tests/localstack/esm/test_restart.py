@@ -10,7 +10,7 @@ from streamlab.localstack import processes, stack
 from streamlab.localstack.state import StackPaths, read_state
 
 
-def test_killed_esm_resumes_from_checkpoint_without_loss(pipeline_factory, stack_home):
+def test_killed_esm_resumes_from_checkpoint_without_loss(pipeline_factory, stack_home, local_stack):
     pipe = pipeline_factory("time.sleep(0.05)")
     made = pipe.mapping(BatchSize=5)
     written = [f"r{i:03d}" for i in range(60)]
@@ -28,7 +28,8 @@ def test_killed_esm_resumes_from_checkpoint_without_loss(pipeline_factory, stack
     for item in written[40:]:
         pipe.put(item)  # written while the ESM is down
 
-    stack.restart_service("esm", home=stack_home)
+    # Keep the session fixture's view of the stack true for the tests that follow.
+    local_stack.processes["esm"] = stack.restart_service("esm", home=stack_home)
     assert processes.is_alive(ministack)  # MiniStack untouched
     wait_for(lambda: set(pipe.delivered_ids()) >= set(written), timeout=90, what="every record after the restart")
     delivered = pipe.delivered_ids()
@@ -38,7 +39,7 @@ def test_killed_esm_resumes_from_checkpoint_without_loss(pipeline_factory, stack
     assert first_seen == written
 
 
-def test_E3_latest_position_survives_a_restart_before_any_record(pipeline_factory, stack_home):
+def test_E3_latest_position_survives_a_restart_before_any_record(pipeline_factory, stack_home, local_stack):
     pipe = pipeline_factory()
     pipe.put("old")
     made = pipe.mapping(StartingPosition="LATEST")
@@ -49,5 +50,6 @@ def test_E3_latest_position_survives_a_restart_before_any_record(pipeline_factor
     os.kill(esm.pid, signal.SIGKILL)
     assert processes.wait_until_exited(esm, 10)
     pipe.put("while-down")
-    stack.restart_service("esm", home=stack_home)
+    # Keep the session fixture's view of the stack true for the tests that follow.
+    local_stack.processes["esm"] = stack.restart_service("esm", home=stack_home)
     wait_for(lambda: pipe.delivered_ids() == ["while-down"], what="record written while the ESM was down")
