@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Callable
 
 from streamlab.errors import StreamlabError
@@ -33,10 +34,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if st.running else 1
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    import json
+
+    from streamlab import bench_esm
+
+    result = bench_esm.run(rate=args.rate, duration=args.duration)
+    text = json.dumps(result, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (cmd_up, "start the embedded local stack (reuses a running one)"),
     "down": (cmd_down, "stop every process of the local stack"),
     "status": (cmd_status, "is the local stack running? exit 0 if so"),
+    "bench": (cmd_bench, "benchmarks, JSON on stdout: `bench esm` (stream lag, ours vs MiniStack's mapping)"),
 }
 
 
@@ -48,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "up":
             p.add_argument("--port", type=int, default=None, help="front door port (default 4566 or STREAMLAB_PORT)")
+        if name == "bench":
+            p.add_argument("what", choices=["esm"])
+            p.add_argument("--rate", type=float, default=200.0, help="writes per second (default 200)")
+            p.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+            p.add_argument("--out", default=None, help="also write the JSON to this file")
     return parser
 
 

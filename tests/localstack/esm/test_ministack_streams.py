@@ -73,3 +73,18 @@ def test_unknown_sequence_number_is_trimmed_data(stream, target):
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
     with pytest.raises(streams.exceptions.TrimmedDataAccessException):
         _iterator(streams, arn, shard, "AFTER_SEQUENCE_NUMBER", "0" * 30)
+
+
+def test_sequence_numbers_carry_arrival_milliseconds(stream):
+    """event.arrival_time relies on MiniStack's sequence number layout: 20 digits of epoch ms + counter."""
+    import time
+
+    streams, arn, put = stream
+    before = time.time()
+    put("a")
+    after = time.time()
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    (record,) = streams.get_records(ShardIterator=_iterator(streams, arn, shard, "TRIM_HORIZON"))["Records"]
+    seq = record["dynamodb"]["SequenceNumber"]
+    assert len(seq) == 30 and seq.isdigit()
+    assert before - 0.002 <= int(seq[:20]) / 1000 <= after + 0.002

@@ -167,3 +167,14 @@ def test_E10_failure_record_without_invocation_uses_chosen_context():
     info = out["DDBStreamBatchInfo"]
     assert (info["startSequenceNumber"], info["endSequenceNumber"], info["batchSize"]) == (f"{1:030d}", f"{2:030d}", 2)
     assert info["approximateArrivalOfFirstRecord"] == "2023-11-14T22:13:20Z"
+
+
+def test_M2_arrival_time_uses_sequence_millis_only_when_consistent():
+    from streamlab.localstack.esm.event import arrival_time
+
+    good = {"dynamodb": {"SequenceNumber": f"{1_700_000_000_250:020d}{7:010d}", "ApproximateCreationDateTime": 1_700_000_000.0}}
+    assert arrival_time(good) == 1_700_000_000.25
+    other = {"dynamodb": {"SequenceNumber": "4" * 21, "ApproximateCreationDateTime": 1_700_000_000.0}}
+    assert arrival_time(other) == 1_700_000_000.0
+    off = {"dynamodb": {"SequenceNumber": f"{1_700_000_005_000:020d}{7:010d}", "ApproximateCreationDateTime": 1_700_000_000.0}}
+    assert arrival_time(off) == 1_700_000_000.0

@@ -34,6 +34,23 @@ def created_at(record: dict) -> float:
     return float(record["dynamodb"].get("ApproximateCreationDateTime") or 0.0)
 
 
+def arrival_time(record: dict) -> float:
+    """When the record reached the stream, as precisely as the stream tells.
+
+    ApproximateCreationDateTime has whole seconds only (S3), which would make IteratorAge and
+    the record-age limit up to a second off. MiniStack 1.5.33 builds sequence numbers as
+    20 digits of epoch milliseconds + a 10-digit counter; when a sequence number has that form
+    and agrees with the creation second, its milliseconds are used.
+    """
+    created = created_at(record)
+    seq = record["dynamodb"].get("SequenceNumber", "")
+    if len(seq) == 30 and seq.isdigit():
+        millis = int(seq[:20]) / 1000
+        if created <= millis < created + 1:
+            return millis
+    return created
+
+
 def sequence_number(record: dict) -> str:
     return record["dynamodb"]["SequenceNumber"]
 

@@ -18,7 +18,7 @@ import botocore.exceptions
 from streamlab.localstack.esm import chosen
 from streamlab.localstack.esm.destinations import failure_record, send
 from streamlab.localstack.esm.event import (
-    MAX_PAYLOAD_BYTES, created_at, cut_batches, iso_seconds, lambda_record, payload_bytes, sequence_number,
+    MAX_PAYLOAD_BYTES, arrival_time, cut_batches, iso_seconds, lambda_record, payload_bytes, sequence_number,
 )
 from streamlab.localstack.esm.filters import compile_patterns, matches_any
 from streamlab.localstack.esm.metrics import Metrics
@@ -285,7 +285,7 @@ class ShardPoller:
             return 0
         cutoff = time.time() - limit
         count = 0
-        while count < len(records) and created_at(records[count]) < cutoff:
+        while count < len(records) and arrival_time(records[count]) < cutoff:
             count += 1
         return count
 
@@ -293,7 +293,7 @@ class ShardPoller:
         function = mapping["FunctionName"]
         now = time.time()
         event = self._event(records, mapping)
-        self.metrics.put("IteratorAge", max(0.0, (now - created_at(records[-1])) * 1000), "Milliseconds",
+        self.metrics.put("IteratorAge", max(0.0, (now - arrival_time(records[-1])) * 1000), "Milliseconds",
                          {"FunctionName": function}, now)
         self.metrics.started(function, now)
         try:
