@@ -166,9 +166,10 @@ class ShardPoller:
             mapping = self.mapping()
             now = time.monotonic()
             try:
-                if not self.closed and now - last_poll >= POLL_INTERVAL_SECONDS or (
-                    len(self.buffer) < mapping["BatchSize"] and not self.closed and self._page_was_full
-                ):
+                room = len(self.buffer) < max(GET_RECORDS_LIMIT, mapping["BatchSize"] * mapping["ParallelizationFactor"])
+                if room and not self.closed and (now - last_poll >= POLL_INTERVAL_SECONDS or (
+                    len(self.buffer) < mapping["BatchSize"] and self._page_was_full
+                )):
                     last_poll = now
                     got = await self._fetch()
                     self._page_was_full = got >= GET_RECORDS_LIMIT
@@ -186,9 +187,13 @@ class ShardPoller:
                     if not self.buffer and self.last_fetched:
                         self._checkpoint_after(self.last_fetched)
                     continue
-            elif self.last_fetched and self._checkpoint_lags():
-                # Only filtered-out records since the last batch: move past them (E11).
-                self._checkpoint_after(self.last_fetched)
+            else:
+                if self.last_fetched and self._checkpoint_lags():
+                    # Only filtered-out records since the last batch: move past them (E11).
+                    self._checkpoint_after(self.last_fetched)
+                window = mapping["TumblingWindowInSeconds"]
+                if window and self.window_start != -1 and time.time() >= self.window_start + window:
+                    await self._finish_window(mapping)
             if self.closed and not self.buffer:
                 return
             await asyncio.sleep(max(0.0, POLL_INTERVAL_SECONDS - (time.monotonic() - last_poll)))
@@ -211,7 +216,10 @@ class ShardPoller:
 
     async def _deliver_round(self, mapping: dict) -> None:
         """E4: one batch per lane, run at once; the checkpoint moves when all lanes are done."""
-        batches = cut_batches(self.buffer, mapping["BatchSize"], mapping["ParallelizationFactor"])
+        head = self.buffer
+        if mapping["TumblingWindowInSeconds"]:
+            head = self.buffer[:await self._enter_window(mapping)]
+        batches = cut_batches(head, mapping["BatchSize"], mapping["ParallelizationFactor"])
         taken = sum(len(b) for b in batches)
         last = sequence_number(self.buffer[taken - 1])
         await asyncio.gather(*(self._deliver(batch) for batch in batches))
@@ -289,12 +297,13 @@ class ShardPoller:
             count += 1
         return count
 
-    async def _invoke(self, records: list[dict], mapping: dict) -> InvokeResult:
+    async def _invoke(self, records: list[dict], mapping: dict, final: bool = False) -> InvokeResult:
         function = mapping["FunctionName"]
         now = time.time()
-        event = self._event(records, mapping)
-        self.metrics.put("IteratorAge", max(0.0, (now - arrival_time(records[-1])) * 1000), "Milliseconds",
-                         {"FunctionName": function}, now)
+        event = self._event(records, mapping, final)
+        if records:
+            self.metrics.put("IteratorAge", max(0.0, (now - arrival_time(records[-1])) * 1000), "Milliseconds",
+                             {"FunctionName": function}, now)
         self.metrics.started(function, now)
         try:
             result = await invoke(self.upstream, mapping["FunctionArn"], event)
@@ -309,28 +318,62 @@ class ShardPoller:
             self.metrics.put("Duration", result.duration_ms, "Milliseconds", dims, now)
             if result.kind == "ok" and mapping["TumblingWindowInSeconds"] and isinstance(result.payload, dict):
                 self.window_state = result.payload.get("state") or {}
-        if self._counts_events(mapping) and result.kind != "unreachable":
+        if records and self._counts_events(mapping) and result.kind != "unreachable":
             self.metrics.put("InvokedEventCount", len(records), "Count", {"EventSourceMappingUUID": self.uuid}, now)
         return result
 
-    def _event(self, records: list[dict], mapping: dict) -> dict:
+    def _event(self, records: list[dict], mapping: dict, final: bool = False) -> dict:
         window = mapping["TumblingWindowInSeconds"]
         if not window:
             return {"Records": records}
-        # E12: the handler gets the window and the state it returned last within it.
-        start = int(time.time()) // window * window
-        if self.window_start != start:
-            self.window_start, self.window_state = start, {}
-        state = self.window_state
+        # E12: the handler gets its window and the state it returned last within it.
+        start = self.window_start
         return {
             "Records": records,
             "window": {"start": iso_seconds(start), "end": iso_seconds(start + window)},
-            "state": state,
+            "state": self.window_state,
             "shardId": self.shard_id,
             "eventSourceARN": self.stream_arn,
-            "isFinalInvokeForWindow": False,
+            "isFinalInvokeForWindow": final,
             "isWindowTerminatedEarly": False,
         }
+
+    def _window_of(self, record: dict, window: int) -> int:
+        """E12: records belong to the window of their arrival in the stream, aligned to the epoch."""
+        return int(arrival_time(record)) // window * window
+
+    async def _enter_window(self, mapping: dict) -> int:
+        """Close the open window if the buffer's head is past it; returns how many records share the head's window."""
+        window = mapping["TumblingWindowInSeconds"]
+        head = self._window_of(self.buffer[0], window)
+        if self.window_start not in (-1, head):
+            await self._finish_window(mapping)
+        if self.window_start != head:
+            self.window_start, self.window_state = head, {}
+        same = 0
+        while same < len(self.buffer) and self._window_of(self.buffer[same], window) == head:
+            same += 1
+        return same
+
+    async def _finish_window(self, mapping: dict) -> None:
+        """E12: the final invocation of a window (no records, isFinalInvokeForWindow), retried like a batch."""
+        attempts, backoff = 0, chosen.RETRY_INTERVAL_SECONDS
+        while True:
+            result = await self._invoke([], mapping, final=True)
+            if result.kind in ("throttled", "unreachable"):
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, chosen.UNREACHABLE_BACKOFF_MAX_SECONDS)
+                continue
+            attempts += 1
+            if classify(result, [], False, True).kind == "success":
+                break
+            limit = mapping["MaximumRetryAttempts"]
+            if limit != -1 and attempts > limit:
+                log.warning("%s %s: final invocation of window %s failed %d times; giving up", self.uuid,
+                            self.shard_id, iso_seconds(self.window_start), attempts)
+                break
+            await asyncio.sleep(chosen.RETRY_INTERVAL_SECONDS)
+        self.window_start, self.window_state = -1, {}
 
     def _counts_events(self, mapping: dict) -> bool:
         return "EventCount" in (mapping.get("MetricsConfig") or {}).get("Metrics", [])
