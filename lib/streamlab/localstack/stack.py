@@ -124,6 +124,9 @@ def _answers(url: str, timeout: float = 1.0) -> bool:
 
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As the front door binds (reuse_address): a TIME_WAIT left by our own last health
+        # check must not count as "in use"; a listening program still does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
         except OSError as exc:
