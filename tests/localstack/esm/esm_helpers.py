@@ -10,7 +10,6 @@ import io
 import json
 import textwrap
 import time
-import uuid
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable

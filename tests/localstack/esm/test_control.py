@@ -185,3 +185,27 @@ def test_mapping_config_is_durable_in_state_folder(pipeline_factory, stack_home)
     saved = json.loads((StackPaths(stack_home).data / "esm" / "mappings.json").read_text())
     assert saved[made["UUID"]]["BatchSize"] == 9
     assert saved[made["UUID"]]["EventSourceArn"] == pipe.stream_arn
+
+
+def test_function_alias_and_arn_resolve_to_a_qualified_function_arn(pipeline_factory):
+    pipe = pipeline_factory()
+    version = pipe.lam.publish_version(FunctionName=pipe.function)["Version"]
+    pipe.lam.create_alias(FunctionName=pipe.function, Name="live", FunctionVersion=version)
+    made = pipe.mapping(FunctionName=f"{pipe.function}:live")
+    assert made["FunctionArn"] == f"arn:aws:lambda:us-east-1:000000000000:function:{pipe.function}:live"
+    pipe.put("a")
+    wait_for(lambda: pipe.delivered_ids() == ["a"], what="delivery through the alias")
+    listed = pipe.lam.list_event_source_mappings(FunctionName=made["FunctionArn"])["EventSourceMappings"]
+    assert [m["UUID"] for m in listed] == [made["UUID"]]
+
+
+def test_update_function_name_redirects_delivery(pipeline_factory):
+    pipe = pipeline_factory()
+    other = pipeline_factory()
+    made = pipe.mapping()
+    resp = pipe.lam.update_event_source_mapping(UUID=made["UUID"], FunctionName=other.function)
+    assert resp["FunctionArn"].endswith(f":function:{other.function}")
+    wait_state(pipe.lam, made["UUID"], "Enabled")
+    pipe.put("a")
+    wait_for(lambda: other.delivered_ids() == ["a"], what="delivery to the new function")
+    assert pipe.delivered_ids() == []

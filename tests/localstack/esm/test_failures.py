@@ -217,3 +217,18 @@ def test_E12_tumbling_response_without_state_is_a_failure(pipeline_factory):
     stateless.put("x")
     wait_for(lambda: len([i for i in stateless.invocations() if i["ids"] == ["x"]]) >= 2,
              what="a retry of the stateless answer")
+
+
+def test_E10_on_failure_record_to_s3_carries_the_payload(pipeline_factory, target):
+    pipe = pipeline_factory(FAIL_ALWAYS)
+    s3 = target.client("s3")
+    bucket = f"{pipe.name}-dlq"
+    s3.create_bucket(Bucket=bucket)
+    pipe.put("a")
+    made = pipe.mapping(MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": f"arn:aws:s3:::{bucket}"}})
+    keys = wait_for(lambda: [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])], what="S3 object")
+    assert keys[0].startswith(f"aws/lambda/{made['UUID']}/shardId-")
+    record = json.loads(s3.get_object(Bucket=bucket, Key=keys[0])["Body"].read())
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    payload = json.loads(record["payload"])
+    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in payload["Records"]] == ["a"]

@@ -178,3 +178,14 @@ def test_M2_arrival_time_uses_sequence_millis_only_when_consistent():
     assert arrival_time(other) == 1_700_000_000.0
     off = {"dynamodb": {"SequenceNumber": f"{1_700_000_005_000:020d}{7:010d}", "ApproximateCreationDateTime": 1_700_000_000.0}}
     assert arrival_time(off) == 1_700_000_000.0
+
+
+def test_E5_unreachable_lambda_is_classified_not_counted():
+    import asyncio
+
+    from streamlab.localstack.esm.upstream import Upstream, invoke
+    from streamlab.localstack.stack import pick_free_port
+
+    dead = Upstream(f"http://127.0.0.1:{pick_free_port()}")
+    result = asyncio.run(invoke(dead, "arn:aws:lambda:us-east-1:000000000000:function:f", {"Records": []}))
+    assert result.kind == "unreachable"

@@ -13,7 +13,7 @@ import botocore.exceptions
 from aiohttp import web
 
 from streamlab.localstack.esm.config import (
-    ApiError, apply_update, describe, invalid, is_stream_arn, new_mapping, not_found,
+    ApiError, apply_update, describe, invalid, is_stream_arn, new_mapping,
 )
 from streamlab.localstack.esm.upstream import UNREACHABLE
 
