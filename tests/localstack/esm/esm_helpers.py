@@ -30,6 +30,7 @@ HANDLER = textwrap.dedent('''
         return out
 
     def handler(event, context):
+        t0 = time.time()
         ids = _ids(event)
         seqs = [r["dynamodb"]["SequenceNumber"] for r in event.get("Records", [])]
         answer, error = None, None
@@ -38,7 +39,7 @@ HANDLER = textwrap.dedent('''
         except Exception as exc:
             error = repr(exc)
         _log.put_item(TableName=os.environ["LOG_TABLE"], Item={{
-            "k": {{"S": str(uuid.uuid4())}}, "at": {{"N": repr(time.time())}},
+            "k": {{"S": str(uuid.uuid4())}}, "at": {{"N": repr(time.time())}}, "t0": {{"N": repr(t0)}},
             "ids": {{"S": json.dumps(ids)}}, "seqs": {{"S": json.dumps(seqs)}},
             "event": {{"S": json.dumps(event)}}, "error": {{"S": error or ""}},
         }})
@@ -102,7 +103,7 @@ class Pipeline:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         out = [
-            {"at": float(i["at"]["N"]), "ids": json.loads(i["ids"]["S"]), "seqs": json.loads(i["seqs"]["S"]),
+            {"at": float(i["at"]["N"]), "t0": float(i["t0"]["N"]), "ids": json.loads(i["ids"]["S"]), "seqs": json.loads(i["seqs"]["S"]),
              "event": json.loads(i["event"]["S"]), "error": i["error"]["S"]}
             for i in items
         ]

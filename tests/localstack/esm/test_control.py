@@ -209,3 +209,31 @@ def test_update_function_name_redirects_delivery(pipeline_factory):
     pipe.put("a")
     wait_for(lambda: other.delivered_ids() == ["a"], what="delivery to the new function")
     assert pipe.delivered_ids() == []
+
+
+def test_change_during_a_transition_is_a_conflict(pipeline_factory):
+    pipe = pipeline_factory()
+    made = pipe.lam.create_event_source_mapping(EventSourceArn=pipe.stream_arn, FunctionName=pipe.function,
+                                                StartingPosition="LATEST")
+    pipe.mappings.append(made["UUID"])
+    pipe.lam.delete_event_source_mapping(UUID=made["UUID"])
+    # Deleting lasts until the next supervisor tick; a second delete or an update meanwhile conflicts,
+    # and once it is gone the answer is ResourceNotFound. Either is a refusal that changes nothing.
+    for call in (lambda: pipe.lam.update_event_source_mapping(UUID=made["UUID"], BatchSize=5),
+                 lambda: pipe.lam.delete_event_source_mapping(UUID=made["UUID"])):
+        with pytest.raises((pipe.lam.exceptions.ResourceConflictException,
+                            pipe.lam.exceptions.ResourceNotFoundException)):
+            call()
+
+
+def test_malformed_body_is_refused(target, local_stack):
+    import urllib.request
+
+    req = urllib.request.Request(local_stack.endpoint_url + "/2015-03-31/event-source-mappings/", data=b"{not json",
+                                 method="POST", headers={"Content-Type": "application/json"})
+    try:
+        urllib.request.urlopen(req, timeout=10)
+        raise AssertionError("a malformed body was accepted")
+    except urllib.error.HTTPError as err:
+        assert err.code == 400
+        assert err.headers["x-amzn-ErrorType"] == "InvalidParameterValueException"

@@ -30,8 +30,8 @@ def test_E1_invocations_are_synchronous_one_at_a_time_per_shard(pipeline_factory
     for i in range(4):
         pipe.put(f"r{i}")
     invs = wait_for(lambda: len(pipe.invocations()) >= 4 and pipe.invocations(), what="4 invocations")
-    starts = [inv["at"] for inv in invs]  # logged at the end of each 0.3 s invocation
-    assert all(b - a >= 0.3 for a, b in zip(starts, starts[1:])), starts
+    # Each invocation starts only after the previous one returned.
+    assert all(b["t0"] >= a["at"] for a, b in zip(invs, invs[1:])), [(i["t0"], i["at"]) for i in invs]
 
 
 def test_E2_batch_size_caps_each_invocation(pipeline_factory):
@@ -92,7 +92,7 @@ def test_E11_filters_are_ORed_and_support_prefix(pipeline_factory):
 
 
 def test_E4_parallelization_keeps_per_key_order(pipeline_factory):
-    pipe = pipeline_factory("time.sleep(0.05)")
+    pipe = pipeline_factory("time.sleep(0.3)")
     for round_ in range(4):
         for key in range(6):
             pipe.put(f"k{key}", v=round_)
@@ -104,8 +104,9 @@ def test_E4_parallelization_keeps_per_key_order(pipeline_factory):
             image = rec["dynamodb"]["NewImage"]
             seen.setdefault(image["id"]["S"], []).append(int(image["v"]["N"]))
     assert seen == {f"k{k}": [0, 1, 2, 3] for k in range(6)}
-    # More than one lane ran: some invocation carried keys another did not.
-    assert len({tuple(sorted(set(inv["ids"]))) for inv in pipe.invocations()}) > 1
+    # Lanes ran at once: some invocations overlapped in time.
+    invs = pipe.invocations()
+    assert any(a["t0"] < b["at"] and b["t0"] < a["at"] for i, a in enumerate(invs) for b in invs[i + 1:])
 
 
 def test_E13_disable_pauses_and_enable_resumes_from_checkpoint(pipeline_factory):
