@@ -68,6 +68,10 @@ class ShardPoller:
 
     async def _new_iterator(self) -> str | None:
         mark = self.checkpoints.get(self.shard_id)
+        if self.last_fetched:
+            # A replaced (expired) iterator continues after what is already buffered, not at the
+            # checkpoint, or the buffer would hold those records twice.
+            mark = {"SequenceNumber": self.last_fetched, "Iterator": "AFTER_SEQUENCE_NUMBER"}
         if mark is None and self.mapping()["StartingPosition"] == "LATEST":
             return await self._pin_latest()
         args = {"StreamArn": self.stream_arn, "ShardId": self.shard_id}
