@@ -22,6 +22,7 @@ def test_E1_S1_S3_records_arrive_in_order_in_lambda_shape(pipeline_factory):
     assert record["dynamodb"]["NewImage"] == {"id": {"S": "r0"}, "n": {"N": "0"}}
     assert "OldImage" not in record["dynamodb"]
     assert 21 <= len(record["dynamodb"]["SequenceNumber"]) <= 40
+    assert record["dynamodb"]["SizeBytes"] > 0 and record["dynamodb"]["StreamViewType"] == "NEW_AND_OLD_IMAGES"
 
 
 def test_E1_invocations_are_synchronous_one_at_a_time_per_shard(pipeline_factory):

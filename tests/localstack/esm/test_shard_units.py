@@ -52,6 +52,8 @@ class ScriptedStream:
                 return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(b'{"errorMessage":"x"}')}
             if answer == "throttle":
                 raise _error("TooManyRequestsException")
+            if answer == "unreachable":
+                raise botocore.exceptions.EndpointConnectionError(endpoint_url="http://127.0.0.1:1")
             return {"StatusCode": 200, "Payload": io.BytesIO(b"null")}
         raise AssertionError(operation)
 
@@ -79,8 +81,9 @@ def test_S6_expired_iterator_resumes_after_the_buffer_without_duplicates(tmp_pat
     assert [i for batch in stream.invoked for i in batch] == [str(i) for i in range(6)]
 
 
-def test_E5_throttles_are_retried_without_spending_attempts(tmp_path, monkeypatch):
+def test_E5_throttles_and_unreachable_are_retried_without_spending_attempts(tmp_path, monkeypatch):
     monkeypatch.setattr(chosen, "RETRY_INTERVAL_SECONDS", 0.01)
-    stream = ScriptedStream(1, expire_on=set(), answers=["throttle", "throttle", "throttle", "error", None])
+    stream = ScriptedStream(1, expire_on=set(), answers=["throttle", "unreachable", "throttle", "error", None])
     _run(stream, tmp_path, lambda: len(stream.invoked) >= 5, MaximumRetryAttempts=1)
-    assert stream.invoked == [["0"]] * 5  # 3 throttles + 1 error + 1 success: the error spent 1 of 1 retries
+    # 2 throttles + 1 unreachable + 1 error + 1 success: only the error spent a retry (1 of 1).
+    assert stream.invoked == [["0"]] * 5

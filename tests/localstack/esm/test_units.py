@@ -189,3 +189,14 @@ def test_E5_unreachable_lambda_is_classified_not_counted():
     dead = Upstream(f"http://127.0.0.1:{pick_free_port()}")
     result = asyncio.run(invoke(dead, "arn:aws:lambda:us-east-1:000000000000:function:f", {"Records": []}))
     assert result.kind == "unreachable"
+
+
+def test_S2_size_bytes_follows_item_size_rules_when_the_stream_reports_none():
+    from streamlab.localstack.esm.event import stream_record_size
+
+    assert stream_record_size({"Keys": {"id": {"S": "r0"}}}) == 4
+    assert stream_record_size({"Keys": {"id": {"S": "r0"}}, "NewImage": {"id": {"S": "r0"}, "n": {"N": "123"}}}) == 4 + 4 + 1 + 3
+    out = lambda_record({"dynamodb": {"SequenceNumber": "1" * 21, "SizeBytes": 0, "Keys": {"id": {"S": "é"}}}}, ARN)
+    assert out["dynamodb"]["SizeBytes"] == 4
+    kept = lambda_record({"dynamodb": {"SequenceNumber": "1" * 21, "SizeBytes": 99, "Keys": {}}}, ARN)
+    assert kept["dynamodb"]["SizeBytes"] == 99

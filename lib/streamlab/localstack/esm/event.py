@@ -14,6 +14,9 @@ _EVENT_OVERHEAD = len('{"Records":[]}')
 def lambda_record(record: dict, stream_arn: str) -> dict:
     """A Streams record as Lambda delivers it: eventSourceARN added, creation time in whole seconds (S3)."""
     dynamodb = dict(record.get("dynamodb") or {})
+    if not dynamodb.get("SizeBytes"):
+        # MiniStack reports 0; AWS reports the record's size (S2).
+        dynamodb["SizeBytes"] = stream_record_size(dynamodb)
     created = dynamodb.get("ApproximateCreationDateTime")
     if created is not None:
         dynamodb["ApproximateCreationDateTime"] = float(int(_epoch(created)))
@@ -21,6 +24,35 @@ def lambda_record(record: dict, stream_arn: str) -> dict:
     out["dynamodb"] = dynamodb
     out["eventSourceARN"] = stream_arn
     return out
+
+
+def stream_record_size(dynamodb: dict) -> int:
+    """Keys + images sized by DynamoDB's item-size rules (names + values, UTF-8 bytes)."""
+    return sum(_item_size(dynamodb.get(part) or {}) for part in ("Keys", "NewImage", "OldImage"))
+
+
+def _item_size(item: dict) -> int:
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+
+
+def _value_size(value: dict) -> int:
+    ((kind, inner),) = value.items() if len(value) == 1 else (("NULL", True),)
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "N":
+        digits = inner.lstrip("-").replace(".", "").strip("0") or "0"
+        return (len(digits) + 1) // 2 + 1
+    if kind == "B":
+        return len(inner) * 3 // 4 if isinstance(inner, str) else len(inner)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: v}) for v in inner)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(k.encode()) + _value_size(v) for k, v in inner.items())
+    return 0
 
 
 def _epoch(value: float | int | str | datetime) -> float:
