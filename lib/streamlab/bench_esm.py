@@ -10,6 +10,7 @@ import concurrent.futures
 import io
 import json
 import math
+import shutil
 import tempfile
 import textwrap
 import threading
@@ -157,6 +158,7 @@ def run(rate: float = 200.0, duration: float = 60.0) -> dict:
         theirs = _run_side(target, ministack.client("lambda"), "ministack", state.endpoint_url, rate, duration)
     finally:
         stack.down(home=home)
+        shutil.rmtree(home, ignore_errors=True)
     return {"benchmark": "esm", "rate_per_s": rate, "duration_s": duration,
             "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "ours": ours, "ministack": theirs,
