@@ -237,3 +237,18 @@ def test_malformed_body_is_refused(target, local_stack):
     except urllib.error.HTTPError as err:
         assert err.code == 400
         assert err.headers["x-amzn-ErrorType"] == "InvalidParameterValueException"
+
+
+def test_tags_on_create_and_through_the_tagging_api(pipeline_factory):
+    pipe = pipeline_factory()
+    made = pipe.mapping(Tags={"stack": "streamlab"})
+    arn = made["EventSourceMappingArn"]
+    assert "Tags" not in pipe.lam.get_event_source_mapping(UUID=made["UUID"])
+    assert pipe.lam.list_tags(Resource=arn)["Tags"] == {"stack": "streamlab"}
+    pipe.lam.tag_resource(Resource=arn, Tags={"owner": "me"})
+    pipe.lam.untag_resource(Resource=arn, TagKeys=["stack"])
+    assert pipe.lam.list_tags(Resource=arn)["Tags"] == {"owner": "me"}
+    # A function's tags are still MiniStack's.
+    function_arn = pipe.lam.get_function(FunctionName=pipe.function)["Configuration"]["FunctionArn"]
+    pipe.lam.tag_resource(Resource=function_arn, Tags={"f": "1"})
+    assert pipe.lam.list_tags(Resource=function_arn)["Tags"] == {"f": "1"}

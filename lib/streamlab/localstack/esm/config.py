@@ -183,6 +183,8 @@ def new_mapping(body: dict, function_name: str, function_arn: str) -> dict:
         "StateTransitionReason": "USER_INITIATED",
         "Enabled": _check_enabled(body) is not False,
     }
+    if body.get("Tags") is not None:
+        mapping["Tags"] = check_tags(body["Tags"])
     return mapping
 
 
@@ -210,9 +212,21 @@ def apply_update(mapping: dict, body: dict, function: tuple[str, str] | None) ->
     return updated
 
 
+def check_tags(tags: Any) -> dict[str, str]:
+    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise invalid("Tags must be an object of string keys and string values.")
+    return dict(tags)
+
+
+def uuid_from_arn(arn: str) -> str | None:
+    """The UUID of an event-source-mapping ARN, or None for any other ARN."""
+    head, sep, tail = arn.rpartition(":event-source-mapping:")
+    return tail if sep and head.startswith("arn:") else None
+
+
 def describe(mapping: dict) -> dict:
-    """The mapping as Get/List/Create/Update/Delete answer it."""
-    out = {k: v for k, v in mapping.items() if k not in ("FunctionName", "Enabled")}
+    """The mapping as Get/List/Create/Update/Delete answer it (tags only through ListTags, as AWS)."""
+    out = {k: v for k, v in mapping.items() if k not in ("FunctionName", "Enabled", "Tags")}
     parts = STREAM_ARN.match(mapping["EventSourceArn"])
     region, account = (parts.group(1), parts.group(2)) if parts else ("us-east-1", "000000000000")
     out["EventSourceMappingArn"] = f"arn:aws:lambda:{region}:{account}:event-source-mapping:{mapping['UUID']}"

@@ -13,7 +13,7 @@ import botocore.exceptions
 from aiohttp import web
 
 from streamlab.localstack.esm.config import (
-    ApiError, apply_update, describe, invalid, is_stream_arn, new_mapping,
+    ApiError, apply_update, check_tags, describe, invalid, is_stream_arn, new_mapping, uuid_from_arn,
 )
 from streamlab.localstack.esm.upstream import UNREACHABLE
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from streamlab.localstack.esm.service import EsmService
 
 PREFIX = "/2015-03-31/event-source-mappings"
+TAGS_PREFIX = "/2017-03-31/tags/"
 
 
 def api_error(error: ApiError) -> web.Response:
@@ -54,6 +55,29 @@ class Control:
             return await self._forward(request, body)
         except ApiError as exc:
             return api_error(exc)
+
+    async def handle_tags(self, request: web.Request) -> web.StreamResponse:
+        """ListTags / TagResource / UntagResource for our mappings' ARNs; others go to MiniStack."""
+        body = await request.read()
+        uuid = uuid_from_arn(request.path[len(TAGS_PREFIX):])
+        mapping = self.service.mappings.get(uuid or "")
+        if mapping is None:
+            return await self._forward(request, body)
+        try:
+            if request.method == "GET":
+                return web.json_response({"Tags": mapping.get("Tags", {})})
+            if request.method == "POST":
+                tags = check_tags(_parse(body).get("Tags", {}))
+                self.service.replace({**mapping, "Tags": {**mapping.get("Tags", {}), **tags}})
+                return web.Response(status=204)
+            if request.method == "DELETE":
+                drop = set(request.query.getall("tagKeys", []))
+                kept = {k: v for k, v in mapping.get("Tags", {}).items() if k not in drop}
+                self.service.replace({**mapping, "Tags": kept})
+                return web.Response(status=204)
+        except ApiError as exc:
+            return api_error(exc)
+        return await self._forward(request, body)
 
     async def _create(self, request: web.Request, raw: bytes) -> web.StreamResponse:
         body = _parse(raw)

@@ -5,7 +5,7 @@ import dataclasses
 
 from aiohttp import web
 
-from streamlab.localstack.esm.control import PREFIX
+from streamlab.localstack.esm.control import PREFIX, TAGS_PREFIX
 from streamlab.localstack.state import read_state
 
 
@@ -24,4 +24,8 @@ def routes(ctx):  # -> list[Route]
                                                       "`streamlab down` then `streamlab up`.")
         return await forward(request, dataclasses.replace(ctx, upstream=url))
 
-    return [Route("esm", lambda request: request.path.startswith(PREFIX), handle)]
+    def claims(request: web.Request) -> bool:
+        path = request.path
+        return path.startswith(PREFIX) or (path.startswith(TAGS_PREFIX) and ":event-source-mapping:" in path)
+
+    return [Route("esm", claims, handle)]

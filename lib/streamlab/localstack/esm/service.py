@@ -22,7 +22,7 @@ from aiohttp import web
 
 from streamlab.localstack.esm import chosen
 from streamlab.localstack.esm.config import conflict, not_found
-from streamlab.localstack.esm.control import PREFIX, Control
+from streamlab.localstack.esm.control import PREFIX, TAGS_PREFIX, Control
 from streamlab.localstack.esm.metrics import Metrics
 from streamlab.localstack.esm.shard import ShardPoller
 from streamlab.localstack.esm.store import Store
@@ -192,6 +192,8 @@ def make_app(service: EsmService) -> web.Application:
             return web.json_response({"status": "ok", "mappings": len(service.mappings)})
         if request.path.startswith(PREFIX):
             return await app["control"].handle(request)
+        if request.path.startswith(TAGS_PREFIX):
+            return await app["control"].handle_tags(request)
         return web.json_response({"message": f"no such path {request.path}"}, status=404)
 
     app.router.add_route("*", "/{tail:.*}", dispatch)
