@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import time
 
 import botocore.exceptions
 
@@ -24,9 +25,10 @@ def _error(code: str) -> botocore.exceptions.ClientError:
 class ScriptedStream:
     """Plays DynamoDB Streams and Lambda: iterators are positions; `expire_on` GetRecords calls fail once."""
 
-    def __init__(self, count: int, expire_on: set[int], answers: list) -> None:
+    def __init__(self, count: int, expire_on: set[int], answers: list, created: float | None = None) -> None:
+        created = time.time() if created is None else created
         self.records = [{"eventID": str(i), "eventName": "INSERT", "dynamodb": {
-            "SequenceNumber": f"{i + 1:030d}", "Keys": {"id": {"S": f"k{i}"}}, "ApproximateCreationDateTime": 1e9}}
+            "SequenceNumber": f"{i + 1:030d}", "Keys": {"id": {"S": f"k{i}"}}, "ApproximateCreationDateTime": created}}
             for i in range(count)]
         self.expire_on, self.answers, self.gets, self.invoked = expire_on, answers, 0, []
 
@@ -58,7 +60,7 @@ class ScriptedStream:
         raise AssertionError(operation)
 
 
-def _run(stream: ScriptedStream, tmp_path, until, **settings) -> None:
+def _run(stream: ScriptedStream, tmp_path, until, **settings) -> ShardPoller:
     mapping = new_mapping({"EventSourceArn": ARN, "FunctionName": "f", "StartingPosition": "TRIM_HORIZON",
                            "BatchSize": 2, **settings}, "f", "arn:aws:lambda:us-east-1:000000000000:function:f")
     store = Store(StackPaths(tmp_path))
@@ -72,6 +74,7 @@ def _run(stream: ScriptedStream, tmp_path, until, **settings) -> None:
             await asyncio.sleep(0.02)
         task.cancel()
     asyncio.run(main())
+    return poller
 
 
 def test_S6_expired_iterator_resumes_after_the_buffer_without_duplicates(tmp_path):
@@ -87,3 +90,10 @@ def test_E5_throttles_and_unreachable_are_retried_without_spending_attempts(tmp_
     _run(stream, tmp_path, lambda: len(stream.invoked) >= 5, MaximumRetryAttempts=1)
     # 2 throttles + 1 unreachable + 1 error + 1 success: only the error spent a retry (1 of 1).
     assert stream.invoked == [["0"]] * 5
+
+
+def test_E5_default_retries_end_when_the_record_leaves_the_stream(tmp_path):
+    stream = ScriptedStream(2, expire_on=set(), answers=[], created=time.time() - 24 * 3600 - 5)
+    poller = _run(stream, tmp_path, lambda: stream.gets > 3)
+    assert stream.invoked == []  # both records are past the 24 h retention: dropped, never invoked
+    assert poller.checkpoints["shard-0"]["SequenceNumber"] == stream.records[-1]["dynamodb"]["SequenceNumber"]

@@ -30,6 +30,7 @@ log = logging.getLogger("streamlab.esm.shard")
 
 POLL_INTERVAL_SECONDS = 0.25  # E1: 4 polls per second per shard
 GET_RECORDS_LIMIT = 1000
+STREAM_RETENTION_SECONDS = 24 * 60 * 60  # S5
 
 
 @dataclass
@@ -294,7 +295,8 @@ class ShardPoller:
         """E6: how many leading records are older than MaximumRecordAgeInSeconds."""
         limit = mapping["MaximumRecordAgeInSeconds"]
         if limit == -1:
-            return 0
+            # E5: "retry until the record expires" - it leaves the stream after 24 h.
+            limit = STREAM_RETENTION_SECONDS
         cutoff = time.time() - limit
         count = 0
         while count < len(records) and arrival_time(records[count]) < cutoff:
