@@ -34,6 +34,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if st.running else 1
 
 
+def cmd_restart(args: argparse.Namespace) -> int:
+    record = stack.restart_service(args.service)
+    _say(f"restarted {args.service} (pid {record.pid})")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     import json
 
@@ -51,6 +57,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (cmd_up, "start the embedded local stack (reuses a running one)"),
     "down": (cmd_down, "stop every process of the local stack"),
     "status": (cmd_status, "is the local stack running? exit 0 if so"),
+    "restart": (cmd_restart, "restart one service of the running stack (e.g. `restart esm`), leaving the rest"),
     "bench": (cmd_bench, "benchmarks, JSON on stdout: `bench esm` (stream lag, ours vs MiniStack's mapping)"),
 }
 
@@ -63,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "up":
             p.add_argument("--port", type=int, default=None, help="front door port (default 4566 or STREAMLAB_PORT)")
+        if name == "restart":
+            # Not MiniStack: its data lives in its memory, a restart would lose it.
+            p.add_argument("service", choices=[spec.name for spec in stack.SERVICES if spec.name != "ministack"])
         if name == "bench":
             p.add_argument("what", choices=["esm"])
             p.add_argument("--rate", type=float, default=200.0, help="writes per second (default 200)")

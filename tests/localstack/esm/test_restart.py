@@ -5,7 +5,12 @@ import json
 import os
 import signal
 
+import botocore.exceptions
+import pytest
+from botocore.config import Config
+
 from esm_helpers import wait_for
+from streamlab import cli
 from streamlab.localstack import processes, stack
 from streamlab.localstack.state import StackPaths, read_state
 
@@ -39,7 +44,7 @@ def test_killed_esm_resumes_from_checkpoint_without_loss(pipeline_factory, stack
     assert first_seen == written
 
 
-def test_E3_latest_position_survives_a_restart_before_any_record(pipeline_factory, stack_home, local_stack):
+def test_E3_latest_position_survives_a_restart_before_any_record(pipeline_factory, stack_home, local_stack, monkeypatch):
     pipe = pipeline_factory()
     pipe.put("old")
     made = pipe.mapping(StartingPosition="LATEST")
@@ -51,5 +56,7 @@ def test_E3_latest_position_survives_a_restart_before_any_record(pipeline_factor
     assert processes.wait_until_exited(esm, 10)
     pipe.put("while-down")
     # Keep the session fixture's view of the stack true for the tests that follow.
-    local_stack.processes["esm"] = stack.restart_service("esm", home=stack_home)
+    monkeypatch.setenv("STREAMLAB_HOME", str(stack_home))
+    assert cli.main(["restart", "esm"]) == 0
+    local_stack.processes["esm"] = read_state(paths).processes["esm"]
     wait_for(lambda: pipe.delivered_ids() == ["while-down"], what="record written while the ESM was down")

@@ -22,7 +22,9 @@ def routes(ctx):  # -> list[Route]
         if url is None:
             return aws_error(503, "ServiceException", "the ESM service is not running; restart the stack with "
                                                       "`streamlab down` then `streamlab up`.")
-        return await forward(request, dataclasses.replace(ctx, upstream=url))
+        return await forward(request, dataclasses.replace(ctx, upstream=url), unreachable_hint=(
+            f"the ESM service at {url} is not answering; restart it with `streamlab restart esm` "
+            "(MiniStack and its data stay as they are)."))
 
     def claims(request: web.Request) -> bool:
         path = request.path
