@@ -232,3 +232,26 @@ def test_E10_on_failure_record_to_s3_carries_the_payload(pipeline_factory, targe
     assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
     payload = json.loads(record["payload"])
     assert [r["dynamodb"]["Keys"]["id"]["S"] for r in payload["Records"]] == ["a"]
+
+
+def test_E10_M1_unreachable_destination_is_retried_until_it_works(pipeline_factory, target):
+    pipe = pipeline_factory(FAIL_ALWAYS)
+    queue = f"{pipe.name}-late"
+    arn = f"arn:aws:sqs:us-east-1:000000000000:{queue}"  # does not exist yet
+    pipe.put("a")
+    pipe.mapping(MaximumRetryAttempts=0, DestinationConfig={"OnFailure": {"Destination": arn}})
+    wait_for(lambda: pipe.invocations(), what="the failed invocation")
+    cloudwatch = target.client("cloudwatch")
+
+    def delivery_failures():
+        from datetime import datetime, timedelta, timezone
+        now = datetime.now(timezone.utc)
+        points = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda", MetricName="DestinationDeliveryFailures",
+            Dimensions=[{"Name": "FunctionName", "Value": pipe.function}], StartTime=now - timedelta(minutes=5),
+            EndTime=now + timedelta(minutes=1), Period=60, Statistics=["Sum"])["Datapoints"]
+        return sum(p["Sum"] for p in points)
+    wait_for(delivery_failures, what="DestinationDeliveryFailures")
+    url, _ = make_queue(target, queue)
+    (record,) = receive_all(target, url, 1)  # the failure record was kept, not lost
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 1
