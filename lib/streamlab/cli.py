@@ -89,6 +89,22 @@ def cmd_bench_api(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restart(args: argparse.Namespace) -> int:
+    record = stack.restart_service(args.service)
+    _say(f"restarted {args.service} (pid {record.pid})")
+    return 0
+
+
+def cmd_bench_esm(args: argparse.Namespace) -> int:
+    from streamlab import bench_esm
+
+    text = json.dumps(bench_esm.run(rate=args.rate, duration=args.duration), indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
 def cmd_burst(args: argparse.Namespace) -> int:
     from streamlab.measure_cli import burst
 
@@ -141,6 +157,17 @@ def _bench_api_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--item-bytes", type=int, default=256, help="size of the request body (default 256)")
 
 
+def _restart_arguments(p: argparse.ArgumentParser) -> None:
+    # Not MiniStack: its data lives in its memory, a restart would lose it.
+    p.add_argument("service", choices=[spec.name for spec in stack.SERVICES if spec.name != "ministack"])
+
+
+def _bench_esm_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rate", type=float, default=200.0, help="writes per second (default 200)")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+    p.add_argument("--out", default=None, help="also write the JSON to this file")
+
+
 def _no_arguments(p: argparse.ArgumentParser) -> None:
     pass
 
@@ -152,6 +179,8 @@ COMMANDS: dict[str, Command] = {
            _port_arguments(None, "front door port on 127.0.0.1 (default 4566 or STREAMLAB_PORT)")),
     "down": (cmd_down, "stop every process of the local stack", _no_arguments),
     "status": (cmd_status, "is the local stack running? exit 0 if so", _no_arguments),
+    "restart": (cmd_restart, "restart one service of the running stack (e.g. `restart esm`), leaving the rest",
+                _restart_arguments),
     "deploy": (cmd_deploy, "deploy the pipeline (idempotent); prints its names, ARNs and invoke URL as JSON",
                _pipeline_arguments),
     "teardown": (cmd_teardown, "delete every resource of the pipeline and check nothing is left", _pipeline_arguments),
@@ -167,6 +196,8 @@ COMMANDS: dict[str, Command] = {
 # `streamlab bench KIND`: each writes a JSON report.
 BENCHES: dict[str, Command] = {
     "api": (cmd_bench_api, "API path (front door + VTL + PutItem integration) vs raw PutItem", _bench_api_arguments),
+    "esm": (cmd_bench_esm, "stream lag and IteratorAge: our event source mapping vs MiniStack's own",
+            _bench_esm_arguments),
     "load": (cmd_bench_load, "the load generator's accuracy against a trivial local server",
              _lazy_arguments("add_bench_load_arguments")),
 }

@@ -30,7 +30,7 @@ def test_up_reuse_down_leaves_no_process(tmp_path):
     port = stack.pick_free_port()
     state = stack.up(port=port, home=tmp_path)
     try:
-        assert set(state.processes) == {"ministack", "frontdoor"}
+        assert set(state.processes) == {"ministack", "esm", "frontdoor"}
         with urllib.request.urlopen(state.endpoint_url + "/_streamlab/health", timeout=5) as resp:
             assert json.load(resp)["status"] == "ok"
         again = stack.up(port=port, home=tmp_path)
@@ -39,7 +39,7 @@ def test_up_reuse_down_leaves_no_process(tmp_path):
         pids = _all_pids(state)
     finally:
         stopped = stack.down(home=tmp_path)
-    assert set(stopped) == {"ministack", "frontdoor"}
+    assert set(stopped) == {"ministack", "esm", "frontdoor"}
     assert not any(psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE for p in pids)
     assert read_state(StackPaths(tmp_path)) is None
     assert not stack.status(home=tmp_path).running

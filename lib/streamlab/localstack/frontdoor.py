@@ -59,17 +59,18 @@ class Route:
 def build_routes(ctx: FrontDoorContext) -> list[Route]:
     """Every service that answers at the front door, in the order they are tried."""
     from streamlab.localstack.apiexec.service import routes as api_routes
+    from streamlab.localstack.esm.routes import routes as esm_routes
 
-    # The event source mapping service adds its routes here (issue: local ESM).
-    return [*api_routes(ctx)]
+    return [*api_routes(ctx), *esm_routes(ctx)]
 
 
 def _forward_headers(headers: "aiohttp.typedefs.LooseHeaders") -> list[tuple[str, str]]:
     return [(k, v) for k, v in headers.items() if k.lower() not in _HOP_BY_HOP]
 
 
-async def forward(request: web.Request, ctx: FrontDoorContext) -> web.StreamResponse:
-    """Send the request to MiniStack as it came and stream the answer back."""
+async def forward(request: web.Request, ctx: FrontDoorContext, unreachable_hint: str = "") -> web.StreamResponse:
+    """Send the request to `ctx.upstream` (MiniStack unless a service says otherwise) as it came
+    and stream the answer back. `unreachable_hint` replaces the message when it cannot be reached."""
     url = ctx.upstream + request.raw_path
     body = request.content if request.body_exists else None
     try:
@@ -87,7 +88,7 @@ async def forward(request: web.Request, ctx: FrontDoorContext) -> web.StreamResp
             await response.write_eof()
             return response
     except aiohttp.ClientConnectionError as exc:
-        return aws_error(502, "ServiceUnavailable", f"MiniStack at {ctx.upstream} is unreachable: {exc}")
+        return aws_error(502, "ServiceUnavailable", unreachable_hint or f"MiniStack at {ctx.upstream} is unreachable: {exc}")
 
 
 def aws_error(status: int, code: str, message: str) -> web.Response:

@@ -34,7 +34,7 @@ from streamlab.localstack.state import (
 
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT = 90.0
-HEALTH_PATH = {"ministack": "/_ministack/health", "frontdoor": "/_streamlab/health"}
+HEALTH_PATH = {"ministack": "/_ministack/health", "esm": "/_streamlab/esm/health", "frontdoor": "/_streamlab/health"}
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,15 @@ SERVICES: tuple[ServiceSpec, ...] = (
         health_url=lambda state: state.ministack_url + HEALTH_PATH["ministack"],
     ),
     ServiceSpec(
+        name="esm",
+        argv=lambda state, paths: [
+            sys.executable, "-m", "streamlab.localstack.esm.service",
+            "--port", str(state.esm_port), "--upstream", state.ministack_url, "--home", str(paths.home),
+        ],
+        env=_frontdoor_env,
+        health_url=lambda state: state.esm_url + HEALTH_PATH["esm"],
+    ),
+    ServiceSpec(
         name="frontdoor",
         argv=lambda state, paths: [
             sys.executable,
@@ -115,7 +124,8 @@ def _answers(url: str, timeout: float = 1.0) -> bool:
 
 def port_is_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # As the servers do: a port whose only users are TIME_WAIT leftovers is free.
+        # As the front door binds (reuse_address): a TIME_WAIT left by our own last health
+        # check must not count as "in use"; a listening program still does.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((LOOPBACK, port))
@@ -177,7 +187,7 @@ def up(port: int | None = None, home: Path | None = None, log: Callable[[str], N
                 f"port {port} on {LOOPBACK} is in use by another program. Stop that program, or pick "
                 f"another port with STREAMLAB_PORT=4577 (or `streamlab up --port 4577`)."
             )
-        state = StackState(port=port, ministack_port=pick_free_port(), started_at=time.time())
+        state = StackState(port=port, ministack_port=pick_free_port(), esm_port=pick_free_port(), started_at=time.time())
         try:
             for spec in SERVICES:
                 log(f"starting {spec.name}")
@@ -192,6 +202,26 @@ def up(port: int | None = None, home: Path | None = None, log: Callable[[str], N
             raise
         log(f"local stack up at {state.endpoint_url} (state in {paths.home})")
         return state
+
+
+def restart_service(name: str, home: Path | None = None) -> ProcessRecord:
+    """Start one child process again (after a crash or a kill) without touching the others."""
+    paths = StackPaths(home or default_home())
+    spec = next((s for s in SERVICES if s.name == name), None)
+    if spec is None:
+        raise StackError(f"no service named {name!r}; the stack runs {', '.join(s.name for s in SERVICES)}.")
+    with locked(paths):
+        state = read_state(paths)
+        if state is None:
+            raise StackNotRunningError("the local stack is not running; start it with `streamlab up`.")
+        old = state.processes.get(name)
+        if old is not None:
+            processes.stop(old)
+        record = processes.spawn(name, spec.argv(state, paths), spec.env(state, paths), paths.log_file(name))
+        state.processes[name] = record
+        write_state(paths, state)
+        _wait_healthy(spec, state, record)
+        return record
 
 
 def _wait_healthy(spec: ServiceSpec, state: StackState, record: ProcessRecord) -> None:

@@ -68,6 +68,11 @@ class StackState:
     ministack_port: int
     processes: dict[str, ProcessRecord] = field(default_factory=dict)
     started_at: float = 0.0
+    esm_port: int = 0
+
+    @property
+    def esm_url(self) -> str:
+        return f"http://127.0.0.1:{self.esm_port}"
 
     @property
     def endpoint_url(self) -> str:
@@ -92,6 +97,7 @@ def read_state(paths: StackPaths) -> StackState | None:
         ministack_port=raw["ministack_port"],
         processes=processes,
         started_at=raw.get("started_at", 0.0),
+        esm_port=raw.get("esm_port", 0),
     )
 
 

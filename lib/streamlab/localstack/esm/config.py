@@ -1,0 +1,233 @@
+"""Validate CreateEventSourceMapping / UpdateEventSourceMapping input and shape the answers.
+
+Ranges are AWS's (E2-E6, E12); errors are AWS's exception names so boto3 raises the right
+classes. A mapping is a plain dict of AWS field names (what Get answers) plus `Enabled` and
+`FunctionName` (the resolved name), so it persists as JSON unchanged.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+from streamlab.errors import StreamlabError
+
+STREAM_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table/([^/]+)/stream/(.+)$")
+DESTINATION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:(sqs|sns|s3):[a-z0-9-]*:\d{0,12}:?.+$")
+
+DEFAULTS: dict[str, Any] = {
+    "BatchSize": 100,
+    "MaximumBatchingWindowInSeconds": 0,
+    "ParallelizationFactor": 1,
+    "MaximumRetryAttempts": -1,
+    "MaximumRecordAgeInSeconds": -1,
+    "BisectBatchOnFunctionError": False,
+    "TumblingWindowInSeconds": 0,
+    "FunctionResponseTypes": [],
+    "DestinationConfig": {"OnFailure": {}},
+}
+# (min, max) of each integer setting.
+RANGES: dict[str, tuple[int, int]] = {
+    "BatchSize": (1, 10_000),
+    "MaximumBatchingWindowInSeconds": (0, 300),
+    "ParallelizationFactor": (1, 10),
+    "MaximumRetryAttempts": (-1, 10_000),
+    "MaximumRecordAgeInSeconds": (-1, 604_800),
+    "TumblingWindowInSeconds": (0, 900),
+}
+UPDATABLE = (
+    "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor", "MaximumRetryAttempts",
+    "MaximumRecordAgeInSeconds", "BisectBatchOnFunctionError", "TumblingWindowInSeconds",
+    "FunctionResponseTypes", "DestinationConfig", "FilterCriteria", "MetricsConfig",
+)
+CREATE_ONLY = ("EventSourceArn", "StartingPosition", "StartingPositionTimestamp")
+MAX_FILTERS = 5
+# States in which AWS refuses another change (ResourceConflictException).
+TRANSITIONAL = ("Creating", "Updating", "Enabling", "Disabling", "Deleting")
+
+
+class ApiError(StreamlabError):
+    """An error answered to the caller in AWS's shape."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(400, "InvalidParameterValueException", message)
+
+
+def not_found(uuid_: str) -> ApiError:
+    return ApiError(404, "ResourceNotFoundException", f"The resource you requested does not exist. (UUID: {uuid_})")
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, "ResourceConflictException", message)
+
+
+def is_stream_arn(arn: Any) -> bool:
+    return isinstance(arn, str) and STREAM_ARN.match(arn) is not None
+
+
+def _check_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid(f"{name} must be an integer, got {value!r}.")
+    low, high = RANGES[name]
+    if name == "MaximumRecordAgeInSeconds":
+        if value != -1 and not 60 <= value <= high:
+            raise invalid("MaximumRecordAgeInSeconds must be either -1 (forever) or between 60 and 604800 (inclusive)")
+    elif not low <= value <= high:
+        raise invalid(f"{name} must be between {low} and {high} (inclusive), got {value}.")
+    return value
+
+
+def _check_filters(criteria: Any) -> dict:
+    if not isinstance(criteria, dict) or not isinstance(criteria.get("Filters", []), list):
+        raise invalid("FilterCriteria must be {\"Filters\": [{\"Pattern\": \"<json>\"}, ...]}.")
+    filters = criteria.get("Filters", [])
+    if len(filters) > MAX_FILTERS:
+        raise invalid(f"FilterCriteria holds {len(filters)} filters; the limit is {MAX_FILTERS}.")
+    for item in filters:
+        pattern = item.get("Pattern") if isinstance(item, dict) else None
+        try:
+            parsed = json.loads(pattern) if isinstance(pattern, str) else None
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            raise invalid(f"Invalid filter pattern definition: {pattern!r} is not a JSON object.")
+    return criteria
+
+
+def _check_destination(config: Any) -> dict:
+    if not isinstance(config, dict):
+        raise invalid("DestinationConfig must be an object like {\"OnFailure\": {\"Destination\": \"<arn>\"}}.")
+    if config.get("OnSuccess"):
+        raise invalid("OnSuccess destinations are not supported for DynamoDB stream event sources.")
+    on_failure = config.get("OnFailure") or {}
+    destination = on_failure.get("Destination")
+    if destination is not None and not (isinstance(destination, str) and DESTINATION_ARN.match(destination)):
+        raise invalid(
+            f"The provided destination config DestinationConfig.OnFailure.Destination {destination!r} is invalid: "
+            "use the ARN of a standard SQS queue, an SNS topic or an S3 bucket."
+        )
+    if isinstance(destination, str) and destination.endswith(".fifo"):
+        raise invalid("FIFO SQS queues are not supported as on-failure destinations; use a standard queue.")
+    return {"OnFailure": {"Destination": destination} if destination else {}}
+
+
+def _check_settings(body: dict) -> dict:
+    """The validated updatable settings present in `body`."""
+    out: dict[str, Any] = {}
+    for name in RANGES:
+        if body.get(name) is not None:
+            out[name] = _check_int(name, body[name])
+    if body.get("BisectBatchOnFunctionError") is not None:
+        if not isinstance(body["BisectBatchOnFunctionError"], bool):
+            raise invalid("BisectBatchOnFunctionError must be true or false.")
+        out["BisectBatchOnFunctionError"] = body["BisectBatchOnFunctionError"]
+    if body.get("FunctionResponseTypes") is not None:
+        types = body["FunctionResponseTypes"]
+        if not isinstance(types, list) or any(t != "ReportBatchItemFailures" for t in types):
+            raise invalid(f"FunctionResponseTypes {types!r} is invalid; the only value is ReportBatchItemFailures.")
+        out["FunctionResponseTypes"] = sorted(set(types))
+    if body.get("DestinationConfig") is not None:
+        out["DestinationConfig"] = _check_destination(body["DestinationConfig"])
+    if body.get("FilterCriteria") is not None:
+        out["FilterCriteria"] = _check_filters(body["FilterCriteria"])
+    if body.get("MetricsConfig") is not None:
+        metrics = (body["MetricsConfig"] or {}).get("Metrics", [])
+        if not isinstance(metrics, list) or any(m != "EventCount" for m in metrics):
+            raise invalid(f"MetricsConfig.Metrics {metrics!r} is invalid; the only value is EventCount.")
+        out["MetricsConfig"] = {"Metrics": metrics}
+    if body.get("ScalingConfig"):
+        raise invalid("ScalingConfig is only supported for Amazon SQS event sources.")
+    return out
+
+
+def _check_enabled(body: dict) -> bool | None:
+    if body.get("Enabled") is None:
+        return None
+    if not isinstance(body["Enabled"], bool):
+        raise invalid("Enabled must be true or false.")
+    return body["Enabled"]
+
+
+def new_mapping(body: dict, function_name: str, function_arn: str) -> dict:
+    """A validated mapping for CreateEventSourceMapping (State Creating)."""
+    source = body.get("EventSourceArn")
+    if not is_stream_arn(source):
+        raise invalid(f"EventSourceArn {source!r} is not a DynamoDB stream ARN.")
+    position = body.get("StartingPosition")
+    if position is None:
+        raise invalid("StartingPosition is required for DynamoDB stream event sources: TRIM_HORIZON or LATEST.")
+    if position not in ("TRIM_HORIZON", "LATEST"):
+        raise invalid(f"Unsupported starting position {position!r} for DynamoDB streams; use TRIM_HORIZON or LATEST.")
+    if body.get("StartingPositionTimestamp") is not None:
+        raise invalid("StartingPositionTimestamp is not supported for DynamoDB stream event sources.")
+    mapping = {
+        "UUID": str(uuid.uuid4()),
+        "StartingPosition": position,
+        **DEFAULTS,
+        **_check_settings(body),
+        "EventSourceArn": source,
+        "FunctionArn": function_arn,
+        "FunctionName": function_name,
+        "LastModified": time.time(),
+        "LastProcessingResult": "No records processed",
+        "State": "Creating",
+        "StateTransitionReason": "USER_INITIATED",
+        "Enabled": _check_enabled(body) is not False,
+    }
+    if body.get("Tags") is not None:
+        mapping["Tags"] = check_tags(body["Tags"])
+    return mapping
+
+
+def apply_update(mapping: dict, body: dict, function: tuple[str, str] | None) -> dict:
+    """The mapping after UpdateEventSourceMapping; `function` is the resolved (name, arn) if changed."""
+    if mapping["State"] in TRANSITIONAL:
+        raise conflict(
+            "The operation cannot be performed at this time. "
+            f"The event source mapping is currently in a {mapping['State']} state. Try again when it is Enabled or Disabled."
+        )
+    for name in CREATE_ONLY:
+        if body.get(name) is not None:
+            raise invalid(f"{name} cannot be changed by UpdateEventSourceMapping; delete and recreate the mapping.")
+    updated = {**mapping, **_check_settings(body)}
+    enabled = _check_enabled(body)
+    if function is not None:
+        updated["FunctionName"], updated["FunctionArn"] = function
+    if enabled is not None and enabled != mapping["Enabled"]:
+        updated["State"] = "Enabling" if enabled else "Disabling"
+        updated["Enabled"] = enabled
+    else:
+        updated["State"] = "Updating"
+    updated["StateTransitionReason"] = "USER_INITIATED"
+    updated["LastModified"] = time.time()
+    return updated
+
+
+def check_tags(tags: Any) -> dict[str, str]:
+    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        raise invalid("Tags must be an object of string keys and string values.")
+    return dict(tags)
+
+
+def uuid_from_arn(arn: str) -> str | None:
+    """The UUID of an event-source-mapping ARN, or None for any other ARN."""
+    head, sep, tail = arn.rpartition(":event-source-mapping:")
+    return tail if sep and head.startswith("arn:") else None
+
+
+def describe(mapping: dict) -> dict:
+    """The mapping as Get/List/Create/Update/Delete answer it (tags only through ListTags, as AWS)."""
+    out = {k: v for k, v in mapping.items() if k not in ("FunctionName", "Enabled", "Tags")}
+    parts = STREAM_ARN.match(mapping["EventSourceArn"])
+    region, account = (parts.group(1), parts.group(2)) if parts else ("us-east-1", "000000000000")
+    out["EventSourceMappingArn"] = f"arn:aws:lambda:{region}:{account}:event-source-mapping:{mapping['UUID']}"
+    return out

@@ -1,0 +1,229 @@
+"""The ESM process: the control plane on an internal loopback port, and the pollers.
+
+    python -m streamlab.localstack.esm.service --port P --upstream http://127.0.0.1:M --home H
+
+A supervisor tick moves mappings through AWS's states (Creating -> Enabled, Updating,
+Enabling, Disabling -> Disabled, Deleting) and starts or stops their pollers; pollers keep
+their position in durable checkpoints, so killing this process loses nothing.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import concurrent.futures
+import json
+import logging
+import signal
+from pathlib import Path
+
+import aiohttp
+import botocore.exceptions
+from aiohttp import web
+
+from streamlab.localstack.esm import chosen
+from streamlab.localstack.esm.config import conflict, not_found
+from streamlab.localstack.esm.control import PREFIX, TAGS_PREFIX, Control
+from streamlab.localstack.esm.metrics import Metrics
+from streamlab.localstack.esm.shard import ShardPoller
+from streamlab.localstack.esm.store import Store
+from streamlab.localstack.esm.upstream import UNREACHABLE, Upstream
+from streamlab.localstack.state import StackPaths
+
+log = logging.getLogger("streamlab.esm")
+
+HEALTH_PATH = "/_streamlab/esm/health"
+SHARD_RESCAN_SECONDS = 5.0
+# Invocations block a worker thread each for the function's duration.
+WORKER_THREADS = 64
+
+
+class EsmService:
+    def __init__(self, paths: StackPaths, upstream_url: str) -> None:
+        self.store = Store(paths)
+        self.upstream = Upstream(upstream_url)
+        self.metrics = Metrics(self.upstream)
+        self.mappings: dict[str, dict] = self.store.load_mappings()
+        self.runners: dict[str, asyncio.Task] = {}
+        self._saved = ""
+        self.changed = asyncio.Event()
+        for mapping in self.mappings.values():
+            # A restart resumes every mapping from its checkpoint.
+            if mapping["State"] == "Enabled":
+                mapping["State"] = "Enabling"
+
+    # --- control plane mutations -------------------------------------------------------
+
+    def add(self, mapping: dict) -> None:
+        for other in self.mappings.values():
+            if other["EventSourceArn"] == mapping["EventSourceArn"] and other["FunctionArn"] == mapping["FunctionArn"]:
+                raise conflict(
+                    f"The event source arn ({mapping['EventSourceArn']}) and function ({mapping['FunctionName']}) "
+                    f"provided mapping already exists. Please update or delete the existing mapping with UUID {other['UUID']}"
+                )
+        self.mappings[mapping["UUID"]] = mapping
+        self.save()
+
+    def replace(self, mapping: dict) -> None:
+        self.mappings[mapping["UUID"]] = mapping
+        self.save()
+
+    def delete(self, uuid: str) -> dict:
+        mapping = self.mappings.get(uuid)
+        if mapping is None:
+            raise not_found(uuid)
+        if mapping["State"] == "Deleting":
+            raise conflict(f"The event source mapping {uuid} is already being deleted.")
+        mapping = {**mapping, "State": "Deleting"}
+        self.mappings[uuid] = mapping
+        self.save()
+        return mapping
+
+    def save(self) -> None:
+        text = json.dumps(self.mappings, sort_keys=True)
+        if text != self._saved:
+            self.store.save_mappings(self.mappings)
+            self._saved = text
+        self.changed.set()
+
+    # --- supervisor ------------------------------------------------------------------------
+
+    async def supervise(self) -> None:
+        while True:
+            self.reconcile()
+            self.changed.clear()
+            try:
+                await asyncio.wait_for(self.changed.wait(), chosen.SUPERVISOR_TICK_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+
+    def reconcile(self) -> None:
+        for uuid, mapping in list(self.mappings.items()):
+            state = mapping["State"]
+            runner = self.runners.get(uuid)
+            if state == "Deleting":
+                self._stop(uuid)
+                del self.mappings[uuid]
+                self.store.drop_checkpoints(uuid)
+            elif state in ("Creating", "Updating", "Enabling", "Disabling"):
+                if mapping["Enabled"]:
+                    self._start(uuid)
+                    mapping["State"] = "Enabled"
+                else:
+                    self._stop(uuid)
+                    mapping["State"] = "Disabled"
+            elif state == "Enabled" and (runner is None or runner.done()):
+                self._start(uuid)
+        self.save()
+
+    def _start(self, uuid: str) -> None:
+        runner = self.runners.get(uuid)
+        if runner is None or runner.done():
+            self.runners[uuid] = asyncio.create_task(self._run_mapping(uuid), name=f"esm-{uuid}")
+
+    def _stop(self, uuid: str) -> None:
+        runner = self.runners.pop(uuid, None)
+        if runner is not None:
+            runner.cancel()
+
+    async def _run_mapping(self, uuid: str) -> None:
+        """Poll every shard of the mapping's stream; pick up new shards as they appear."""
+        mapping = lambda: self.mappings[uuid]  # noqa: E731 - the live config, re-read every batch
+        checkpoints = self.store.load_checkpoints(uuid)
+        tasks: dict[str, asyncio.Task] = {}
+        try:
+            while True:
+                try:
+                    shards = await self._shards(mapping()["EventSourceArn"])
+                except (botocore.exceptions.ClientError, *UNREACHABLE) as exc:
+                    log.warning("%s: DescribeStream failed (%s); retrying", uuid, exc)
+                    shards = []
+                finished = {sid for sid, t in tasks.items() if t.done() and not t.cancelled() and t.exception() is None}
+                for shard in shards:
+                    sid = shard["ShardId"]
+                    parent = shard.get("ParentShardId")
+                    # S6: a child shard is read only after its parent is finished.
+                    if parent and parent in {s["ShardId"] for s in shards} and parent not in finished:
+                        continue
+                    task = tasks.get(sid)
+                    if task is None or (task.done() and sid not in finished):
+                        if task is not None and task.exception() is not None:
+                            log.error("%s %s: poller failed: %r; restarting", uuid, sid, task.exception())
+                        poller = ShardPoller(mapping, sid, self.upstream, self.store, self.metrics, checkpoints)
+                        tasks[sid] = asyncio.create_task(poller.run(), name=f"esm-{uuid}-{sid}")
+                await asyncio.sleep(SHARD_RESCAN_SECONDS)
+        finally:
+            for task in tasks.values():
+                task.cancel()
+
+    async def _shards(self, stream_arn: str) -> list[dict]:
+        shards, start = [], None
+        while True:
+            args = {"StreamArn": stream_arn}
+            if start:
+                args["ExclusiveStartShardId"] = start
+            desc = (await self.upstream.call("dynamodbstreams", "describe_stream", **args))["StreamDescription"]
+            shards.extend(desc.get("Shards", []))
+            start = desc.get("LastEvaluatedShardId")
+            if not start:
+                return shards
+
+
+def make_app(service: EsmService) -> web.Application:
+    app = web.Application(client_max_size=16 * 1024 * 1024)
+
+    async def start(app: web.Application) -> None:
+        app["http"] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60), auto_decompress=False)
+        app["control"] = Control(service, app["http"])
+        app["tasks"] = [asyncio.create_task(service.supervise()), asyncio.create_task(service.metrics.run())]
+
+    async def stop(app: web.Application) -> None:
+        for task in app["tasks"]:
+            task.cancel()
+        for uuid in list(service.runners):
+            service._stop(uuid)
+        await service.metrics.flush(final=True)
+        await app["http"].close()
+
+    app.on_startup.append(start)
+    app.on_cleanup.append(stop)
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        if request.path == HEALTH_PATH:
+            return web.json_response({"status": "ok", "mappings": len(service.mappings)})
+        if request.path.startswith(PREFIX):
+            return await app["control"].handle(request)
+        if request.path.startswith(TAGS_PREFIX):
+            return await app["control"].handle_tags(request)
+        return web.json_response({"message": f"no such path {request.path}"}, status=404)
+
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app
+
+
+async def serve(port: int, upstream: str, paths: StackPaths) -> None:
+    loop = asyncio.get_running_loop()
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="esm-io"))
+    service = EsmService(paths, upstream)
+    runner = web.AppRunner(make_app(service), access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, reuse_address=True).start()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.warning("esm listening on 127.0.0.1:%d, MiniStack at %s, %d mappings", port, upstream, len(service.mappings))
+    await stop.wait()
+    await runner.cleanup()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m streamlab.localstack.esm.service")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--home", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(serve(args.port, args.upstream.rstrip("/"), StackPaths(args.home)))
+
+
+if __name__ == "__main__":
+    main()
