@@ -320,6 +320,9 @@ def deploy(aws: Script, *, new: bool) -> None:
     queue(aws, new=new)
     role(aws, API_ROLE, new=new)
     role(aws, PROC_ROLE, new=new)
+    # Does the mapping have to learn partial batch responses before the function sends them?
+    aws.ok("lambda", "list_event_source_mappings", {"EventSourceMappings": [mapping_description()] if not new else []},
+           FunctionName=FUNCTION)
     function(aws, new=new)
     mapping(aws, new=new)
     api(aws, new=new)

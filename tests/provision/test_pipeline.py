@@ -1,11 +1,13 @@
 """deploy / teardown of the whole pipeline: idempotent, tagged, and nothing left afterwards."""
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from streamlab.errors import ProvisionError
 from streamlab.provision import deploy, describe_pipeline, find_remaining, teardown
-from streamlab.provision.config import STACK_TAG
+from streamlab.provision.config import STACK_TAG, PipelineConfig
 
 
 def _tags_of_every_resource(target, pipeline) -> dict[str, dict]:
@@ -73,3 +75,30 @@ def test_describe_pipeline_names_what_is_missing_and_creates_nothing(target, con
     with pytest.raises(ProvisionError, match=r"missing queue, api role, .*REST API.*streamlab deploy --stack"):
         describe_pipeline(config, target=target)
     assert find_remaining(config, target=target)["queue"] == []
+
+
+def test_turning_partial_responses_on_updates_the_mapping_before_the_function_E9(target, monkeypatch):
+    """Otherwise, for a moment, the function reports failures the mapping ignores: records skipped."""
+    from streamlab.provision import function as function_step
+    from streamlab.provision import mapping as mapping_step
+    from streamlab.provision import pipeline as pipeline_module
+
+    base = PipelineConfig(stack="order" + uuid.uuid4().hex[:6])
+    raising = base.with_processor(partial_failures=False).with_esm(report_batch_item_failures=False)
+    order: list[str] = []
+    for module, name, tag in ((function_step, "create_function", "function"), (mapping_step, "create_mapping", "mapping")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _real=real, _tag=tag, **k: (order.append(_tag), _real(*a, **k))[1])
+    try:
+        deploy(raising, target=target, log=lambda _: None)
+        assert order == ["function", "mapping"]  # a new pipeline: the mapping needs the function
+        order.clear()
+        deploy(base, target=target, log=lambda _: None)  # partial responses on
+        assert order == ["mapping", "function"]
+        order.clear()
+        deploy(raising, target=target, log=lambda _: None)  # and off again: the function stops first
+        assert order == ["function", "mapping"]
+        env = target.client("lambda").get_function_configuration(FunctionName=base.function_name)
+        assert env["Environment"]["Variables"]["PARTIAL_FAILURES"] == "false"
+    finally:
+        pipeline_module.teardown(base, target=target, log=lambda _: None)

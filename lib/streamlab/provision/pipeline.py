@@ -30,6 +30,20 @@ def _state(created: bool, updated: bool | tuple | list = False) -> str:
     return "created" if created else ("updated" if updated else "exists, unchanged")
 
 
+def _mapping_must_lead(target: Target, config: PipelineConfig) -> bool:
+    """True when the mapping must learn to read partial batch responses before the function sends them.
+
+    Between the two updates a function answering `batchItemFailures` to a mapping that ignores
+    them (E9) would have its failed records counted as processed: skipped, neither retried nor
+    reported. Turning partial responses on, the mapping goes first; in every other case the
+    function does (turning them off, it stops answering that way before the mapping stops reading).
+    """
+    if not config.processor.partial_failures:
+        return False
+    current = mapping.list_mappings(target, config)
+    return bool(current) and "ReportBatchItemFailures" not in (current[0].get("FunctionResponseTypes") or [])
+
+
 def deploy(config: PipelineConfig | None = None, *, target: Target | None = None, log: Log = print) -> Pipeline:
     """Create (or converge) every resource of the pipeline; one progress line per step."""
     config = config or PipelineConfig()
@@ -44,9 +58,13 @@ def deploy(config: PipelineConfig | None = None, *, target: Target | None = None
     api_role = roles.create_api_role(target, config, table_arn=t.arn)
     proc_role = roles.create_processor_role(target, config, table_arn=t.arn, stream_arn=t.stream_arn, queue_arn=q.arn)
     say(3, f"roles {api_role.name}, {proc_role.name}: {_state(api_role.created or proc_role.created)}")
-    f = function.create_function(target, config, role_arn=proc_role.arn)
+    converge_function = lambda: function.create_function(target, config, role_arn=proc_role.arn)  # noqa: E731
+    converge_mapping = lambda: mapping.create_mapping(target, config, stream_arn=t.stream_arn, queue_arn=q.arn)  # noqa: E731
+    if _mapping_must_lead(target, config):
+        m, f = converge_mapping(), converge_function()
+    else:
+        f, m = converge_function(), converge_mapping()
     say(4, f"function {f.name}: {_state(f.created, f.updated)} ({f.state})")
-    m = mapping.create_mapping(target, config, stream_arn=t.stream_arn, queue_arn=q.arn)
     say(5, f"event source mapping {m.uuid}: {_state(m.created, m.updated)} ({m.state})"
            + (f", changed {', '.join(m.updated)}" if m.updated else ""))
     a = api.create_api(target, config, table_name=t.name, api_role_arn=api_role.arn)
