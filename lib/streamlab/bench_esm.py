@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from streamlab.localstack import stack
+from streamlab.localstack.esm.metrics import FLUSH_SECONDS as METRICS_FLUSH_SECONDS
 from streamlab.target import Target, local_target
 
 HANDLER = textwrap.dedent('''
@@ -135,6 +136,8 @@ def _run_side(target: Target, mapping_client: Any, side: str, endpoint: str, rat
     while len(set(ids)) < load["intended"] - load["errors"] and time.monotonic() < deadline:
         time.sleep(1.0)
         lags, ids = _collect(ddb, f"{name}-log")
+    # The ESM flushes a second's metrics after that second ends, once a second.
+    time.sleep(2 * METRICS_FLUSH_SECONDS + 0.5)
     return {
         "writes": load, "processed_unique": len(set(ids)), "deliveries": len(ids),
         "missing": load["intended"] - load["errors"] - len(set(ids)),

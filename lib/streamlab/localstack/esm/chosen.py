@@ -27,6 +27,9 @@ RETRY_INTERVAL_SECONDS = 0.25
 # off from the retry interval, doubling up to this cap, so a dead MiniStack is not hammered.
 UNREACHABLE_BACKOFF_MAX_SECONDS = 5.0
 
+# E3/E13: LATEST is fixed when CreateEventSourceMapping answers (saved as a checkpoint), so
+# every write after Create is delivered; AWS fixes it later and can miss early writes.
+
 # Control plane: AWS takes minutes to move Creating -> Enabled (E13); we take one supervisor
 # tick so tests and notebooks need not wait.
 SUPERVISOR_TICK_SECONDS = 0.2

@@ -15,6 +15,7 @@ from aiohttp import web
 from streamlab.localstack.esm.config import (
     ApiError, apply_update, check_tags, describe, invalid, is_stream_arn, new_mapping, uuid_from_arn,
 )
+from streamlab.localstack.esm.shard import latest_mark
 from streamlab.localstack.esm.upstream import UNREACHABLE
 
 if TYPE_CHECKING:
@@ -86,6 +87,12 @@ class Control:
         name, arn = await self._resolve_function(body.get("FunctionName"))
         await self._check_stream(body["EventSourceArn"])
         mapping = new_mapping(body, name, arn)
+        self.service.check_unique(mapping)
+        if mapping["StartingPosition"] == "LATEST":
+            # Fix LATEST when Create answers, so every write after it is delivered.
+            marks = {shard["ShardId"]: await latest_mark(self.service.upstream, mapping["EventSourceArn"], shard["ShardId"])
+                     for shard in await self.service.shards(mapping["EventSourceArn"])}
+            self.service.store.save_checkpoints(mapping["UUID"], marks)
         self.service.add(mapping)
         return web.json_response(describe(mapping), status=202, dumps=_dumps)
 

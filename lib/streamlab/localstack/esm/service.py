@@ -53,13 +53,16 @@ class EsmService:
 
     # --- control plane mutations -------------------------------------------------------
 
-    def add(self, mapping: dict) -> None:
+    def check_unique(self, mapping: dict) -> None:
         for other in self.mappings.values():
             if other["EventSourceArn"] == mapping["EventSourceArn"] and other["FunctionArn"] == mapping["FunctionArn"]:
                 raise conflict(
                     f"The event source arn ({mapping['EventSourceArn']}) and function ({mapping['FunctionName']}) "
                     f"provided mapping already exists. Please update or delete the existing mapping with UUID {other['UUID']}"
                 )
+
+    def add(self, mapping: dict) -> None:
+        self.check_unique(mapping)
         self.mappings[mapping["UUID"]] = mapping
         self.save()
 
@@ -133,7 +136,7 @@ class EsmService:
         try:
             while True:
                 try:
-                    shards = await self._shards(mapping()["EventSourceArn"])
+                    shards = await self.shards(mapping()["EventSourceArn"])
                 except (botocore.exceptions.ClientError, *UNREACHABLE) as exc:
                     log.warning("%s: DescribeStream failed (%s); retrying", uuid, exc)
                     shards = []
@@ -155,7 +158,7 @@ class EsmService:
             for task in tasks.values():
                 task.cancel()
 
-    async def _shards(self, stream_arn: str) -> list[dict]:
+    async def shards(self, stream_arn: str) -> list[dict]:
         shards, start = [], None
         while True:
             args = {"StreamArn": stream_arn}

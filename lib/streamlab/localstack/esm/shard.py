@@ -33,6 +33,28 @@ GET_RECORDS_LIMIT = 1000
 STREAM_RETENTION_SECONDS = 24 * 60 * 60  # S5
 
 
+async def latest_mark(upstream: Upstream, stream_arn: str, shard_id: str) -> dict:
+    """LATEST as a durable checkpoint: after the newest record present now.
+
+    A LATEST iterator has no sequence number to save, so a restart before the first batch
+    would start at a later LATEST and skip what was written in between. Reading to the end
+    once gives the position as a sequence number (or TRIM_HORIZON for an empty shard).
+    """
+    args = {"StreamArn": stream_arn, "ShardId": shard_id, "ShardIteratorType": "TRIM_HORIZON"}
+    iterator = (await upstream.call("dynamodbstreams", "get_shard_iterator", **args))["ShardIterator"]
+    last = None
+    while iterator:
+        page = await upstream.call("dynamodbstreams", "get_records", ShardIterator=iterator, Limit=GET_RECORDS_LIMIT)
+        if page.get("Records"):
+            last = page["Records"][-1]["dynamodb"]["SequenceNumber"]
+        iterator = page.get("NextShardIterator")
+        if len(page.get("Records", [])) < GET_RECORDS_LIMIT:
+            break
+    if last is None:
+        return {"Iterator": "TRIM_HORIZON"}
+    return {"SequenceNumber": last, "Iterator": "AFTER_SEQUENCE_NUMBER"}
+
+
 @dataclass
 class Unit:
     """Records retried together, with the invocations they have had."""
@@ -56,6 +78,7 @@ class ShardPoller:
     closed: bool = False
     window_state: dict = field(default_factory=dict)
     window_start: int = -1
+    _page_was_full: bool = False  # the last GetRecords hit its limit: more is waiting
 
     @property
     def uuid(self) -> str:
@@ -92,31 +115,9 @@ class ShardPoller:
             raise
 
     async def _pin_latest(self) -> str | None:
-        """LATEST, made durable: checkpoint after the newest record present now.
-
-        A LATEST iterator has no sequence number to save, so a restart before the first batch
-        would start at a later LATEST and skip what was written in between. Reading to the end
-        once gives the position as a sequence number (or TRIM_HORIZON for an empty shard).
-        """
-        args = {"StreamArn": self.stream_arn, "ShardId": self.shard_id, "ShardIteratorType": "TRIM_HORIZON"}
-        iterator = (await self.upstream.call("dynamodbstreams", "get_shard_iterator", **args))["ShardIterator"]
-        last = None
-        while iterator:
-            page = await self.upstream.call("dynamodbstreams", "get_records", ShardIterator=iterator,
-                                            Limit=GET_RECORDS_LIMIT)
-            if page.get("Records"):
-                last = page["Records"][-1]["dynamodb"]["SequenceNumber"]
-            iterator = page.get("NextShardIterator")
-            if len(page.get("Records", [])) < GET_RECORDS_LIMIT:
-                break
-        if last is None:
-            self.checkpoints[self.shard_id] = {"Iterator": "TRIM_HORIZON"}
-            self.store.save_checkpoints(self.uuid, self.checkpoints)
-        else:
-            self._checkpoint_after(last)
-        if iterator is None:
-            self.closed = True
-        return iterator
+        self.checkpoints[self.shard_id] = await latest_mark(self.upstream, self.stream_arn, self.shard_id)
+        self.store.save_checkpoints(self.uuid, self.checkpoints)
+        return await self._new_iterator()
 
     async def _fetch(self) -> int:
         """One GetRecords; returns how many records came back."""
@@ -203,7 +204,6 @@ class ShardPoller:
                 return
             await asyncio.sleep(max(0.0, POLL_INTERVAL_SECONDS - (time.monotonic() - last_poll)))
 
-    _page_was_full: bool = False
 
     def _checkpoint_lags(self) -> bool:
         mark = self.checkpoints.get(self.shard_id)
