@@ -130,11 +130,8 @@ def _on_failure_records(target, pipeline, wait_s: float) -> list[dict]:
     return records
 
 
-def test_transient_failure_is_retried_and_poison_goes_to_the_on_failure_queue_E7_E9_E10(target, pipeline, local_stack):
+def test_transient_failure_is_retried_and_poison_goes_to_the_on_failure_queue_E7_E9_E10(target, pipeline):
     """With the default settings (2 retries, bisect, ReportBatchItemFailures) nothing is lost."""
-    if "esm" not in local_stack.processes:
-        pytest.skip("needs streamlab's own ESM service: MiniStack's ESM ignores batchItemFailures and "
-                    "MaximumRetryAttempts, so it neither retries a reported failure nor gives up on a poison record")
     ids = {}
     for name, body in (("once", {"fail": "once"}), ("poison", {"fail": "poison"}), ("after", {"n": 1})):
         status, raw = http("POST", pipeline.invoke_url, json.dumps(body).encode())
