@@ -1,11 +1,12 @@
-"""The load benchmark's pieces: wrk optional, the pipeline bench reports loss."""
+"""The load benchmark's pieces: wrk optional; the pipeline bench fails a rate that loses requests."""
 from __future__ import annotations
 
 import uuid
 
 import pytest
 
-from streamlab import bench_load, schema
+from streamlab import bench_load, bench_pipeline, schema
+from streamlab.experiment import PipelineNames
 
 
 def test_without_wrk_the_bench_says_so_and_carries_on(monkeypatch):
@@ -32,8 +33,9 @@ def test_pipeline_bench_fails_when_acknowledged_requests_are_not_in_the_table(ta
                      KeySchema=[{"AttributeName": schema.ID, "KeyType": "HASH"}])
     try:
         with bench_load.trivial_server(log_dir=tmp_path) as url:
-            out = bench_load.bench_pipeline(url, table, target, rate=20, seconds=1, settle_s=0.5)
+            out = bench_pipeline.measure_rate(target, url, PipelineNames(table=table), 20, 1, tmp_path / "run",
+                                              settle_s=0.5)
         assert out["passes"] is False
-        assert out["audit"]["missing"] == 20 and out["summary"]["acknowledged"] == 20
+        assert out["lost"] == 20 and out["acknowledged"] == 20 and out["api_errors"] == {}
     finally:
         ddb.delete_table(TableName=table)

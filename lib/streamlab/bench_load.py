@@ -153,25 +153,6 @@ def bench_load(rates: tuple[int, ...] = RATES, seconds: float = 10.0, workers: i
     return report
 
 
-def bench_pipeline(url: str, table: str, target: Any, rate: float = 500, seconds: float = 60,
-                   settle_s: float = 120, log=print) -> dict[str, Any]:
-    """Sustained open-loop rate through the whole pipeline with the no-loss audit (DESIGN's
-    ">= 500 req/s for 60 s, zero loss, zero API errors"). Needs a deployed pipeline: give the
-    API's invoke URL, its table and a Target; not run by `bench load`."""
-    from streamlab.load import constant, run_load
-    from streamlab.observe import audit
-
-    res = run_load(url, constant(rate, seconds), progress=False)
-    verdict = audit(target, table, res, settle_timeout=settle_s)
-    s = res.summary
-    return {
-        "bench": "pipeline", "rate": rate, "seconds": seconds, "summary": s,
-        "audit": verdict.as_dict(),
-        "passes": verdict.passed and not s["errors"] and s["dropped"] == 0
-        and (s["achieved_rate"] or 0) >= TARGET_RATIO * rate,
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streamlab.bench_load")
     sub = parser.add_subparsers(dest="cmd", required=True)

@@ -105,6 +105,17 @@ def cmd_bench_esm(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_pipeline(args: argparse.Namespace) -> int:
+    from streamlab import bench_pipeline
+
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
+    text = json.dumps(bench_pipeline.run(rates, args.duration, args.data, log=_say), indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
 def cmd_burst(args: argparse.Namespace) -> int:
     from streamlab.measure_cli import burst
 
@@ -168,6 +179,13 @@ def _bench_esm_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, help="also write the JSON to this file")
 
 
+def _bench_pipeline_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--rates", default="200,500,1000", help="comma-separated req/s (default 200,500,1000)")
+    p.add_argument("--duration", type=float, default=60.0, help="seconds per rate (default 60)")
+    p.add_argument("--data", type=Path, default=None, help="folder for each rate's records and figures")
+    p.add_argument("--out", default=None, help="also write the JSON to this file")
+
+
 def _no_arguments(p: argparse.ArgumentParser) -> None:
     pass
 
@@ -198,6 +216,8 @@ BENCHES: dict[str, Command] = {
     "api": (cmd_bench_api, "API path (front door + VTL + PutItem integration) vs raw PutItem", _bench_api_arguments),
     "esm": (cmd_bench_esm, "stream lag and IteratorAge: our event source mapping vs MiniStack's own",
             _bench_esm_arguments),
+    "pipeline": (cmd_bench_pipeline, "sustained rates through the whole local pipeline, with the no-loss audit",
+                 _bench_pipeline_arguments),
     "load": (cmd_bench_load, "the load generator's accuracy against a trivial local server",
              _lazy_arguments("add_bench_load_arguments")),
 }
