@@ -227,7 +227,7 @@ def lag_overlay(lags: Mapping[str, pd.DataFrame], title: str = "Processing lag b
         _say_empty(ax, "no processed records")
     else:
         ax.set_xscale("log")
-        ax.legend(loc="lower right")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=2, fontsize="small")
     ax.set_xlabel("lag accepted -> processed (ms, log)")
     ax.set_ylabel("fraction of records")
     ax.set_ylim(0, 1.02)
@@ -252,7 +252,8 @@ def outcome_bars(audits: Mapping[str, Any], title: str = "What happened to every
     ax.invert_yaxis()
     ax.set_xlabel("acknowledged requests")
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize="small")
+    # Below the plot: inside it would hide the end of the bars, where the failures are.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=4, fontsize="small")
     ax.grid(True, axis="x", alpha=0.3)
     return fig
 
