@@ -8,18 +8,15 @@ Services plug in through `build_routes`: each contributes `Route`s, tried in ord
 """
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
 import logging
-import signal
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 
+from streamlab.localstack.service import run_service, serve_app
 from streamlab.localstack.state import StackPaths
 
 log = logging.getLogger("streamlab.frontdoor")
@@ -132,27 +129,11 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
 
 
 async def serve(port: int, upstream: str, paths: StackPaths) -> None:
-    runner = web.AppRunner(make_app(upstream, paths), access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024, reuse_address=True)
-    await site.start()
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    log.warning("front door listening on 127.0.0.1:%d, forwarding to %s", port, upstream)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_app(make_app(upstream, paths), port, f"front door listening on 127.0.0.1:{port}, forwarding to {upstream}")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m streamlab.localstack.frontdoor")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--upstream", required=True)
-    parser.add_argument("--home", type=Path, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(serve(args.port, args.upstream.rstrip("/"), StackPaths(args.home)))
+    run_service("streamlab.localstack.frontdoor", serve, argv)
 
 
 if __name__ == "__main__":

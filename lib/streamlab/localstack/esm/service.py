@@ -8,13 +8,10 @@ their position in durable checkpoints, so killing this process loses nothing.
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import concurrent.futures
 import json
 import logging
-import signal
-from pathlib import Path
 
 import aiohttp
 import botocore.exceptions
@@ -27,6 +24,7 @@ from streamlab.localstack.esm.metrics import Metrics
 from streamlab.localstack.esm.shard import ShardPoller
 from streamlab.localstack.esm.store import Store
 from streamlab.localstack.esm.upstream import UNREACHABLE, Upstream
+from streamlab.localstack.service import run_service, serve_app
 from streamlab.localstack.state import StackPaths
 
 log = logging.getLogger("streamlab.esm")
@@ -207,25 +205,12 @@ async def serve(port: int, upstream: str, paths: StackPaths) -> None:
     loop = asyncio.get_running_loop()
     loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="esm-io"))
     service = EsmService(paths, upstream)
-    runner = web.AppRunner(make_app(service), access_log=None, handle_signals=False)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port, reuse_address=True).start()
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    log.warning("esm listening on 127.0.0.1:%d, MiniStack at %s, %d mappings", port, upstream, len(service.mappings))
-    await stop.wait()
-    await runner.cleanup()
+    await serve_app(make_app(service), port,
+                    f"esm listening on 127.0.0.1:{port}, MiniStack at {upstream}, {len(service.mappings)} mappings")
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m streamlab.localstack.esm.service")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--upstream", required=True)
-    parser.add_argument("--home", type=Path, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(serve(args.port, args.upstream.rstrip("/"), StackPaths(args.home)))
+    run_service("streamlab.localstack.esm.service", serve, argv)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,41 @@
+"""What every service process of the local stack shares: its command line and its serving loop."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from streamlab.localstack.state import StackPaths
+
+log = logging.getLogger("streamlab.service")
+
+
+async def serve_app(app: web.Application, port: int, banner: str) -> None:
+    """Serve `app` on 127.0.0.1:`port` until SIGTERM or SIGINT, then shut it down cleanly."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port, backlog=1024, reuse_address=True).start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.warning("%s", banner)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def run_service(module: str, serve: Callable[[int, str, StackPaths], Awaitable[None]],
+                argv: list[str] | None = None) -> None:
+    """`python -m <module> --port P --upstream URL --home DIR`: how stack.py starts each service."""
+    parser = argparse.ArgumentParser(prog=f"python -m {module}")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--home", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    asyncio.run(serve(args.port, args.upstream.rstrip("/"), StackPaths(args.home)))
