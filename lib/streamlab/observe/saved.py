@@ -80,7 +80,8 @@ def observe_run(target, run, table: str, *, queue_url: str | None = None, api_na
     items = items_frame(get_items(target, table, run.acknowledged_ids))
     metrics = None
     if api_name or function_name or esm_uuid:
-        start = datetime.fromtimestamp(run.summary["start_epoch"] - 60, timezone.utc)
+        # From the start of the metric period the run began in: earlier points belong to other runs.
+        start = datetime.fromtimestamp(run.summary["start_epoch"] // period * period, timezone.utc)
         metrics = pipeline_metrics(target, start, datetime.now(timezone.utc) + timedelta(minutes=1),
                                    api_name=api_name, function_name=function_name, esm_uuid=esm_uuid,
                                    period=period, deadline_s=metrics_wait_s)
