@@ -7,7 +7,7 @@ nothing. `teardown` ends by listing what is left of the stack, which should be n
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 from streamlab.errors import ProvisionError
 from streamlab.provision import api, function, mapping, queue, roles, table
@@ -136,27 +136,34 @@ def find_remaining(config: PipelineConfig | None = None, *, target: Target | Non
     }
 
 
+def run_teardown(what: str, steps: Sequence[tuple[str, Callable[[], list[str]]]],
+                 remaining: Callable[[], dict[str, list[str]]], log: Log = print) -> TeardownReport:
+    """Run each (kind, delete) step in order, one progress line each, then prove nothing is left.
+
+    `delete` returns the names it deleted; `remaining` looks for every kind again.
+    """
+    deleted: dict[str, list[str]] = {}
+    for i, (kind, delete) in enumerate(steps, 1):
+        deleted[kind] = names = delete()
+        log(f"[{i}/{len(steps)}] {kind}: " + (f"deleted {', '.join(names)}" if names else "nothing to delete"))
+    report = TeardownReport(deleted, remaining())
+    if not report.clean:
+        left = "; ".join(f"{k}: {', '.join(v)}" for k, v in report.remaining.items() if v)
+        raise ProvisionError(f"teardown of {what} left resources behind ({left}); run teardown again.")
+    log(f"{what}: nothing left")
+    return report
+
+
 def teardown(config: PipelineConfig | None = None, *, target: Target | None = None, log: Log = print) -> TeardownReport:
     """Delete every resource of the stack in reverse order, then prove nothing is left."""
     config = config or PipelineConfig()
     target = _resolve(target)
-    deleted: dict[str, list[str]] = {}
-    n = len(STEPS)
-
-    def step(i: int, kind: str, names: list[str]) -> None:
-        deleted[kind] = names
-        log(f"[{i}/{n}] {kind}: " + (f"deleted {', '.join(names)}" if names else "nothing to delete"))
-
-    step(1, "api", api.delete_api(target, config))
-    step(2, "mapping", mapping.delete_mappings(target, config))
-    step(3, "function", [config.function_name] if function.delete_function(target, config) else [])
-    step(4, "roles", [r for r in (config.processor_role_name, config.api_role_name) if roles.delete_role(target, r)])
-    step(5, "queue", [config.queue_name] if queue.delete_queue(target, config) else [])
-    step(6, "table", [config.table_name] if table.delete_table(target, config) else [])
-    remaining = find_remaining(config, target=target)
-    report = TeardownReport(deleted, remaining)
-    if not report.clean:
-        left = "; ".join(f"{k}: {', '.join(v)}" for k, v in remaining.items() if v)
-        raise ProvisionError(f"teardown of stack {config.stack} left resources behind ({left}); run teardown again.")
-    log(f"stack {config.stack}: nothing left")
-    return report
+    return run_teardown(f"stack {config.stack}", [
+        ("api", lambda: api.delete_api(target, config)),
+        ("mapping", lambda: mapping.delete_mappings(target, config)),
+        ("function", lambda: [config.function_name] if function.delete_function(target, config) else []),
+        ("roles", lambda: [r for r in (config.processor_role_name, config.api_role_name)
+                           if roles.delete_role(target, r)]),
+        ("queue", lambda: [config.queue_name] if queue.delete_queue(target, config) else []),
+        ("table", lambda: [config.table_name] if table.delete_table(target, config) else []),
+    ], lambda: find_remaining(config, target=target), log)

@@ -24,7 +24,7 @@ from streamlab.provision.calls import get_or_none, provisioning, strip_metadata
 from streamlab.provision.config import PipelineConfig
 from streamlab.provision.package import build_zip, code_sha256
 from streamlab.provision.paths import function_dir
-from streamlab.provision.pipeline import TeardownReport
+from streamlab.provision.pipeline import TeardownReport, run_teardown
 from streamlab.target import Target
 
 Log = Callable[[str], None]
@@ -381,21 +381,9 @@ def teardown_sync(config: SyncConfig | None = None, *, target: Target | None = N
     config = config or SyncConfig()
     target = _resolve(target)
     pconfig = config.pipeline_config()
-    deleted: dict[str, list[str]] = {}
-    n = len(STEPS)
-
-    def step(i: int, kind: str, names: list[str]) -> None:
-        deleted[kind] = names
-        log(f"[{i}/{n}] {kind}: " + (f"deleted {', '.join(names)}" if names else "nothing to delete"))
-
-    step(1, "api", api.delete_api(target, pconfig))
-    step(2, "function", [config.function_name] if function.delete_function(target, pconfig) else [])
-    step(3, "role", [config.role_name] if roles.delete_role(target, config.role_name) else [])
-    step(4, "table", [config.table_name] if table.delete_table(target, pconfig) else [])
-    remaining = find_remaining_sync(config, target=target)
-    report = TeardownReport(deleted, remaining)
-    if not report.clean:
-        left = "; ".join(f"{k}: {', '.join(v)}" for k, v in remaining.items() if v)
-        raise ProvisionError(f"teardown of the synchronous API of stack {config.stack} left {left}; run it again.")
-    log(f"synchronous API of stack {config.stack}: nothing left")
-    return report
+    return run_teardown(f"the synchronous API of stack {config.stack}", [
+        ("api", lambda: api.delete_api(target, pconfig)),
+        ("function", lambda: [config.function_name] if function.delete_function(target, pconfig) else []),
+        ("role", lambda: [config.role_name] if roles.delete_role(target, config.role_name) else []),
+        ("table", lambda: [config.table_name] if table.delete_table(target, pconfig) else []),
+    ], lambda: find_remaining_sync(config, target=target), log)
