@@ -102,3 +102,9 @@ def test_turning_partial_responses_on_updates_the_mapping_before_the_function_E9
         assert env["Environment"]["Variables"]["PARTIAL_FAILURES"] == "false"
     finally:
         pipeline_module.teardown(base, target=target, log=lambda _: None)
+
+
+def test_describing_a_stack_that_is_not_deployed_names_what_is_missing_and_the_fix(target):
+    with pytest.raises(ProvisionError, match=r"stack ghost on the local target is not \(fully\) deployed: "
+                                             r"missing table, queue, .*REST API.*streamlab deploy --stack ghost"):
+        describe_pipeline(PipelineConfig(stack="ghost"), target=target)

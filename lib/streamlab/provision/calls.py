@@ -80,3 +80,10 @@ def wait_for(what: str, check: Callable[[], T | None], *, timeout: float = 120.0
 def strip_metadata(response: dict) -> dict:
     """What AWS returned, without boto3's transport details (for showing in a notebook)."""
     return {k: v for k, v in response.items() if k != "ResponseMetadata"}
+
+
+def require_parts(parts: dict[str, Any], what: str, fix: str) -> None:
+    """ProvisionError naming every part of `what` that was not found (falsy), and how to deploy it."""
+    missing = [name for name, found in parts.items() if not found]
+    if missing:
+        raise ProvisionError(f"{what} is not (fully) deployed: missing {', '.join(missing)}. {fix}")

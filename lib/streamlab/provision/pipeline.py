@@ -11,6 +11,7 @@ from typing import Callable, Sequence
 
 from streamlab.errors import ProvisionError
 from streamlab.provision import api, function, mapping, queue, roles, table
+from streamlab.provision.calls import require_parts
 from streamlab.provision.config import Pipeline, PipelineConfig
 from streamlab.target import Target
 
@@ -95,12 +96,8 @@ def describe_pipeline(config: PipelineConfig | None = None, *, target: Target | 
     a = api.describe_api(target, config)
     parts = {"table": t, "queue": q, "api role": api_role, "processor role": proc_role, "function": f,
              "event source mapping": m, "REST API": a, f"stage {config.stage}": (a or {}).get("stage")}
-    missing = [name for name, found in parts.items() if not found]
-    if missing:
-        raise ProvisionError(
-            f"stack {config.stack} is not (fully) deployed on the {target.name} target: missing "
-            f"{', '.join(missing)}. Run `streamlab deploy --stack {config.stack}` (or deploy(config))."
-        )
+    require_parts(parts, f"stack {config.stack} on the {target.name} target",
+                  f"Run `streamlab deploy --stack {config.stack}` (or deploy(config)).")
     return Pipeline(
         target=target.name, region=target.region, stack=config.stack,
         table_name=t["TableName"], table_arn=t["TableArn"], stream_arn=stream_arn,

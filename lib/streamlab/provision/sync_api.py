@@ -18,9 +18,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from streamlab.errors import ConfigError, ProvisionError
+from streamlab.errors import ConfigError
 from streamlab.provision import api, function, policies, roles, table
-from streamlab.provision.calls import get_or_none, provisioning, strip_metadata
+from streamlab.provision.calls import get_or_none, provisioning, require_parts, strip_metadata
 from streamlab.provision.config import PipelineConfig
 from streamlab.provision.package import build_zip, code_sha256
 from streamlab.provision.paths import function_dir
@@ -347,12 +347,8 @@ def describe_sync(config: SyncConfig | None = None, *, target: Target | None = N
     f = function.describe_function(target, pconfig)
     a = api.describe_api(target, pconfig)
     parts = {"table": t, "role": r, "function": f, "REST API": a, f"stage {config.stage}": (a or {}).get("stage")}
-    missing = [name for name, found in parts.items() if not found]
-    if missing:
-        raise ProvisionError(
-            f"the synchronous API of stack {config.stack} is not (fully) deployed on the {target.name} target: "
-            f"missing {', '.join(missing)}. Run deploy_sync(SyncConfig(stack={config.stack!r}))."
-        )
+    require_parts(parts, f"the synchronous API of stack {config.stack} on the {target.name} target",
+                  f"Run deploy_sync(SyncConfig(stack={config.stack!r})).")
     return SyncApi(
         target=target.name, region=target.region, stack=config.stack, table_name=t["TableName"],
         table_arn=t["TableArn"], role_arn=r["Arn"], function_name=f["FunctionName"], function_arn=f["FunctionArn"],

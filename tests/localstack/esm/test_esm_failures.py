@@ -7,6 +7,7 @@ import re
 import pytest
 
 from .esm_helpers import make_queue, receive_all, settle, wait_for
+from .test_esm_powertools import POWERTOOLS
 
 FAIL_ALWAYS = "raise ValueError('boom')"
 FAIL_ON_POISON = "if 'poison' in ids: raise ValueError('poison')"
@@ -122,15 +123,19 @@ answer = {'batchItemFailures': [{'itemIdentifier': s} for s in bad]}
 """
 
 
-def test_E9_partial_failure_retries_from_lowest_failed_record(pipeline_factory, target):
-    pipe = pipeline_factory(REPORT_BAD)
+@pytest.mark.parametrize("behaviour", [REPORT_BAD, POWERTOOLS], ids=["our handler", "powertools BatchProcessor"])
+def test_E9_partial_failure_retries_from_lowest_failed_record(pipeline_factory, target, behaviour):
+    pipe = pipeline_factory(behaviour)
     url, arn = make_queue(target, f"{pipe.name}-dlq")
     for item in ("a", "b", "bad", "c"):
         pipe.put(item)
     pipe.mapping(BatchSize=4, MaximumRetryAttempts=1, FunctionResponseTypes=["ReportBatchItemFailures"],
                  DestinationConfig={"OnFailure": {"Destination": arn}})
     (record,) = receive_all(target, url, 1)
-    assert [inv["ids"] for inv in pipe.invocations()] == [["a", "b", "bad", "c"], ["bad", "c"]]
+    invocations = settle(pipe.invocations, 1.5)
+    assert [inv["error"] for inv in invocations] == ["", ""], "the handler raised (or could not parse the event)"
+    assert [inv["ids"] for inv in invocations] == [["a", "b", "bad", "c"], ["bad", "c"]]
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
     assert record["DDBStreamBatchInfo"]["batchSize"] == 2
     assert record["requestContext"]["approximateInvokeCount"] == 2
 
