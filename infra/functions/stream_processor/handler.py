@@ -14,7 +14,10 @@ Failure switches, for experiments:
     FAILURE_RATE=0..1, FAILURE_SEED=n   that share of record attempts raises, reproducibly
     PARTIAL_FAILURES=true               answer {"batchItemFailures": [...]} for failed records
                                         instead of raising (needs ReportBatchItemFailures, E9)
-A failed attempt still bumps `attempts`, so retries are visible in the table.
+A failed attempt still bumps `attempts` and records its error in `last_error`, so retries and
+their cause are visible in the table (and, once the FailureHandler marks the item FAILED,
+through GET /requests/{id}). Marking PROCESSED also overwrites FAILED: that is how a redrive
+(re-invoking this handler with the item's INSERT record) turns a failed request into a processed one.
 
 Dependencies: boto3 only. Locally MiniStack's worker sets AWS_ENDPOINT_URL; on AWS it is unset.
 """
@@ -36,6 +39,7 @@ draw = switches.draw
 FAILURE_RATE = switches.env_number("FAILURE_RATE", 0.0, 1.0)
 FAILURE_SEED = os.environ.get("FAILURE_SEED", "0")
 PARTIAL_FAILURES = switches.env_flag("PARTIAL_FAILURES")
+MAX_ERROR_TEXT = 300
 
 
 def _dynamodb():
@@ -91,6 +95,22 @@ def _mark_processed(table: str, item_id: str, *, count_attempt: bool) -> bool:
     return True
 
 
+def _note_error(record: dict, exc: Exception) -> None:
+    """Best effort: keep the failure's type and message on the item (its FAILED answer shows it)."""
+    try:
+        item_id = record["dynamodb"]["Keys"][schema.ID]["S"]
+        _dynamodb().update_item(
+            TableName=_table_name(record),
+            Key={schema.ID: {"S": item_id}},
+            UpdateExpression="SET #e = :e",
+            ConditionExpression="attribute_exists(#id)",
+            ExpressionAttributeNames={"#e": schema.LAST_ERROR, "#id": schema.ID},
+            ExpressionAttributeValues={":e": {"S": f"{type(exc).__name__}: {exc}"[:MAX_ERROR_TEXT]}},
+        )
+    except Exception as note_failed:  # noqa: BLE001 - the original failure is what must surface
+        print(json.dumps({"could_not_note_error": repr(note_failed)[:200]}))
+
+
 def process_record(record: dict) -> str:
     """Process one stream record; returns what happened ('processed', 'skipped', 'gone'). Raises on failure."""
     if record.get("eventName") != "INSERT":
@@ -119,6 +139,7 @@ def handler(event, context):
         try:
             result = process_record(record)
         except Exception as exc:
+            _note_error(record, exc)
             if not PARTIAL_FAILURES:
                 raise
             print(json.dumps({"failed": record.get("dynamodb", {}).get("SequenceNumber"), "error": str(exc)}))

@@ -12,7 +12,7 @@ from pathlib import Path
 from streamlab.errors import ConfigError
 from streamlab.provision.paths import api_dir
 
-DYNAMODB_ACTIONS = frozenset({"PutItem", "GetItem"})
+DYNAMODB_ACTIONS = frozenset({"PutItem", "UpdateItem", "GetItem"})
 
 
 @dataclass(frozen=True)

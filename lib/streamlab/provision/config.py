@@ -82,6 +82,9 @@ class PipelineConfig:
     api_name: str = ""
     api_role_name: str = ""
     processor_role_name: str = ""
+    failure_handler_name: str = ""
+    failure_handler_role_name: str = ""
+    dead_letter_queue_name: str = ""
     stage: str = "dev"
     esm: EsmSettings = field(default_factory=EsmSettings)
     processor: ProcessorSettings = field(default_factory=ProcessorSettings)
@@ -110,6 +113,9 @@ class PipelineConfig:
             "api_name": f"{self.stack}-api",
             "api_role_name": f"{self.stack}-api-role",
             "processor_role_name": f"{self.stack}-processor-role",
+            "failure_handler_name": f"{self.stack}-FailureHandler",
+            "failure_handler_role_name": f"{self.stack}-failure-handler-role",
+            "dead_letter_queue_name": f"{self.stack}-failure-handler-dlq",
         }
         for name, value in defaults.items():
             if not getattr(self, name):
@@ -148,6 +154,13 @@ class Pipeline:
     api_name: str
     stage: str
     invoke_url: str
+    # The outcome loop (streamlab.provision.outcomes); empty for a pipeline described without it.
+    failure_handler_name: str = ""
+    failure_handler_arn: str = ""
+    failure_handler_role_arn: str = ""
+    failure_mapping_uuid: str = ""
+    dead_letter_queue_url: str = ""
+    dead_letter_queue_arn: str = ""
 
     def status_url(self, request_id: str) -> str:
         """Where to GET one request's status."""

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from streamlab.errors import ProvisionError
-from streamlab.provision import api, function, mapping, queue, roles, table
+from streamlab.provision import api, function, mapping, outcomes, queue, roles, table
 from streamlab.provision.calls import require_parts
 from streamlab.provision.config import Pipeline, PipelineConfig
 from streamlab.target import Target
 
 Log = Callable[[str], None]
-STEPS = ("table", "queue", "roles", "function", "mapping", "api")
+STEPS = ("table", "queue", "roles", "function", "mapping", "api", "outcomes")
 
 
 def _resolve(target: Target | None) -> Target:
@@ -70,13 +70,26 @@ def deploy(config: PipelineConfig | None = None, *, target: Target | None = None
            + (f", changed {', '.join(m.updated)}" if m.updated else ""))
     a = api.create_api(target, config, table_name=t.name, api_role_arn=api_role.arn)
     say(6, f"REST API {a.id} stage {a.stage}: {_state(a.created, a.changed)} -> POST {a.invoke_url}")
+    o = outcomes.create_outcome_loop(target, config, table_name=t.name, table_arn=t.arn, stream_arn=t.stream_arn,
+                                     queue_arn=q.arn)
+    say(7, f"failure handler {o.function_name} on {q.name}, dead-letter queue "
+           f"{config.dead_letter_queue_name}: {_state(o.created)}")
     return Pipeline(
         target=target.name, region=target.region, stack=config.stack,
         table_name=t.name, table_arn=t.arn, stream_arn=t.stream_arn,
         api_role_arn=api_role.arn, processor_role_arn=proc_role.arn,
         queue_url=q.url, queue_arn=q.arn, function_name=f.name, function_arn=f.arn,
         mapping_uuid=m.uuid, api_id=a.id, api_name=a.name, stage=a.stage, invoke_url=a.invoke_url,
+        **_outcome_fields(o),
     )
+
+
+def _outcome_fields(o: outcomes.OutcomeLoop | None) -> dict[str, str]:
+    if o is None:
+        return {}
+    return {"failure_handler_name": o.function_name, "failure_handler_arn": o.function_arn,
+            "failure_handler_role_arn": o.role_arn, "failure_mapping_uuid": o.mapping_uuid,
+            "dead_letter_queue_url": o.dead_letter_queue_url, "dead_letter_queue_arn": o.dead_letter_queue_arn}
 
 
 def describe_pipeline(config: PipelineConfig | None = None, *, target: Target | None = None) -> Pipeline:
@@ -94,8 +107,10 @@ def describe_pipeline(config: PipelineConfig | None = None, *, target: Target | 
     stream_arn = (t or {}).get("LatestStreamArn", "")
     m = [x for x in mapping.list_mappings(target, config) if x.get("EventSourceArn") == stream_arn] if t else []
     a = api.describe_api(target, config)
+    o = outcomes.describe_outcome_loop(target, config)
     parts = {"table": t, "queue": q, "api role": api_role, "processor role": proc_role, "function": f,
-             "event source mapping": m, "REST API": a, f"stage {config.stage}": (a or {}).get("stage")}
+             "event source mapping": m, "REST API": a, f"stage {config.stage}": (a or {}).get("stage"),
+             "failure handler": o}
     require_parts(parts, f"stack {config.stack} on the {target.name} target",
                   f"Run `streamlab deploy --stack {config.stack}` (or deploy(config)).")
     return Pipeline(
@@ -105,6 +120,7 @@ def describe_pipeline(config: PipelineConfig | None = None, *, target: Target | 
         queue_url=q["QueueUrl"], queue_arn=q["Attributes"]["QueueArn"],
         function_name=f["FunctionName"], function_arn=f["FunctionArn"], mapping_uuid=m[0]["UUID"],
         api_id=a["id"], api_name=config.api_name, stage=config.stage, invoke_url=a["invokeUrl"],
+        **_outcome_fields(o),
     )
 
 
@@ -123,6 +139,7 @@ def find_remaining(config: PipelineConfig | None = None, *, target: Target | Non
     config = config or PipelineConfig()
     target = _resolve(target)
     return {
+        **outcomes.find_remaining_outcome_loop(target, config),
         "api": [a["id"] for a in api.find_apis(target, config)],
         "mapping": [m["UUID"] for m in mapping.list_mappings(target, config)],
         "function": [config.function_name] if function.describe_function(target, config) else [],
@@ -156,6 +173,7 @@ def teardown(config: PipelineConfig | None = None, *, target: Target | None = No
     config = config or PipelineConfig()
     target = _resolve(target)
     return run_teardown(f"stack {config.stack}", [
+        ("outcome loop", lambda: outcomes.delete_outcome_loop(target, config)),
         ("api", lambda: api.delete_api(target, config)),
         ("mapping", lambda: mapping.delete_mappings(target, config)),
         ("function", lambda: [config.function_name] if function.delete_function(target, config) else []),

@@ -1,4 +1,7 @@
-"""Step 3: the on-failure destination, a standard SQS queue."""
+"""Step 2: the on-failure destination, a standard SQS queue (and, by name, any other queue of the stack).
+
+The FailureHandler's dead-letter queue is made with the same calls (`streamlab.provision.outcomes`).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -20,11 +23,12 @@ class QueueInfo:
     response: dict = field(repr=False, compare=False)
 
 
-def describe_queue(target: Target, config: PipelineConfig) -> dict | None:
-    """The queue's URL, attributes and tags, or None if there is no such queue."""
+def describe_queue(target: Target, config: PipelineConfig, name: str | None = None) -> dict | None:
+    """The on-failure queue's (or queue `name`'s) URL, attributes and tags, or None if there is no such queue."""
     sqs = target.client("sqs")
-    with provisioning(f"describing queue {config.queue_name}"):
-        found = get_or_none(sqs.get_queue_url, QueueName=config.queue_name)
+    name = name or config.queue_name
+    with provisioning(f"describing queue {name}"):
+        found = get_or_none(sqs.get_queue_url, QueueName=name)
         if found is None:
             return None
         url = found["QueueUrl"]
@@ -35,29 +39,32 @@ def describe_queue(target: Target, config: PipelineConfig) -> dict | None:
     return {"QueueUrl": url, "Attributes": attrs["Attributes"], "Tags": tags}
 
 
-def create_queue(target: Target, config: PipelineConfig) -> QueueInfo:
-    """Create the queue, or reuse it (CreateQueue with the same attributes returns the existing one)."""
+def create_queue(target: Target, config: PipelineConfig, name: str | None = None,
+                 attributes: dict[str, str] | None = None) -> QueueInfo:
+    """Create the on-failure queue (or queue `name`), or reuse it and converge its `attributes`."""
     sqs = target.client("sqs")
-    existing = describe_queue(target, config)
-    with provisioning(f"creating queue {config.queue_name}"):
+    name = name or config.queue_name
+    wanted = {"MessageRetentionPeriod": str(RETENTION_SECONDS), **(attributes or {})}
+    existing = describe_queue(target, config, name)
+    with provisioning(f"creating queue {name}"):
         if existing is None:
-            sqs.create_queue(
-                QueueName=config.queue_name,
-                Attributes={"MessageRetentionPeriod": str(RETENTION_SECONDS)},
-                tags=config.tags,
-            )
+            sqs.create_queue(QueueName=name, Attributes=wanted, tags=config.tags)
         else:
+            changed = {k: v for k, v in wanted.items() if existing["Attributes"].get(k) != v}
+            if changed:
+                sqs.set_queue_attributes(QueueUrl=existing["QueueUrl"], Attributes=changed)
             sqs.tag_queue(QueueUrl=existing["QueueUrl"], Tags=config.tags)
-    queue = describe_queue(target, config)
+    queue = describe_queue(target, config, name)
     assert queue is not None
-    return QueueInfo(config.queue_name, queue["QueueUrl"], queue["Attributes"]["QueueArn"], existing is None, queue)
+    return QueueInfo(name, queue["QueueUrl"], queue["Attributes"]["QueueArn"], existing is None, queue)
 
 
-def delete_queue(target: Target, config: PipelineConfig) -> bool:
-    """Delete the queue and whatever failure records it holds. True if there was one to delete."""
+def delete_queue(target: Target, config: PipelineConfig, name: str | None = None) -> bool:
+    """Delete the on-failure queue (or queue `name`) and whatever it holds. True if there was one to delete."""
     sqs = target.client("sqs")
-    with provisioning(f"deleting queue {config.queue_name}"):
-        existing = describe_queue(target, config)
+    name = name or config.queue_name
+    with provisioning(f"deleting queue {name}"):
+        existing = describe_queue(target, config, name)
         if existing is None:
             return False
         get_or_none(sqs.delete_queue, QueueUrl=existing["QueueUrl"])

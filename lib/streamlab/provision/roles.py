@@ -1,6 +1,6 @@
 """Step 2: the two IAM roles, each with one inline policy from `policies`.
 
-The API role is trusted by API Gateway and may only PutItem/GetItem on the table; the processor
+The API role is trusted by API Gateway and may only UpdateItem/GetItem on the table; the processor
 role is trusted by Lambda and may read the stream, mark items, report failures and write logs.
 """
 from __future__ import annotations
@@ -80,7 +80,7 @@ def ensure_role(
 
 
 def create_api_role(target: Target, config: PipelineConfig, *, table_arn: str) -> RoleInfo:
-    """The role API Gateway assumes to call PutItem/GetItem on the table."""
+    """The role API Gateway assumes to call UpdateItem (store a request, once per key) and GetItem on the table."""
     return ensure_role(
         target, config, config.api_role_name, "apigateway.amazonaws.com",
         policies.API_POLICY_NAME, policies.api_access_policy(table_arn),

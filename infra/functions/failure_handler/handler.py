@@ -1,0 +1,181 @@
+"""FailureHandler: marks FAILED every request of a batch the event source mapping gave up on.
+
+Triggered by the on-failure SQS queue through an SQS event source mapping (with
+ReportBatchItemFailures). An on-failure record (E10) carries only the shard and the
+sequence-number range of the dropped batch, never the data, so for each message this handler:
+
+1. checks the message is an on-failure record of *this* table's stream; a malformed or foreign
+   message goes to the handler's own dead-letter queue, nothing is marked;
+2. reads the range back from the stream (GetShardIterator AT_SEQUENCE_NUMBER start, GetRecords
+   until past the end); when those records are gone from the stream (trimmed after 24 h, S5)
+   the message goes to the dead-letter queue and `streamlab reconcile` finds the items instead;
+3. marks each INSERTed request FAILED with one conditional UpdateItem:
+       SET status = FAILED, failure_reason = <condition>, failed_attempts = <invoke count>,
+           failed_at = if_not_exists(failed_at, now)
+       IF attribute_exists(id) AND status <> PROCESSED
+   so PROCESSED is never overwritten and a duplicate SQS delivery changes nothing.
+
+A transient error (throttling, the stream or table unreachable) reports the message as a batch
+item failure: SQS delivers it again after its visibility timeout, and the queue's redrive policy
+moves it to the dead-letter queue when it keeps failing.
+
+Environment: TABLE_NAME (whose stream the records must come from), DEAD_LETTER_QUEUE_URL.
+Dependencies: boto3 only. Locally MiniStack's worker sets AWS_ENDPOINT_URL; on AWS it is unset.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+try:  # bundled into the zip by streamlab.provision.package
+    import request_schema as schema
+except ImportError:  # running from a checkout (unit tests)
+    from streamlab import schema  # type: ignore[no-redef]
+
+MAX_PAGES = 1000  # GetRecords calls per message; a batch is at most 10,000 records (E2)
+GONE = {"TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException"}
+_clients: dict[str, object] = {}
+
+
+class Unusable(Exception):
+    """This message can never mark anything: it goes to the dead-letter queue."""
+
+
+def _client(service: str):
+    if service not in _clients:
+        _clients[service] = boto3.client(
+            service, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+            config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10),
+        )
+    return _clients[service]
+
+
+def parse_message(body: str, table_name: str) -> dict:
+    """The on-failure record in an SQS body (an SNS envelope is unwrapped); Unusable if it is not
+    one, or if it names another table's stream."""
+    try:
+        doc = json.loads(body)
+        if isinstance(doc, dict) and "DDBStreamBatchInfo" not in doc and isinstance(doc.get("Message"), str):
+            doc = json.loads(doc["Message"])
+    except (TypeError, ValueError) as exc:
+        raise Unusable(f"not JSON: {exc}") from None
+    info = doc.get("DDBStreamBatchInfo") if isinstance(doc, dict) else None
+    if not isinstance(info, dict):
+        raise Unusable("not a DynamoDB-stream on-failure record (no DDBStreamBatchInfo)")
+    fields = ("shardId", "startSequenceNumber", "endSequenceNumber", "streamArn")
+    if not all(isinstance(info.get(f), str) and info[f] for f in fields):
+        raise Unusable(f"DDBStreamBatchInfo lacks one of {', '.join(fields)}")
+    if not info["startSequenceNumber"].isdigit() or not info["endSequenceNumber"].isdigit():
+        raise Unusable("sequence numbers are not numbers")
+    if f":table/{table_name}/stream/" not in info["streamArn"]:
+        raise Unusable(f"foreign: the batch is from {info['streamArn']}, not table {table_name}'s stream")
+    context = doc.get("requestContext") if isinstance(doc.get("requestContext"), dict) else {}
+    count = context.get("approximateInvokeCount")
+    return {
+        **info,
+        "condition": str(context.get("condition") or "Unknown"),
+        "attempts": count if isinstance(count, int) and not isinstance(count, bool) else 0,
+    }
+
+
+def read_ids(batch: dict) -> list[str]:
+    """The ids of the requests INSERTed in the batch's sequence range, read back from the stream.
+    Unusable when the range is no longer in the stream."""
+    streams = _client("dynamodbstreams")
+    start, end = int(batch["startSequenceNumber"]), int(batch["endSequenceNumber"])
+    try:
+        iterator = streams.get_shard_iterator(
+            StreamArn=batch["streamArn"], ShardId=batch["shardId"],
+            ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=batch["startSequenceNumber"],
+        ).get("ShardIterator")
+        ids: list[str] = []
+        seen_start = False
+        for _ in range(MAX_PAGES):
+            if not iterator:
+                break
+            page = streams.get_records(ShardIterator=iterator, Limit=1000)
+            records = page.get("Records", [])
+            for record in records:
+                number = int(record["dynamodb"]["SequenceNumber"])
+                seen_start = seen_start or number == start
+                if number > end:
+                    return _found(ids, seen_start)
+                key = record["dynamodb"].get("Keys", {}).get(schema.ID, {})
+                if record.get("eventName") == "INSERT" and "S" in key:
+                    ids.append(key["S"])
+            if not records:
+                break  # at the tip of an open shard: the whole range has been read
+            iterator = page.get("NextShardIterator")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in GONE:
+            raise Unusable(f"the records are no longer in the stream ({exc.response['Error']['Code']})") from None
+        raise
+    return _found(ids, seen_start)
+
+
+def _found(ids: list[str], seen_start: bool) -> list[str]:
+    if not seen_start:
+        raise Unusable("the batch's first record is no longer in the stream")
+    return ids
+
+
+def mark_failed(item_id: str, batch: dict, now_ms: int) -> bool:
+    """FAILED with the reason, unless the item is PROCESSED or gone. True if it is FAILED now."""
+    try:
+        _client("dynamodb").update_item(
+            TableName=os.environ["TABLE_NAME"],
+            Key={schema.ID: {"S": item_id}},
+            UpdateExpression="SET #s = :failed, #r = :reason, #n = :attempts, #t = if_not_exists(#t, :now)",
+            ConditionExpression="attribute_exists(#id) AND #s <> :processed",
+            ExpressionAttributeNames={"#s": schema.STATUS, "#r": schema.FAILURE_REASON, "#n": schema.FAILED_ATTEMPTS,
+                                      "#t": schema.FAILED_AT, "#id": schema.ID},
+            ExpressionAttributeValues={":failed": {"S": schema.FAILED}, ":processed": {"S": schema.PROCESSED},
+                                       ":reason": {"S": batch["condition"]}, ":attempts": {"N": str(batch["attempts"])},
+                                       ":now": {"N": str(now_ms)}},
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def dead_letter(message: dict, why: str) -> None:
+    """Park the message, as it came, on the handler's own dead-letter queue with the reason."""
+    _client("sqs").send_message(
+        QueueUrl=os.environ["DEAD_LETTER_QUEUE_URL"],
+        MessageBody=message.get("body") or "",
+        MessageAttributes={"reason": {"DataType": "String", "StringValue": why[:1000]},
+                           "source_message_id": {"DataType": "String", "StringValue": message.get("messageId") or "-"}},
+    )
+
+
+def handle_message(message: dict) -> dict:
+    """What one SQS message led to: {"failed": n, "skipped": n} or {"dead_lettered": reason}."""
+    try:
+        batch = parse_message(message.get("body"), os.environ["TABLE_NAME"])
+        ids = read_ids(batch)
+    except Unusable as exc:
+        dead_letter(message, str(exc))
+        return {"dead_lettered": str(exc)}
+    now_ms = int(time.time() * 1000)
+    marked = sum(mark_failed(i, batch, now_ms) for i in ids)
+    return {"failed": marked, "skipped": len(ids) - marked, "condition": batch["condition"]}
+
+
+def handler(event, context):
+    failures = []
+    for message in (event or {}).get("Records") or []:
+        try:
+            outcome = handle_message(message)
+        except Exception as exc:  # noqa: BLE001 - transient: SQS delivers this message again
+            print(json.dumps({"message": message.get("messageId"), "retry": repr(exc)[:300]}))
+            failures.append({"itemIdentifier": message.get("messageId")})
+            continue
+        print(json.dumps({"message": message.get("messageId"), **outcome}))
+    return {"batchItemFailures": failures}
