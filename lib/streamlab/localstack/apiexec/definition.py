@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import airspeed
@@ -16,6 +16,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from streamlab.localstack.apiexec import routing
+from streamlab.localstack.apiexec.throttling import Limit
 from streamlab.localstack.apiexec.vtl import compile_template
 
 DEFAULT_TIMEOUT_MS = 29_000
@@ -67,6 +68,7 @@ class Stage:
     name: str
     deployment_id: str
     variables: dict[str, str]
+    limits: dict[str, Limit] = field(default_factory=dict)  # stage/method throttling, by "*/*" or "/path/VERB"
 
 
 def _compile_templates(templates: dict[str, str] | None) -> dict[str, airspeed.Template]:

@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable
 import aiohttp
 
 from streamlab.localstack.apiexec.definition import ApiDefinition, Stage, build_definition
+from streamlab.localstack.apiexec.throttling import method_limits
 from streamlab.localstack.apiexec.upstream import auth_headers
 
 log = logging.getLogger("streamlab.apiexec")
@@ -139,7 +140,8 @@ class DefinitionCache:
             raise StageNotFound(stage_name) from None
         if not raw.get("deploymentId"):
             raise StageNotFound(stage_name)
-        return Stage(name=stage_name, deployment_id=raw["deploymentId"], variables=dict(raw.get("variables") or {}))
+        return Stage(name=stage_name, deployment_id=raw["deploymentId"], variables=dict(raw.get("variables") or {}),
+                     limits=method_limits(raw.get("methodSettings")))
 
     async def _items(self, path: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import secrets
 import time
 import uuid
@@ -18,13 +19,15 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
+from multidict import CIMultiDict, CIMultiDictProxy
 
-from streamlab.localstack.apiexec import dynamodb, gateway, loader, routing, vtl
+from streamlab.localstack.apiexec import dynamodb, gateway, loader, routing, throttling, vtl
 from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, Method, Stage
 from streamlab.localstack.apiexec.gateway import GatewayError
 from streamlab.localstack.apiexec.metrics import Metrics
 from streamlab.localstack.apiexec.upstream import account_of
 from streamlab.localstack.frontdoor import FrontDoorContext, Route, forward
+from streamlab.localstack.throttle_switch import THROTTLED_MESSAGE, THROTTLED_TYPE, ThrottleSwitch
 from streamlab.target import LOCAL_ACCOUNT_ID
 
 log = logging.getLogger("streamlab.apiexec")
@@ -140,6 +143,8 @@ class Executor:
         self.ctx = ctx
         self.cache = loader.DefinitionCache(ctx.http, ctx.upstream)
         self.metrics = Metrics(ctx.http, ctx.upstream)
+        self.buckets = throttling.TokenBuckets()
+        self.dynamodb_throttle = ThrottleSwitch(ctx.paths)
 
     # -- control plane -------------------------------------------------------------------------
 
@@ -203,6 +208,11 @@ class Executor:
         if found is None:
             return await self._error(call, gateway.MISSING_AUTH_TOKEN)
         method, integration = found.method, found.method.integration
+        limit = throttling.limit_for(stage.limits, found.resource_path, request.method)
+        if limit is not None:
+            wait_s = self.buckets.take((call.api_id, call.stage_name, found.resource_path, request.method), limit)
+            if wait_s:
+                return await self._error(call, gateway.TOO_MANY_REQUESTS, retry_after_s=wait_s)
         if integration is None:
             return await self._error(call, gateway.INTERNAL_ERROR)
         if integration.dynamodb is None:
@@ -245,10 +255,13 @@ class Executor:
         region, action = integration.dynamodb
         sent = time.perf_counter()
         try:
-            backend = await dynamodb.call(
-                self.ctx.http, self.ctx.upstream, region=region, action=action,
-                access_key=account_of(integration.credentials), body=backend_body, timeout_s=integration.timeout_s,
-            )
+            if self.dynamodb_throttle.throttles(action):
+                backend = _throttled_backend()
+            else:
+                backend = await dynamodb.call(
+                    self.ctx.http, self.ctx.upstream, region=region, action=action,
+                    access_key=account_of(integration.credentials), body=backend_body, timeout_s=integration.timeout_s,
+                )
         except dynamodb.BackendTimeout:
             return await self._error(call, gateway.INTEGRATION_TIMEOUT)
         except dynamodb.BackendUnreachable as exc:
@@ -295,11 +308,22 @@ class Executor:
         _stamp(response, call)
         return response
 
-    async def _error(self, call: Call, error: GatewayError) -> web.Response:
+    async def _error(self, call: Call, error: GatewayError, retry_after_s: float | None = None) -> web.Response:
         response = web.Response(status=error.status, body=error.body(), content_type="application/json")
         response.headers["x-amzn-ErrorType"] = error.error_type
+        if retry_after_s is not None:
+            # CHOSEN: AWS sends no Retry-After with its 429; we say when the bucket has a token again.
+            response.headers["Retry-After"] = str(max(1, math.ceil(min(retry_after_s, 3600))))
         _stamp(response, call)
         return response
+
+
+def _throttled_backend() -> dynamodb.BackendResponse:
+    """What DynamoDB answers a throttled write (A7), for the DynamoDB throttling switch."""
+    body = json.dumps({"__type": THROTTLED_TYPE, "message": THROTTLED_MESSAGE}).encode()
+    headers = CIMultiDictProxy(CIMultiDict({"Content-Type": "application/x-amz-json-1.0",
+                                            "x-amzn-ErrorType": THROTTLED_TYPE.rsplit("#", 1)[-1]}))
+    return dynamodb.BackendResponse(400, headers, body)
 
 
 def _stamp(response: web.StreamResponse, call: Call) -> None:
