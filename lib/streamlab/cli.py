@@ -1,7 +1,8 @@
-"""`streamlab` command line: up | down | status | deploy | teardown | burst | report | suite | lab | bench ..."""
+"""`streamlab` command line: up | down | status | deploy | teardown | burst | report | reconcile | redrive | fault | suite | lab | bench ..."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -134,12 +135,18 @@ def cmd_bench_load(args: argparse.Namespace) -> int:
     return bench_load(args)
 
 
-def _lazy_arguments(name: str) -> Callable[[argparse.ArgumentParser], None]:
-    """Argument adders that live in measure_cli, imported only when the parser is built."""
-    def add(p: argparse.ArgumentParser) -> None:
-        from streamlab import measure_cli
+def _lazy_command(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """A command function that lives in `module`, imported only when it runs."""
+    def run(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(module), name)(args)
 
-        getattr(measure_cli, name)(p)
+    return run
+
+
+def _lazy_arguments(name: str, module: str = "streamlab.measure_cli") -> Callable[[argparse.ArgumentParser], None]:
+    """Argument adders that live in `module` (measure_cli by default), imported only when the parser is built."""
+    def add(p: argparse.ArgumentParser) -> None:
+        getattr(importlib.import_module(module), name)(p)
 
     return add
 
@@ -190,6 +197,7 @@ def _no_arguments(p: argparse.ArgumentParser) -> None:
     pass
 
 
+OUTCOME_CLI = "streamlab.observe.outcome_cli"
 Command = tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]
 
 COMMANDS: dict[str, Command] = {
@@ -206,6 +214,13 @@ COMMANDS: dict[str, Command] = {
               _lazy_arguments("add_burst_arguments")),
     "report": (cmd_report, "recompute a run's summary, audit and figures from its saved data",
                _lazy_arguments("add_report_arguments")),
+    "reconcile": (_lazy_command(OUTCOME_CLI, "reconcile_command"),
+                  "list requests stuck in ACCEPTED longer than a threshold; --redrive re-processes them",
+                  _lazy_arguments("add_reconcile_arguments", OUTCOME_CLI)),
+    "redrive": (_lazy_command(OUTCOME_CLI, "redrive_command"), "re-process chosen FAILED requests (after a fix)",
+                _lazy_arguments("add_redrive_arguments", OUTCOME_CLI)),
+    "fault": (_lazy_command(OUTCOME_CLI, "fault_command"), "inject a fault into the local stack (throttle DynamoDB writes)",
+              _lazy_arguments("add_fault_arguments", OUTCOME_CLI)),
     "suite": (cmd_suite, "run every notebook with papermill into build/run/<timestamp>/", _suite_arguments),
     "lab": (cmd_lab, "open JupyterLab on notebooks/ (127.0.0.1 only)",
             _port_arguments(8888, "JupyterLab port on 127.0.0.1 (default 8888)")),

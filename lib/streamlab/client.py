@@ -33,14 +33,16 @@ def call(
     body: bytes | str | dict | list | None = None,
     content_type: str = "application/json",
     timeout: float = 30.0,
+    headers: dict[str, str] | None = None,
 ) -> Reply:
-    """Send one request; HTTP errors are replies, not exceptions."""
+    """Send one request (with extra `headers`, e.g. Idempotency-Key); HTTP errors are replies, not exceptions."""
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
     if isinstance(body, str):
         body = body.encode("utf-8")
-    headers = {"Content-Type": content_type} if body is not None else {}
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    sent = {"Content-Type": content_type} if body is not None else {}
+    sent.update(headers or {})
+    request = urllib.request.Request(url, data=body, method=method, headers=sent)
     started = time.perf_counter()
     try:
         with _OPENER.open(request, timeout=timeout) as resp:

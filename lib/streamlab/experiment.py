@@ -93,7 +93,7 @@ def run_experiment(
     run = load.run_load(url, schedule, body=body, progress=progress, out=out, **load_options)
     obs = None
     if names.table:
-        obs = observe_run(target, run, names.table, queue_url=names.queue_url, api_name=names.api_name,
+        obs = observe_run(target, run, names.table, api_name=names.api_name,
                           function_name=names.function_name, esm_uuid=names.esm_uuid,
                           settle_timeout=settle_timeout, metrics_wait_s=metrics_wait_s, period=period)
         save_observations(out, obs)

@@ -25,7 +25,7 @@ def test_deleted_item_is_caught():
     del t["b"]
     r = classify(["a", "b", "c"], t)
     assert not r.passed and r.missing_ids == ["b"]
-    assert "FAIL: 1 of 3" in str(r) and "missing: b" in str(r)
+    assert "FAIL: 1 of 3" in str(r) and "lost: b" in str(r)
 
 
 def test_lost_acknowledgement_is_caught():
@@ -40,6 +40,15 @@ def test_on_failure_covers_an_unprocessed_item_and_pending_is_not_lost():
     assert (r.processed, r.on_failure, r.pending, r.missing) == (1, 1, 1, 0)
     assert r.passed and not r.settled and r.pending_ids == ["c"]
     assert "not settled" in r.verdict
+
+
+def test_failed_status_is_an_outcome_and_accepted_leftovers_are_listed_as_stuck():
+    """What GET shows decides: FAILED is a known outcome, ACCEPTED after settling is stuck, absent is lost."""
+    t = table(item("a"), item("b", schema.FAILED), item("c", schema.ACCEPTED))
+    r = classify(["a", "b", "c", "d"], t)
+    assert (r.processed, r.failed, r.pending, r.missing) == (1, 1, 1, 1)
+    assert r.stuck_ids == ["c"] and r.missing_ids == ["d"]
+    assert "stuck: c" in str(r) and "lost: d" in str(r) and "failed 1" in str(r)
 
 
 def test_on_failure_also_covers_an_item_missing_from_the_table():

@@ -14,6 +14,8 @@ Failure switches, for experiments:
     FAILURE_RATE=0..1, FAILURE_SEED=n   that share of record attempts raises, reproducibly
     PARTIAL_FAILURES=true               answer {"batchItemFailures": [...]} for failed records
                                         instead of raising (needs ReportBatchItemFailures, E9)
+    REQUEST_FAILURES=false              ignore the requests' `fail` switches: "the fix is deployed",
+                                        so a redrive of the poison requests succeeds
 A failed attempt still bumps `attempts` and records its error in `last_error`, so retries and
 their cause are visible in the table (and, once the FailureHandler marks the item FAILED,
 through GET /requests/{id}). Marking PROCESSED also overwrites FAILED: that is how a redrive
@@ -39,6 +41,7 @@ draw = switches.draw
 FAILURE_RATE = switches.env_number("FAILURE_RATE", 0.0, 1.0)
 FAILURE_SEED = os.environ.get("FAILURE_SEED", "0")
 PARTIAL_FAILURES = switches.env_flag("PARTIAL_FAILURES")
+REQUEST_FAILURES = os.environ.get("REQUEST_FAILURES", "true").strip().lower() not in ("0", "false", "no", "off")
 MAX_ERROR_TEXT = 300
 
 
@@ -119,6 +122,8 @@ def process_record(record: dict) -> str:
     item_id = change["Keys"][schema.ID]["S"]
     table = _table_name(record)
     wanted = switches.parse_switches((change.get("NewImage") or {}).get(schema.BODY, {}).get("S"))
+    if not REQUEST_FAILURES:
+        wanted.pop("fail", None)
     switches.do_work(wanted)
 
     if wanted.get("fail") is not None or FAILURE_RATE > 0:

@@ -1,9 +1,11 @@
-"""The no-loss audit: every request the API acknowledged is accounted for.
+"""The no-loss audit: every request the API acknowledged reached an outcome the client can see.
 
-An acknowledged id (a 2xx answer carrying an id) must be in the table and PROCESSED, or be
-covered by an on-failure record (its batch was given up after the retry limits), or still be
-pending (in the table, ACCEPTED: the ESM is still retrying). Anything else is lost: an item that
-vanished from the table, or an acknowledgement for a write that never happened. Zero lost passes.
+An acknowledged id (a 2xx answer carrying an id) must be PROCESSED, or FAILED (its batch was
+given up after the retry limits and the FailureHandler marked it, with the reason), as the table
+says or, with `through_api`, as `GET /requests/{id}` answers. An item still ACCEPTED is pending
+while the audit waits and *stuck* once it gives up waiting (`streamlab reconcile` finds those);
+an id the table does not have is *lost*: an item that vanished, or an acknowledgement for a write
+that never happened. Pass: zero lost; settled: zero stuck as well.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
 from streamlab import schema
-from streamlab.observe.failures import OnFailureRecord, drain_on_failure, ids_in_batch
+from streamlab.observe.failures import OnFailureRecord
 
 # How many ids a readable report lists before it says "and N more".
 SHOW_IDS = 20
@@ -48,11 +50,21 @@ class AuditResult:
         return self.pending == 0
 
     @property
+    def failed(self) -> int:
+        """Requests that ended FAILED (counted in `on_failure`, the name the suite's results use)."""
+        return self.on_failure
+
+    @property
+    def stuck_ids(self) -> list[str]:
+        """Still ACCEPTED when the audit stopped waiting."""
+        return self.pending_ids
+
+    @property
     def verdict(self) -> str:
         if not self.passed:
             return f"FAIL: {self.missing} of {self.acknowledged} acknowledged requests lost"
         if not self.settled:
-            return f"PASS (not settled: {self.pending} still pending): 0 of {self.acknowledged} lost"
+            return f"PASS (not settled: {self.pending} stuck in ACCEPTED): 0 of {self.acknowledged} lost"
         return f"PASS: 0 of {self.acknowledged} acknowledged requests lost"
 
     def as_dict(self) -> dict[str, Any]:
@@ -68,15 +80,15 @@ class AuditResult:
     def _lines(self) -> list[str]:
         lines = [
             self.verdict,
-            f"  acknowledged {self.acknowledged}: processed {self.processed}, on-failure {self.on_failure}, "
-            f"pending {self.pending}, missing {self.missing}",
+            f"  acknowledged {self.acknowledged}: processed {self.processed}, failed {self.on_failure}, "
+            f"stuck {self.pending}, lost {self.missing}",
         ]
         if self.duplicate_acks:
             lines.append(f"  the same id was acknowledged twice {self.duplicate_acks} times")
         if self.failure_batches:
             lines.append(f"  on-failure batches {self.failure_batches} "
                          f"({self.unmapped_failure_batches} not mapped back to ids)")
-        for name, ids in (("missing", self.missing_ids), ("pending", self.pending_ids)):
+        for name, ids in (("lost", self.missing_ids), ("stuck", self.pending_ids)):
             if ids:
                 more = f" and {len(ids) - SHOW_IDS} more" if len(ids) > SHOW_IDS else ""
                 lines.append(f"  {name}: {', '.join(ids[:SHOW_IDS])}{more}")
@@ -94,7 +106,8 @@ class AuditResult:
 
 def classify(acknowledged: Iterable[str], items: Mapping[str, Mapping[str, Any]],
              failed_ids: Iterable[str] = ()) -> AuditResult:
-    """Pure: sort acknowledged ids into processed / on-failure / pending / missing."""
+    """Pure: sort acknowledged ids into processed / failed (status FAILED, or named by an on-failure
+    record in `failed_ids`) / pending (ACCEPTED) / missing."""
     acked = list(acknowledged)
     unique = list(dict.fromkeys(acked))
     failed = set(failed_ids)
@@ -103,7 +116,7 @@ def classify(acknowledged: Iterable[str], items: Mapping[str, Mapping[str, Any]]
         item = items.get(i)
         if item is not None and item.get(schema.STATUS) == schema.PROCESSED:
             processed.append(i)
-        elif i in failed:
+        elif i in failed or (item is not None and item.get(schema.STATUS) == schema.FAILED):
             on_failure.append(i)
         elif item is not None:
             pending.append(i)
@@ -138,31 +151,39 @@ def settle(acknowledged: Iterable[str], read: Reader, failed: Callable[[], Itera
         failed_ids |= set(failed())
 
 
-def audit(target: Any, table: str, acknowledged: Any, *, queue_url: str | None = None,
-          settle_timeout: float = 60.0, poll: float = 1.0, delete_messages: bool = True) -> AuditResult:
-    """The no-loss audit of a run against the real table (and on-failure queue, if given).
+def read_through_api(url: str, ids: list[str], threads: int = 16) -> dict[str, dict]:
+    """{id: GET /requests/{id} answer} for the ids the API knows (404s are left out); `url` is the POST URL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from streamlab.client import call
+    from streamlab.observe.outcome import status_url
+
+    def get(i: str) -> tuple[str, Any]:
+        reply = call("GET", status_url(url, i))
+        if reply.status == 404:
+            return i, None
+        if reply.status != 200:
+            raise RuntimeError(f"GET {status_url(url, i)} answered {reply}")
+        return i, reply.json()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return {i: doc for i, doc in pool.map(get, ids) if doc is not None}
+
+
+def audit(target: Any, table: str, acknowledged: Any, *, through_api: str | None = None,
+          settle_timeout: float = 60.0, poll: float = 1.0) -> AuditResult:
+    """The no-loss audit of a run against the real table, or through the API's GET when
+    `through_api` is its POST URL (…/requests).
 
     `acknowledged`: a LoadResult (its acknowledged ids) or an iterable of ids.
     """
     from streamlab.observe.items import get_items
 
     ids = acknowledged.acknowledged_ids if hasattr(acknowledged, "acknowledged_ids") else list(acknowledged)
-    batches: list[OnFailureRecord] = []
 
     def read(some: list[str]) -> dict[str, dict]:
+        if through_api:
+            return read_through_api(through_api, some)
         return {item[schema.ID]: item for item in get_items(target, table, some)}
 
-    def failed() -> set[str]:
-        if not queue_url:
-            return set()
-        new, _ = drain_on_failure(target, queue_url, delete=delete_messages, wait_s=0)
-        for record in new:
-            record.ids = ids_in_batch(target, record)
-        batches.extend(new)
-        return {i for b in batches for i in (b.ids or [])}
-
-    result = settle(ids, read, failed, timeout=settle_timeout, poll=poll)
-    result.failure_batches = len(batches)
-    result.unmapped_failure_batches = sum(1 for b in batches if b.ids is None)
-    result.batches = batches
-    return result
+    return settle(ids, read, timeout=settle_timeout, poll=poll)

@@ -17,7 +17,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from streamlab import schema
 from streamlab.errors import ConfigError
 
-COLUMNS = [schema.ID, schema.ACCEPTED_AT, schema.STATUS, schema.PROCESSED_AT, schema.ATTEMPTS]
+COLUMNS = [schema.ID, schema.ACCEPTED_AT, schema.STATUS, schema.PROCESSED_AT, schema.ATTEMPTS,
+           schema.FAILED_AT, schema.FAILURE_REASON]
 _NAMES = {f"#a{i}": name for i, name in enumerate(COLUMNS)}  # several are reserved words (status)
 _PROJECTION = ", ".join(_NAMES)
 BATCH_GET_MAX = 100
@@ -89,7 +90,7 @@ def get_items(target_or_client: Any, table: str, ids: Iterable[str], consistent:
 def items_frame(items: Iterable[dict]) -> pd.DataFrame:
     """Items as a table with lag_ms = processed_at - accepted_at (NaN until processed)."""
     df = pd.DataFrame(list(items), columns=COLUMNS)
-    for col in (schema.ACCEPTED_AT, schema.PROCESSED_AT, schema.ATTEMPTS):
+    for col in (schema.ACCEPTED_AT, schema.PROCESSED_AT, schema.ATTEMPTS, schema.FAILED_AT):
         df[col] = pd.to_numeric(df[col], errors="coerce")
     df["lag_ms"] = df[schema.PROCESSED_AT] - df[schema.ACCEPTED_AT]
     return df.sort_values(schema.ACCEPTED_AT, kind="stable").reset_index(drop=True)

@@ -65,18 +65,20 @@ def load_observations(run_dir: str | Path, acknowledged: list[str] | None = None
     return obs
 
 
-def observe_run(target, run, table: str, *, queue_url: str | None = None, api_name: str | None = None,
+def observe_run(target, run, table: str, *, api_name: str | None = None,
                 function_name: str | None = None, esm_uuid: str | None = None, settle_timeout: float = 60.0,
                 metrics_wait_s: float = 0.0, period: int = 60) -> Observations:
-    """After a load run: the audit (waiting for pending items to settle), the acknowledged
-    items with their lag, on-failure records, and the pipeline's metrics when names are given."""
+    """After a load run: the audit (waiting for ACCEPTED items to reach an outcome), the
+    acknowledged items with their lag, and the pipeline's metrics when names are given.
+
+    On-failure records are the FailureHandler's to consume; the audit counts their effect, FAILED items."""
     from datetime import datetime, timedelta, timezone
 
     from streamlab.observe.audit import audit
     from streamlab.observe.items import get_items, items_frame
     from streamlab.observe.metrics import pipeline_metrics
 
-    result = audit(target, table, run, queue_url=queue_url, settle_timeout=settle_timeout)
+    result = audit(target, table, run, settle_timeout=settle_timeout)
     items = items_frame(get_items(target, table, run.acknowledged_ids))
     metrics = None
     if api_name or function_name or esm_uuid:

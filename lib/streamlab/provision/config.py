@@ -61,10 +61,12 @@ class ProcessorSettings:
     failure_rate: float = 0.0      # 0..1: share of record attempts that raise (transient failures)
     failure_seed: int = 0          # makes the failure draws reproducible
     partial_failures: bool = True  # report failures as batchItemFailures instead of raising
+    request_failures: bool = True  # honour the requests' own `fail` switches; False is "the fix is deployed"
 
     def environment(self, table_name: str) -> dict[str, str]:
         return {
             "TABLE_NAME": table_name,
+            "REQUEST_FAILURES": "true" if self.request_failures else "false",
             "FAILURE_RATE": repr(float(self.failure_rate)),
             "FAILURE_SEED": str(int(self.failure_seed)),
             "PARTIAL_FAILURES": "true" if self.partial_failures else "false",
