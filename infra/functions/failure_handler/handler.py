@@ -30,7 +30,7 @@ import time
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 
 try:  # bundled into the zip by streamlab.provision.package
     import request_schema as schema
@@ -111,6 +111,8 @@ def read_ids(batch: dict) -> list[str]:
             if not records:
                 break  # at the tip of an open shard: the whole range has been read
             iterator = page.get("NextShardIterator")
+    except ParamValidationError as exc:  # e.g. a shard id no stream can have
+        raise Unusable(f"the batch info cannot name a stream position: {exc}") from None
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in GONE:
             raise Unusable(f"the records are no longer in the stream ({exc.response['Error']['Code']})") from None
