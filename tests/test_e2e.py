@@ -81,8 +81,8 @@ def test_post_is_accepted_stored_processed_and_readable(target, pipeline):
     status, raw = http("GET", pipeline.status_url(request_id))
     assert status == 200, raw
     assert json.loads(raw) == {
-        "id": request_id, "status": schema.PROCESSED,
-        "accepted_at": accepted_at, "processed_at": int(done[schema.PROCESSED_AT]["N"]),
+        "id": request_id, "status": schema.PROCESSED, "accepted_at": accepted_at,
+        "processed_at": int(done[schema.PROCESSED_AT]["N"]), "failed_at": None, "attempts": int(done[schema.ATTEMPTS]["N"]),
     }
 
 
@@ -120,18 +120,9 @@ def test_get_of_an_unknown_id_is_404(pipeline):
     assert json.loads(raw)["id"] == "no-such-request"
 
 
-def _on_failure_records(target, pipeline, wait_s: float) -> list[dict]:
-    sqs = target.client("sqs")
-    deadline = time.monotonic() + wait_s
-    records: list[dict] = []
-    while time.monotonic() < deadline and not records:
-        out = sqs.receive_message(QueueUrl=pipeline.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-        records += [json.loads(m["Body"]) for m in out.get("Messages", [])]
-    return records
-
-
-def test_transient_failure_is_retried_and_poison_goes_to_the_on_failure_queue_E7_E9_E10(target, pipeline):
-    """With the default settings (2 retries, bisect, ReportBatchItemFailures) nothing is lost."""
+def test_transient_failure_is_retried_and_poison_ends_failed_with_its_reason_E7_E9_E10(target, pipeline):
+    """With the default settings (2 retries, bisect, ReportBatchItemFailures) nothing is lost, and the
+    poison request's on-failure record reaches the FailureHandler, which marks it FAILED."""
     ids = {}
     for name, body in (("once", {"fail": "once"}), ("poison", {"fail": "poison"}), ("after", {"n": 1})):
         status, raw = http("POST", pipeline.invoke_url, json.dumps(body).encode())
@@ -142,9 +133,13 @@ def test_transient_failure_is_retried_and_poison_goes_to_the_on_failure_queue_E7
     assert int(once[schema.ATTEMPTS]["N"]) >= 2  # failed once, then processed
     _wait_processed(target, pipeline, ids["after"])  # the poison record does not block the shard for good
 
-    records = _on_failure_records(target, pipeline, DEADLINE_S)
-    assert records, "the poison record's batch never reached the on-failure queue"
-    info = records[0]["DDBStreamBatchInfo"]
-    assert info["streamArn"] == pipeline.stream_arn and info["batchSize"] >= 1
-    poison = _item(target, pipeline, ids["poison"])
-    assert poison[schema.STATUS]["S"] == schema.ACCEPTED  # still in the table: not lost, accounted for
+    deadline = time.monotonic() + DEADLINE_S
+    while time.monotonic() < deadline:
+        status, raw = http("GET", pipeline.status_url(ids["poison"]))
+        if json.loads(raw)["status"] != schema.ACCEPTED:
+            break
+        time.sleep(0.5)
+    answer = json.loads(raw)
+    assert status == 200 and answer["status"] == schema.FAILED, answer
+    assert answer["reason"] == "RetryAttemptsExhausted" and answer["failed_attempts"] >= 1
+    assert answer["error"].startswith("InjectedFailure")  # the processor's own error, kept on the item

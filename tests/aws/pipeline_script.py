@@ -30,6 +30,15 @@ FUNCTION = "streamlab-StreamProcessor"
 FUNCTION_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FUNCTION}"
 LOG_GROUP = f"/aws/lambda/{FUNCTION}"
 MAPPING = "11111111-2222-3333-4444-555555555555"
+FAILURE_HANDLER = "streamlab-FailureHandler"
+FAILURE_HANDLER_ARN = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{FAILURE_HANDLER}"
+FH_ROLE = "streamlab-failure-handler-role"
+FH_LOG_GROUP = f"/aws/lambda/{FAILURE_HANDLER}"
+FH_MAPPING = "66666666-7777-8888-9999-000000000000"
+DLQ = "streamlab-failure-handler-dlq"
+DLQ_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{DLQ}"
+DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{DLQ}"
+REDRIVE_POLICY = json.dumps({"deadLetterTargetArn": DLQ_ARN, "maxReceiveCount": "5"})
 API_ID = "a1b2c3d4e5"
 API_NAME = "streamlab-api"
 API_DIR = Path(__file__).resolve().parents[2] / "infra" / "api"
@@ -72,11 +81,16 @@ def table(aws: Script, *, new: bool) -> None:
 # -- queue ----------------------------------------------------------------------------------------
 
 
-def queue_description(aws: Script) -> None:
-    aws.ok("sqs", "get_queue_url", {"QueueUrl": QUEUE_URL}, QueueName=QUEUE)
-    aws.ok("sqs", "get_queue_attributes", {"Attributes": {"QueueArn": QUEUE_ARN, "MessageRetentionPeriod": "1209600"}},
-           QueueUrl=QUEUE_URL, AttributeNames=["All"])
-    aws.ok("sqs", "list_queue_tags", {"Tags": TAGS}, QueueUrl=QUEUE_URL)
+QUEUES = {QUEUE: (QUEUE_URL, QUEUE_ARN), DLQ: (DLQ_URL, DLQ_ARN)}
+
+
+def queue_description(aws: Script, name: str = QUEUE, **attributes: str) -> None:
+    url, arn = QUEUES[name]
+    aws.ok("sqs", "get_queue_url", {"QueueUrl": url}, QueueName=name)
+    aws.ok("sqs", "get_queue_attributes",
+           {"Attributes": {"QueueArn": arn, "MessageRetentionPeriod": "1209600", **attributes}},
+           QueueUrl=url, AttributeNames=["All"])
+    aws.ok("sqs", "list_queue_tags", {"Tags": TAGS}, QueueUrl=url)
 
 
 def queue(aws: Script, *, new: bool) -> None:
@@ -98,7 +112,7 @@ def trust(service: str) -> dict:
 
 
 API_POLICY = {"Version": "2012-10-17", "Statement": [
-    {"Sid": "RequestItems", "Effect": "Allow", "Action": ["dynamodb:PutItem", "dynamodb:GetItem"], "Resource": TABLE_ARN},
+    {"Sid": "RequestItems", "Effect": "Allow", "Action": ["dynamodb:UpdateItem", "dynamodb:GetItem"], "Resource": TABLE_ARN},
 ]}
 _LOGS = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{LOG_GROUP}"
 PROC_POLICY = {"Version": "2012-10-17", "Statement": [
@@ -111,9 +125,22 @@ PROC_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Sid": "WriteLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
      "Resource": f"{_LOGS}:log-stream:*"},
 ]}
+_FH_LOGS = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{FH_LOG_GROUP}"
+FH_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "ConsumeOnFailureQueue", "Effect": "Allow",
+     "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], "Resource": QUEUE_ARN},
+    {"Sid": "ReadStreamBack", "Effect": "Allow",
+     "Action": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"], "Resource": STREAM_ARN},
+    {"Sid": "MarkFailed", "Effect": "Allow", "Action": "dynamodb:UpdateItem", "Resource": TABLE_ARN},
+    {"Sid": "DeadLetter", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": DLQ_ARN},
+    {"Sid": "CreateLogGroup", "Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": f"{_FH_LOGS}:*"},
+    {"Sid": "WriteLogs", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+     "Resource": f"{_FH_LOGS}:log-stream:*"},
+]}
 ROLES = {
     API_ROLE: ("apigateway.amazonaws.com", "streamlab-api-access", API_POLICY),
     PROC_ROLE: ("lambda.amazonaws.com", "streamlab-processor-access", PROC_POLICY),
+    FH_ROLE: ("lambda.amazonaws.com", "streamlab-failure-handler-access", FH_POLICY),
 }
 
 
@@ -134,7 +161,7 @@ def role_description(aws: Script, name: str) -> None:
 
 def role(aws: Script, name: str, *, new: bool) -> None:
     service, policy_name, policy = ROLES[name]
-    if name == PROC_ROLE:
+    if name in (PROC_ROLE, FH_ROLE):
         aws.ok("sts", "get_caller_identity", {"Account": ACCOUNT, "Arn": f"arn:aws:iam::{ACCOUNT}:user/me", "UserId": "AIDAEXAMPLE"})
     if new:
         aws.error("iam", "get_role", "NoSuchEntity", 404, RoleName=name)
@@ -153,7 +180,8 @@ def role(aws: Script, name: str, *, new: bool) -> None:
 # -- function -------------------------------------------------------------------------------------
 
 PACKAGE = build_zip()
-ENVIRONMENT = {"Variables": {"TABLE_NAME": TABLE, "FAILURE_RATE": "0.0", "FAILURE_SEED": "0", "PARTIAL_FAILURES": "true"}}
+ENVIRONMENT = {"Variables": {"TABLE_NAME": TABLE, "REQUEST_FAILURES": "true", "FAILURE_RATE": "0.0", "FAILURE_SEED": "0",
+                             "PARTIAL_FAILURES": "true"}}
 FUNCTION_SETTINGS = {
     "Runtime": "python3.12", "Handler": "handler.handler", "Role": role_arn(PROC_ROLE), "Timeout": 30,
     "MemorySize": 256, "Environment": ENVIRONMENT,
@@ -161,18 +189,30 @@ FUNCTION_SETTINGS = {
 }
 
 
-def function_configuration(state: str = "Active", update: str = "Successful") -> dict:
-    return {"FunctionName": FUNCTION, "FunctionArn": FUNCTION_ARN, "CodeSha256": code_sha256(PACKAGE),
-            "State": state, "LastUpdateStatus": update, **FUNCTION_SETTINGS}
+FH_PACKAGE = build_zip(Path(__file__).resolve().parents[2] / "infra" / "functions" / "failure_handler")
+FH_SETTINGS = {
+    "Runtime": "python3.12", "Handler": "handler.handler", "Role": role_arn(FH_ROLE), "Timeout": 10,
+    "MemorySize": 128, "Environment": {"Variables": {"TABLE_NAME": TABLE, "DEAD_LETTER_QUEUE_URL": DLQ_URL}},
+    "Description": f"streamlab stack {STACK}: marks requests FAILED from on-failure records",
+}
+FUNCTIONS = {FUNCTION: (FUNCTION_ARN, PACKAGE, FUNCTION_SETTINGS),
+             FAILURE_HANDLER: (FAILURE_HANDLER_ARN, FH_PACKAGE, FH_SETTINGS)}
 
 
-def function(aws: Script, *, new: bool, role_not_ready: bool = False) -> None:
+def function_configuration(state: str = "Active", update: str = "Successful", name: str = FUNCTION) -> dict:
+    arn, package, settings = FUNCTIONS[name]
+    return {"FunctionName": name, "FunctionArn": arn, "CodeSha256": code_sha256(package),
+            "State": state, "LastUpdateStatus": update, **settings}
+
+
+def function(aws: Script, *, new: bool, role_not_ready: bool = False, name: str = FUNCTION) -> None:
+    _, package, settings = FUNCTIONS[name]
     get = lambda state="Active": aws.ok("lambda", "get_function", {  # noqa: E731
-        "Configuration": function_configuration(state), "Tags": TAGS}, FunctionName=FUNCTION)
+        "Configuration": function_configuration(state, name=name), "Tags": TAGS}, FunctionName=name)
     if new:
-        aws.error("lambda", "get_function", "ResourceNotFoundException", 404, FunctionName=FUNCTION)
-        create = dict(FunctionName=FUNCTION, Code={"ZipFile": PACKAGE}, Tags=TAGS, Publish=False, PackageType="Zip",
-                      **FUNCTION_SETTINGS)
+        aws.error("lambda", "get_function", "ResourceNotFoundException", 404, FunctionName=name)
+        create = dict(FunctionName=name, Code={"ZipFile": package}, Tags=TAGS, Publish=False, PackageType="Zip",
+                      **settings)
         if role_not_ready:  # IAM is eventually consistent: a brand-new role is refused for a few seconds
             aws.stub("lambda").add_client_error(
                 "create_function", service_error_code="InvalidParameterValueException",
@@ -185,7 +225,7 @@ def function(aws: Script, *, new: bool, role_not_ready: bool = False) -> None:
         get()  # describe
         get()  # waiter function_updated_v2
         get()  # waiter function_active_v2
-    aws.ok("lambda", "get_function_configuration", function_configuration(), FunctionName=FUNCTION)
+    aws.ok("lambda", "get_function_configuration", function_configuration(name=name), FunctionName=name)
 
 
 # -- event source mapping -------------------------------------------------------------------------
@@ -230,18 +270,19 @@ def _text(relative: str) -> str:
 
 
 ERROR_VTL = {"application/json": _text("templates/error_response.vtl")}
+UNAVAILABLE_VTL = {"application/json": _text("templates/unavailable_response.vtl")}
 # (path, verb, resource id, method arguments, method responses, action, request template, integration responses)
 METHODS = [
     ("/requests", "POST", "res-requests",
      {"authorizationType": "NONE", "requestValidatorId": "val-body", "requestModels": {"application/json": "RequestBody"}},
-     ["202", "400", "500"], "PutItem", "templates/put_request.vtl",
+     ["202", "400", "422", "429", "500", "503"], "UpdateItem", "templates/put_request.vtl",
      [("202", "", {"application/json": _text("templates/put_response.vtl")}),
-      ("400", "4\\d{2}", ERROR_VTL), ("500", "5\\d{2}", ERROR_VTL)]),
+      ("400", "4\\d{2}", ERROR_VTL), ("503", "5\\d{2}", UNAVAILABLE_VTL)]),
     ("/requests/{id}", "GET", "res-id",
      {"authorizationType": "NONE", "requestParameters": {"method.request.path.id": True}},
-     ["200", "400", "404", "500"], "GetItem", "templates/get_request.vtl",
+     ["200", "400", "404", "429", "500", "503"], "GetItem", "templates/get_request.vtl",
      [("200", "", {"application/json": _text("templates/get_response.vtl")}),
-      ("400", "4\\d{2}", ERROR_VTL), ("500", "5\\d{2}", ERROR_VTL)]),
+      ("400", "4\\d{2}", ERROR_VTL), ("503", "5\\d{2}", UNAVAILABLE_VTL)]),
 ]
 API_RESOURCES = [{"id": "root", "path": "/"}, {"id": "res-requests", "parentId": "root", "pathPart": "requests", "path": "/requests"},
                  {"id": "res-id", "parentId": "res-requests", "pathPart": "{id}", "path": "/requests/{id}"}]
@@ -269,7 +310,8 @@ def api(aws: Script, *, new: bool) -> None:
     if new:
         ok("get_rest_apis", {"items": []})
         ok("create_rest_api", REST_API, name=API_NAME,
-           description="The fire-and-forget request API: POST writes the request into the table, GET reads its status.",
+           description="The fire-and-forget request API: POST stores the request (202 + Location), "
+                       "GET /requests/{id} reports its outcome.",
            endpointConfiguration={"types": ["REGIONAL"]}, tags=TAGS)
         aws.error("apigateway", "get_model", "NotFoundException", 404, restApiId=API_ID, modelName="RequestBody")
         ok("create_model", {}, restApiId=API_ID, name="RequestBody", contentType="application/json",
@@ -326,6 +368,75 @@ def deploy(aws: Script, *, new: bool) -> None:
     function(aws, new=new)
     mapping(aws, new=new)
     api(aws, new=new)
+    outcome_loop(aws, new=new)
+
+
+# -- the outcome loop -----------------------------------------------------------------------------
+
+
+def fh_mapping_description(state: str = "Enabled") -> dict:
+    return {"UUID": FH_MAPPING, "EventSourceArn": QUEUE_ARN, "FunctionArn": FAILURE_HANDLER_ARN, "State": state,
+            "BatchSize": 10, "FunctionResponseTypes": ["ReportBatchItemFailures"]}
+
+
+def outcome_loop(aws: Script, *, new: bool) -> None:
+    """The FailureHandler's dead-letter queue, the on-failure queue's redrive policy, role, function, mapping."""
+    if new:
+        aws.error("sqs", "get_queue_url", "AWS.SimpleQueueService.NonExistentQueue", QueueName=DLQ)
+        aws.ok("sqs", "create_queue", {"QueueUrl": DLQ_URL}, QueueName=DLQ,
+               Attributes={"MessageRetentionPeriod": "1209600"}, tags=TAGS)
+        queue_description(aws, DLQ)
+        queue_description(aws)
+        aws.ok("sqs", "set_queue_attributes", {}, QueueUrl=QUEUE_URL,
+               Attributes={"VisibilityTimeout": "60", "RedrivePolicy": REDRIVE_POLICY})
+    else:
+        queue_description(aws, DLQ)
+        aws.ok("sqs", "tag_queue", {}, QueueUrl=DLQ_URL, Tags=TAGS)
+        queue_description(aws, DLQ)
+        # AWS gives the redrive policy back in its own spelling (a number, no spaces): the same policy.
+        queue_description(aws, VisibilityTimeout="60",
+                          RedrivePolicy=f'{{"deadLetterTargetArn":"{DLQ_ARN}","maxReceiveCount":5}}')
+    aws.ok("sqs", "tag_queue", {}, QueueUrl=QUEUE_URL, Tags=TAGS)
+    queue_description(aws, VisibilityTimeout="60", RedrivePolicy=REDRIVE_POLICY)
+    role(aws, FH_ROLE, new=new)
+    function(aws, new=new, name=FAILURE_HANDLER)
+    if new:
+        aws.ok("lambda", "list_event_source_mappings", {"EventSourceMappings": []}, FunctionName=FAILURE_HANDLER)
+        aws.ok("lambda", "create_event_source_mapping", fh_mapping_description("Creating"), EventSourceArn=QUEUE_ARN,
+               FunctionName=FAILURE_HANDLER, BatchSize=10, FunctionResponseTypes=["ReportBatchItemFailures"],
+               Enabled=True, Tags=TAGS)
+    else:
+        aws.ok("lambda", "list_event_source_mappings", {"EventSourceMappings": [fh_mapping_description()]},
+               FunctionName=FAILURE_HANDLER)
+
+
+def delete_outcome_loop(aws: Script, *, exists: bool) -> None:
+    if exists:
+        aws.ok("lambda", "list_event_source_mappings", {"EventSourceMappings": [fh_mapping_description()]},
+               FunctionName=FAILURE_HANDLER)
+        aws.ok("lambda", "get_event_source_mapping", fh_mapping_description(), UUID=FH_MAPPING)
+        aws.ok("lambda", "delete_event_source_mapping", fh_mapping_description("Deleting"), UUID=FH_MAPPING)
+        aws.error("lambda", "get_event_source_mapping", "ResourceNotFoundException", 404, UUID=FH_MAPPING)
+        aws.ok("lambda", "delete_function", {}, FunctionName=FAILURE_HANDLER)
+        aws.ok("logs", "delete_log_group", {}, logGroupName=FH_LOG_GROUP)
+        delete_role(aws, FH_ROLE)
+        queue_description(aws, DLQ)
+        aws.ok("sqs", "delete_queue", {}, QueueUrl=DLQ_URL)
+    else:
+        aws.ok("lambda", "list_event_source_mappings", {"EventSourceMappings": []}, FunctionName=FAILURE_HANDLER)
+        aws.error("lambda", "delete_function", "ResourceNotFoundException", 404, FunctionName=FAILURE_HANDLER)
+        aws.error("logs", "delete_log_group", "ResourceNotFoundException", logGroupName=FH_LOG_GROUP)
+        aws.error("iam", "get_role", "NoSuchEntity", 404, RoleName=FH_ROLE)
+        aws.error("sqs", "get_queue_url", "AWS.SimpleQueueService.NonExistentQueue", QueueName=DLQ)
+
+
+def delete_role(aws: Script, name: str) -> None:
+    _, policy_name, _ = ROLES[name]
+    aws.ok("iam", "get_role", _role(name), RoleName=name)
+    aws.ok("iam", "list_role_policies", {"PolicyNames": [policy_name]}, RoleName=name)
+    aws.ok("iam", "delete_role_policy", {}, RoleName=name, PolicyName=policy_name)
+    aws.ok("iam", "list_attached_role_policies", {"AttachedPolicies": []}, RoleName=name)
+    aws.ok("iam", "delete_role", {}, RoleName=name)
 
 
 # -- teardown -------------------------------------------------------------------------------------
@@ -333,6 +444,10 @@ def deploy(aws: Script, *, new: bool) -> None:
 
 def find_remaining_nothing(aws: Script, *, log_group_left: bool = False) -> None:
     """`provision.find_remaining` when everything is gone (but the log group, if asked)."""
+    aws.ok("lambda", "list_event_source_mappings", {"EventSourceMappings": []}, FunctionName=FAILURE_HANDLER)
+    aws.error("lambda", "get_function", "ResourceNotFoundException", 404, FunctionName=FAILURE_HANDLER)
+    aws.error("iam", "get_role", "NoSuchEntity", 404, RoleName=FH_ROLE)
+    aws.error("sqs", "get_queue_url", "AWS.SimpleQueueService.NonExistentQueue", QueueName=DLQ)
     aws.ok("apigateway", "get_rest_apis", {"items": []})
     aws.ok("lambda", "list_event_source_mappings", {"EventSourceMappings": []}, FunctionName=FUNCTION)
     aws.error("lambda", "get_function", "ResourceNotFoundException", 404, FunctionName=FUNCTION)
@@ -346,6 +461,7 @@ def find_remaining_nothing(aws: Script, *, log_group_left: bool = False) -> None
 
 def teardown(aws: Script, *, exists: bool, log_group_left: bool = False, log_group_found: bool = False) -> None:
     """Every call of `streamlab.provision.teardown`; `exists=False` is the second run that finds nothing."""
+    delete_outcome_loop(aws, exists=exists)
     if exists:
         aws.ok("apigateway", "get_rest_apis", {"items": [REST_API]})
         aws.ok("apigateway", "delete_rest_api", {}, restApiId=API_ID)
@@ -358,12 +474,7 @@ def teardown(aws: Script, *, exists: bool, log_group_left: bool = False, log_gro
         aws.ok("lambda", "delete_function", {}, FunctionName=FUNCTION)
         aws.ok("logs", "delete_log_group", {}, logGroupName=LOG_GROUP)
         for name in (PROC_ROLE, API_ROLE):
-            _, policy_name, _ = ROLES[name]
-            aws.ok("iam", "get_role", _role(name), RoleName=name)
-            aws.ok("iam", "list_role_policies", {"PolicyNames": [policy_name]}, RoleName=name)
-            aws.ok("iam", "delete_role_policy", {}, RoleName=name, PolicyName=policy_name)
-            aws.ok("iam", "list_attached_role_policies", {"AttachedPolicies": []}, RoleName=name)
-            aws.ok("iam", "delete_role", {}, RoleName=name)
+            delete_role(aws, name)
         queue_description(aws)
         aws.ok("sqs", "delete_queue", {}, QueueUrl=QUEUE_URL)
         aws.ok("dynamodb", "describe_table", table_description(), TableName=TABLE)

@@ -33,16 +33,16 @@ def test_definition_reads_back_as_specified(target, config):
     post = client.get_method(restApiId=info.id, resourceId=rid["/requests"], httpMethod="POST")
     integ = client.get_integration(restApiId=info.id, resourceId=rid["/requests"], httpMethod="POST")
     assert (integ["type"], integ["httpMethod"]) == ("AWS", "POST")
-    assert integ["uri"] == f"arn:aws:apigateway:{target.region}:dynamodb:action/PutItem"
+    assert integ["uri"] == f"arn:aws:apigateway:{target.region}:dynamodb:action/UpdateItem"
     assert integ["credentials"] == role.arn
     assert integ["passthroughBehavior"] == "NEVER"
     assert integ["requestTemplates"] == {"application/json": (api_dir() / "templates/put_request.vtl").read_text()}
     responses = {s: r.get("selectionPattern", "") for s, r in integ["integrationResponses"].items()}
-    assert responses == {"202": "", "400": "4\\d{2}", "500": "5\\d{2}"}
+    assert responses == {"202": "", "400": "4\\d{2}", "503": "5\\d{2}"}
     assert integ["integrationResponses"]["202"]["responseTemplates"] == {
         "application/json": (api_dir() / "templates/put_response.vtl").read_text()
     }
-    assert set(post["methodResponses"]) == {"202", "400", "500"}
+    assert set(post["methodResponses"]) == {"202", "400", "422", "429", "500", "503"}
     validator = client.get_request_validator(restApiId=info.id, requestValidatorId=post["requestValidatorId"])
     assert validator["validateRequestBody"] is True
     assert post["requestModels"] == {"application/json": "RequestBody"}
@@ -52,7 +52,7 @@ def test_definition_reads_back_as_specified(target, config):
     get = client.get_integration(restApiId=info.id, resourceId=rid["/requests/{id}"], httpMethod="GET")
     assert get["uri"].endswith("dynamodb:action/GetItem") and get["credentials"] == role.arn
     get_method = client.get_method(restApiId=info.id, resourceId=rid["/requests/{id}"], httpMethod="GET")
-    assert set(get_method["methodResponses"]) == {"200", "400", "404", "500"}
+    assert set(get_method["methodResponses"]) == {"200", "400", "404", "429", "500", "503"}
 
     stage = client.get_stage(restApiId=info.id, stageName=config.stage)
     assert stage["variables"] == {"tableName": t.name} and stage["deploymentId"] == info.deployment_id

@@ -29,7 +29,7 @@ def test_templates_are_the_files_in_infra_api():
 def test_put_template_uses_the_escape_workaround_and_the_gateway_made_id():
     template = _method(load_api_spec(), "POST", "/requests").request_templates["application/json"]
     assert """$util.escapeJavaScript($input.body).replaceAll("\\\\'","'")""" in template
-    assert '"$context.extendedRequestId"' in template and '"$context.requestTimeEpoch"' in template
+    assert "$context.extendedRequestId" in template and '"$context.requestTimeEpoch"' in template
     assert "$stageVariables.tableName" in template
 
 
@@ -37,9 +37,11 @@ def test_post_maps_backend_errors_and_rejects_other_content_types():
     post = _method(load_api_spec(), "POST", "/requests")
     assert post.passthrough_behavior == "NEVER"  # A3: 415 for non-JSON
     assert [(r.selection_pattern, r.status_code) for r in post.responses] == [
-        ("", "202"), ("4\\d{2}", "400"), ("5\\d{2}", "500"),
+        ("", "202"), ("4\\d{2}", "400"), ("5\\d{2}", "503"),
     ]
-    assert set(post.method_responses) == {"202", "400", "500"}
+    # Every status a response template may choose through responseOverride has a method response.
+    assert set(post.method_responses) == {"202", "400", "422", "429", "500", "503"}
+    assert post.action == "UpdateItem"
     assert post.request_validator == "body" and post.request_models == {"application/json": "RequestBody"}
 
 

@@ -69,7 +69,10 @@ def test_processor_environment_carries_the_failure_switches():
     env = PipelineConfig(stack="x").with_processor(failure_rate=0.25, failure_seed=7, partial_failures=False)
     assert env.processor.environment("tbl") == {
         "TABLE_NAME": "tbl", "FAILURE_RATE": "0.25", "FAILURE_SEED": "7", "PARTIAL_FAILURES": "false",
+        "REQUEST_FAILURES": "true",
     }
+    fixed = env.with_processor(request_failures=False)  # "the fix is deployed": requests' fail switches ignored
+    assert fixed.processor.environment("tbl")["REQUEST_FAILURES"] == "false"
 
 
 def test_partial_failures_without_report_batch_item_failures_is_refused_E9():

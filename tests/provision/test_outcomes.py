@@ -278,3 +278,24 @@ def test_failure_handler_is_idempotent_under_duplicate_deliveries(target, pipeli
         assert len(items_with_id(target, pipeline, item_id)) == 1
     finally:
         lam.update_event_source_mapping(UUID=pipeline.mapping_uuid, Enabled=True)
+
+
+def test_a_client_nobody_here_wrote_retries_a_throttled_post_safely(target, pipeline, stack_home):
+    """urllib3's own Retry honours our 429's Retry-After; with an Idempotency-Key the retries store one item."""
+    import urllib3
+
+    retry = urllib3.Retry(total=5, status_forcelist=[429], allowed_methods=None, respect_retry_after_header=True,
+                          backoff_factor=0, raise_on_status=False)
+    http = urllib3.PoolManager(retries=retry)
+    key = "u3-" + uuid.uuid4().hex
+    with throttle_dynamodb(1.0, seconds=1.5, home=stack_home):
+        started = time.monotonic()
+        answer = http.request("POST", pipeline.invoke_url, body=b'{"via": "urllib3"}',
+                              headers={"Content-Type": "application/json", "Idempotency-Key": key})
+        took = time.monotonic() - started
+    assert answer.status == 202 and json.loads(answer.data)["id"] == key
+    assert took >= 1.0  # it waited as Retry-After asked, at least once
+    assert len(items_with_id(target, pipeline, key)) == 1
+    location = answer.headers["Location"]
+    status = http.request("GET", status_url(pipeline.invoke_url, location))
+    assert status.status == 200 and json.loads(status.data)["id"] == key

@@ -31,7 +31,7 @@ def _tags_of_every_resource(target, pipeline) -> dict[str, dict]:
 def test_deploy_twice_is_the_same_pipeline_then_teardown_leaves_nothing(target, config):
     lines: list[str] = []
     first = deploy(config, target=target, log=lines.append)
-    assert [line.split(" ", 1)[0] for line in lines] == [f"[{i}/6]" for i in range(1, 7)]
+    assert [line.split(" ", 1)[0] for line in lines] == [f"[{i}/7]" for i in range(1, 8)]
     assert first.invoke_url.endswith(f"/restapis/{first.api_id}/{config.stage}/_user_request_/requests")
     assert first.function_name == config.function_name and first.stream_arn.startswith(first.table_arn + "/stream/")
     for kind, tags in _tags_of_every_resource(target, first).items():
@@ -45,11 +45,14 @@ def test_deploy_twice_is_the_same_pipeline_then_teardown_leaves_nothing(target, 
     assert all("created" not in line for line in lines), lines
     assert {k: len(v) for k, v in find_remaining(config, target=target).items()} == {
         "api": 1, "mapping": 1, "function": 1, "log group": 0, "queue": 1, "roles": 2, "table": 1,
+        "failure handler mapping": 1, "failure handler": 1, "failure handler role": 1, "dead-letter queue": 1,
     }
 
     report = teardown(config, target=target, log=lines.append)
     assert report.clean and lines[-1] == f"stack {config.stack}: nothing left"
     assert report.deleted == {
+        "outcome loop": [first.failure_mapping_uuid, config.failure_handler_name, config.failure_handler_role_name,
+                         config.dead_letter_queue_name],
         "api": [first.api_id], "mapping": [first.mapping_uuid], "function": [config.function_name],
         "roles": [config.processor_role_name, config.api_role_name], "queue": [config.queue_name],
         "table": [config.table_name],

@@ -20,11 +20,29 @@ def processor_policy() -> dict:
     )
 
 
-def test_api_policy_allows_only_put_and_get_item_on_the_table():
+def test_api_policy_allows_only_update_and_get_item_on_the_table():
     doc = policies.api_access_policy(TABLE)
     assert [(s["Effect"], sorted(_actions(s)), s["Resource"]) for s in doc["Statement"]] == [
-        ("Allow", ["dynamodb:GetItem", "dynamodb:PutItem"], TABLE)
+        ("Allow", ["dynamodb:GetItem", "dynamodb:UpdateItem"], TABLE)
     ]
+
+
+def test_failure_handler_policy_is_this_queue_this_stream_this_table_its_dlq_and_logs():
+    dlq = "arn:aws:sqs:us-east-1:123456789012:lab-failure-handler-dlq"
+    doc = policies.failure_handler_access_policy(
+        table_arn=TABLE, stream_arn=STREAM, queue_arn=QUEUE, dead_letter_queue_arn=dlq, region="us-east-1",
+        account_id="123456789012", function_name="lab-FailureHandler")
+    granted = {(a, s["Resource"]) for s in doc["Statement"] for a in _actions(s)}
+    log_group = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/lab-FailureHandler"
+    assert granted == {
+        ("sqs:ReceiveMessage", QUEUE), ("sqs:DeleteMessage", QUEUE), ("sqs:GetQueueAttributes", QUEUE),
+        ("dynamodb:DescribeStream", STREAM), ("dynamodb:GetRecords", STREAM), ("dynamodb:GetShardIterator", STREAM),
+        ("dynamodb:UpdateItem", TABLE),
+        ("sqs:SendMessage", dlq),
+        ("logs:CreateLogGroup", log_group + ":*"),
+        ("logs:CreateLogStream", log_group + ":log-stream:*"), ("logs:PutLogEvents", log_group + ":log-stream:*"),
+    }
+    assert all(s["Effect"] == "Allow" and "*" != s["Resource"] for s in doc["Statement"])
 
 
 def test_processor_policy_grants_exactly_the_listed_actions_per_resource():

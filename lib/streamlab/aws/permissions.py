@@ -23,8 +23,8 @@ MAPPING_ACTIONS = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapp
 UNSCOPED_ACTIONS = ("iam:ListRoles", "tag:GetResources", "logs:DescribeLogGroups",
                     "lambda:CreateEventSourceMapping", "lambda:ListEventSourceMappings")
 TABLE_ACTIONS = ("dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:DeleteTable", "dynamodb:TagResource")
-QUEUE_ACTIONS = ("sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListQueueTags",
-                 "sqs:TagQueue", "sqs:DeleteQueue")
+QUEUE_ACTIONS = ("sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:SetQueueAttributes",
+                 "sqs:ListQueueTags", "sqs:TagQueue", "sqs:DeleteQueue")
 API_ACTIONS = ("apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE")
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from streamlab.provision import function, policies, queue, roles
-from streamlab.provision.calls import get_or_none, is_not_found, provisioning, strip_metadata
+from streamlab.provision import function, mapping, policies, queue, roles
+from streamlab.provision.calls import is_not_found, provisioning, strip_metadata
 from streamlab.provision.config import PipelineConfig
 from streamlab.provision.paths import function_dir
 from streamlab.target import Target
@@ -68,11 +68,12 @@ def _ensure_queue_mapping(target: Target, config: PipelineConfig, queue_arn: str
     existing = [m for m in list_queue_mappings(target, config) if m.get("EventSourceArn") == queue_arn]
     with provisioning(f"creating event source mapping {queue_arn} -> {config.failure_handler_name}"):
         if existing:
-            mapping = existing[0]
-            if "ReportBatchItemFailures" not in (mapping.get("FunctionResponseTypes") or []) or not mapping.get("State", "Enabled").startswith("Enabl"):
-                lam.update_event_source_mapping(UUID=mapping["UUID"], FunctionResponseTypes=["ReportBatchItemFailures"],
+            current = existing[0]
+            if ("ReportBatchItemFailures" not in (current.get("FunctionResponseTypes") or [])
+                    or not current.get("State", "Enabled").startswith("Enabl")):
+                lam.update_event_source_mapping(UUID=current["UUID"], FunctionResponseTypes=["ReportBatchItemFailures"],
                                                 BatchSize=BATCH_SIZE, Enabled=True)
-            return mapping["UUID"]
+            return current["UUID"]
         created = lam.create_event_source_mapping(
             EventSourceArn=queue_arn, FunctionName=config.failure_handler_name, BatchSize=BATCH_SIZE,
             FunctionResponseTypes=["ReportBatchItemFailures"], Enabled=True, Tags=config.tags,
@@ -130,12 +131,7 @@ def find_remaining_outcome_loop(target: Target, config: PipelineConfig) -> dict[
 
 def delete_outcome_loop(target: Target, config: PipelineConfig) -> list[str]:
     """Delete the mapping, the function, its role and the dead-letter queue; the names deleted."""
-    lam = target.client("lambda")
-    deleted = []
-    with provisioning(f"deleting the outcome loop of {config.stack}"):
-        for mapping in list_queue_mappings(target, config):
-            if get_or_none(lam.delete_event_source_mapping, UUID=mapping["UUID"]) is not None:
-                deleted.append(mapping["UUID"])
+    deleted = [m["UUID"] for m in list_queue_mappings(target, config) if mapping.delete_mapping(target, m["UUID"])]
     if function.delete_function(target, config, config.failure_handler_name):
         deleted.append(config.failure_handler_name)
     if roles.delete_role(target, config.failure_handler_role_name):

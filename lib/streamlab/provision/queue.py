@@ -4,6 +4,7 @@ The FailureHandler's dead-letter queue is made with the same calls (`streamlab.p
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from streamlab.provision.calls import get_or_none, provisioning
@@ -50,13 +51,25 @@ def create_queue(target: Target, config: PipelineConfig, name: str | None = None
         if existing is None:
             sqs.create_queue(QueueName=name, Attributes=wanted, tags=config.tags)
         else:
-            changed = {k: v for k, v in wanted.items() if existing["Attributes"].get(k) != v}
+            changed = {k: v for k, v in wanted.items() if not _same_attribute(existing["Attributes"].get(k), v)}
             if changed:
                 sqs.set_queue_attributes(QueueUrl=existing["QueueUrl"], Attributes=changed)
             sqs.tag_queue(QueueUrl=existing["QueueUrl"], Tags=config.tags)
     queue = describe_queue(target, config, name)
     assert queue is not None
     return QueueInfo(name, queue["QueueUrl"], queue["Attributes"]["QueueArn"], existing is None, queue)
+
+
+def _same_attribute(current: str | None, wanted: str) -> bool:
+    """Equal, or the same JSON policy in another spelling (SQS answers RedrivePolicy's count as a number)."""
+    if current == wanted:
+        return True
+    try:
+        now, want = json.loads(current or ""), json.loads(wanted)
+    except ValueError:
+        return False
+    as_text = lambda doc: {k: str(v) for k, v in doc.items()} if isinstance(doc, dict) else doc  # noqa: E731
+    return as_text(now) == as_text(want)
 
 
 def delete_queue(target: Target, config: PipelineConfig, name: str | None = None) -> bool:
