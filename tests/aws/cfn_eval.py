@@ -19,6 +19,9 @@ STREAM_ARN = f"{TABLE_ARN}/stream/2026-11-27T18:00:00.000"
 QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{CONFIG.queue_name}"
 PROCESSOR_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{CONFIG.processor_role_name}"
 API_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{CONFIG.api_role_name}"
+FAILURE_HANDLER_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{CONFIG.failure_handler_role_name}"
+DLQ_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{CONFIG.dead_letter_queue_name}"
+DLQ_URL = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/{CONFIG.dead_letter_queue_name}"
 
 # What Ref / Fn::GetAtt / ${...} stand for in a stack deployed with the default parameters.
 VALUES: dict[str, str] = {
@@ -29,6 +32,7 @@ VALUES: dict[str, str] = {
     "Stage": CONFIG.stage,
     "CodeS3Bucket": "code-bucket",
     "CodeS3Key": "stream_processor.zip",
+    "FailureHandlerCodeS3Key": "failure_handler.zip",
     "RequestTable": CONFIG.table_name,
     "RequestTable.Arn": TABLE_ARN,
     "RequestTable.StreamArn": STREAM_ARN,
@@ -37,6 +41,10 @@ VALUES: dict[str, str] = {
     "ApiRole.Arn": API_ROLE_ARN,
     "ProcessorRole.Arn": PROCESSOR_ROLE_ARN,
     "StreamProcessor": CONFIG.function_name,
+    "FailureHandler": CONFIG.failure_handler_name,
+    "FailureHandlerRole.Arn": FAILURE_HANDLER_ROLE_ARN,
+    "FailureHandlerDeadLetterQueue": DLQ_URL,
+    "FailureHandlerDeadLetterQueue.Arn": DLQ_ARN,
     "RestApi": "a1b2c3d4e5",
     "RestApi.RootResourceId": "root0id",
 }

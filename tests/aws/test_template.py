@@ -10,11 +10,11 @@ import pytest
 from cfnlint.api import ManualArgs, lint, lint_file
 
 from .cfn_eval import (
-    API_ROLE_ARN, CONFIG, PROCESSOR_ROLE_ARN, QUEUE_ARN, REGION, STREAM_ARN, TABLE_ARN, TEMPLATE, ACCOUNT,
-    load_template, resolve, resources_of_type,
+    API_ROLE_ARN, CONFIG, DLQ_ARN, DLQ_URL, FAILURE_HANDLER_ROLE_ARN, PROCESSOR_ROLE_ARN, QUEUE_ARN, REGION,
+    STREAM_ARN, TABLE_ARN, TEMPLATE, ACCOUNT, load_template, resolve, resources_of_type,
 )
 from streamlab.aws.template import build_template, render_template
-from streamlab.provision import function, mapping, policies
+from streamlab.provision import function, mapping, outcomes, policies
 from streamlab.provision.apispec import load_api_spec
 from streamlab.provision.config import STACK_TAG, ProcessorSettings
 
@@ -169,8 +169,16 @@ def test_function_has_the_library_runtime_handler_timeout_memory_and_environment
 def test_roles_carry_exactly_the_library_policies(template):
     roles = {r["Properties"]["RoleName"]: r["Properties"] for r in resolve(
         resources_of_type(template, "AWS::IAM::Role")).values()}
-    assert set(roles) == {CONFIG.api_role_name, CONFIG.processor_role_name}
+    assert set(roles) == {CONFIG.api_role_name, CONFIG.processor_role_name, CONFIG.failure_handler_role_name}
     api, proc = roles[CONFIG.api_role_name], roles[CONFIG.processor_role_name]
+    handler = roles[CONFIG.failure_handler_role_name]
+    assert handler["AssumeRolePolicyDocument"] == policies.trust_policy("lambda.amazonaws.com")
+    assert handler["Policies"] == [{
+        "PolicyName": policies.FAILURE_HANDLER_POLICY_NAME,
+        "PolicyDocument": policies.failure_handler_access_policy(
+            table_arn=TABLE_ARN, stream_arn=STREAM_ARN, queue_arn=QUEUE_ARN, dead_letter_queue_arn=DLQ_ARN,
+            region=REGION, account_id=ACCOUNT, function_name=CONFIG.failure_handler_name),
+    }]
     assert api["AssumeRolePolicyDocument"] == policies.trust_policy("apigateway.amazonaws.com")
     assert proc["AssumeRolePolicyDocument"] == policies.trust_policy("lambda.amazonaws.com")
     assert api["Policies"] == [{"PolicyName": policies.API_POLICY_NAME, "PolicyDocument": policies.api_access_policy(TABLE_ARN)}]
@@ -188,10 +196,13 @@ def test_names_match_the_library_and_every_taggable_resource_carries_the_stack_t
         "RequestTable": ("TableName", CONFIG.table_name), "OnFailureQueue": ("QueueName", CONFIG.queue_name),
         "StreamProcessor": ("FunctionName", CONFIG.function_name), "RestApi": ("Name", CONFIG.api_name),
         "ProcessorLogGroup": ("LogGroupName", function.log_group_name(CONFIG)),
+        "FailureHandler": ("FunctionName", CONFIG.failure_handler_name),
+        "FailureHandlerDeadLetterQueue": ("QueueName", CONFIG.dead_letter_queue_name),
+        "FailureHandlerLogGroup": ("LogGroupName", function.log_group_name(CONFIG, CONFIG.failure_handler_name)),
     }
     assert {k: res[k]["Properties"][p] for k, (p, _) in names.items()} == {k: v for k, (_, v) in names.items()}
     untaggable = {"AWS::ApiGateway::Model", "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::Resource",
-                  "AWS::ApiGateway::Method", "AWS::ApiGateway::Deployment"}
+                  "AWS::ApiGateway::Method", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::GatewayResponse"}
     for logical, r in res.items():
         if r["Type"] not in untaggable:
             assert {STACK_TAG: CONFIG.stack} in [{t["Key"]: t["Value"]} for t in r["Properties"]["Tags"]], logical
@@ -212,3 +223,21 @@ def test_invoke_url_output_has_the_library_form(template):
 
     url = resolve(template["Outputs"]["InvokeUrl"]["Value"])
     assert url == invoke_url(Target(name="aws", region=REGION), "a1b2c3d4e5", CONFIG.stage)
+
+
+def test_the_failure_handler_is_the_library_s_on_the_on_failure_queue_with_its_dead_letter_queue(template):
+    res = resolve(template["Resources"])
+    props = res["FailureHandler"]["Properties"]
+    desired = outcomes.desired_configuration(CONFIG, FAILURE_HANDLER_ROLE_ARN, table_name=CONFIG.table_name,
+                                             dead_letter_queue_url=DLQ_URL)
+    assert {k: props[k] for k in desired} == desired
+    assert props["Code"] == {"S3Bucket": "code-bucket", "S3Key": "failure_handler.zip"}
+    mapping_props = res["FailureMapping"]["Properties"]
+    assert (mapping_props["EventSourceArn"], mapping_props["FunctionName"]) == (QUEUE_ARN, CONFIG.failure_handler_name)
+    assert mapping_props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    queue_props = res["OnFailureQueue"]["Properties"]
+    assert queue_props["RedrivePolicy"] == {"deadLetterTargetArn": DLQ_ARN, "maxReceiveCount": outcomes.MAX_RECEIVES}
+    assert queue_props["VisibilityTimeout"] >= 6 * props["Timeout"]  # Lambda's advice for an SQS source
+    throttled = res["ThrottledResponse"]["Properties"]
+    assert (throttled["ResponseType"], throttled["StatusCode"]) == ("THROTTLED", "429")
+    assert throttled["ResponseParameters"] == {"gatewayresponse.header.Retry-After": "'1'"}

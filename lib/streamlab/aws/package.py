@@ -1,15 +1,20 @@
-"""Write the StreamProcessor's deployment zip to a file, for the CloudFormation route (S3 upload)."""
+"""Write a function's deployment zip to a file, for the CloudFormation route (S3 upload).
+
+    python -m streamlab.aws.package build/stream_processor.zip                   # the StreamProcessor
+    python -m streamlab.aws.package build/failure_handler.zip failure_handler    # the FailureHandler
+"""
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
 from streamlab.provision.package import build_zip, code_sha256
+from streamlab.provision.paths import function_dir
 
 
-def write_package(path: Path | str) -> str:
-    """Write the same zip `streamlab deploy` uploads; returns its CodeSha256."""
-    data = build_zip()
+def write_package(path: Path | str, function: str = "stream_processor") -> str:
+    """Write the same zip `streamlab deploy` uploads for `function` (a folder of infra/functions); its CodeSha256."""
+    data = build_zip(function_dir(function))
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
@@ -18,4 +23,4 @@ def write_package(path: Path | str) -> str:
 
 if __name__ == "__main__":
     target = sys.argv[1] if len(sys.argv) > 1 else "build/stream_processor.zip"
-    print(f"{target} CodeSha256={write_package(target)}")
+    print(f"{target} CodeSha256={write_package(target, *sys.argv[2:3])}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from streamlab import schema
-from streamlab.provision import function, mapping, policies, queue, table
+from streamlab.provision import function, mapping, outcomes, policies, queue, table
 from streamlab.provision.api import integration_uri
 from streamlab.provision.apispec import ApiSpec, load_api_spec
 from streamlab.provision.config import STACK_NAME_PATTERN, STACK_TAG, PipelineConfig
@@ -35,12 +35,15 @@ HEADER = """\
 # EsmSettings, function settings, naming, tags). Do not edit by hand: tests/aws/test_template.py
 # fails when this file differs from what the library would deploy.
 #
-# The function code is too large for an inline ZipFile (4 KB), so it comes from S3:
+# The functions' code is too large for an inline ZipFile (4 KB), so it comes from S3:
 #   python -m streamlab.aws.package build/stream_processor.zip
+#   python -m streamlab.aws.package build/failure_handler.zip failure_handler
 #   aws s3 cp build/stream_processor.zip s3://BUCKET/streamlab/stream_processor.zip
+#   aws s3 cp build/failure_handler.zip s3://BUCKET/streamlab/failure_handler.zip
 #   aws cloudformation deploy --template-file infra/template.yaml --stack-name streamlab \\
 #     --capabilities CAPABILITY_NAMED_IAM \\
-#     --parameter-overrides CodeS3Bucket=BUCKET CodeS3Key=streamlab/stream_processor.zip
+#     --parameter-overrides CodeS3Bucket=BUCKET CodeS3Key=streamlab/stream_processor.zip \\
+#       FailureHandlerCodeS3Key=streamlab/failure_handler.zip
 # See docs/aws.md.
 """
 
@@ -211,6 +214,7 @@ def build_template(spec: ApiSpec | None = None) -> dict:
             "Properties": {
                 "QueueName": _sub(_named(cfg.queue_name)),
                 "MessageRetentionPeriod": queue.RETENTION_SECONDS,
+                **_on_failure_queue_properties(cfg),
                 "Tags": _sub(_tags_list()),
             },
         },
@@ -255,6 +259,7 @@ def build_template(spec: ApiSpec | None = None) -> dict:
                 "Tags": _sub(_tags_list()),
             },
         },
+        **_outcome_resources(cfg),
         **api,
         deployment: {
             "Type": "AWS::ApiGateway::Deployment",
@@ -274,7 +279,8 @@ def build_template(spec: ApiSpec | None = None) -> dict:
     }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "streamlab: API Gateway -> DynamoDB (+stream) -> Lambda StreamProcessor, with an on-failure queue",
+        "Description": "streamlab: API Gateway -> DynamoDB (+stream) -> Lambda StreamProcessor; failed requests "
+                       "marked FAILED by a FailureHandler on the on-failure queue",
         "Parameters": {
             "Stack": {"Type": "String", "Default": PipelineConfig().stack, "AllowedPattern": STACK_NAME_PATTERN.pattern,
                       "Description": f"the stack name every resource name derives from; tag {STACK_TAG}"},
@@ -283,6 +289,8 @@ def build_template(spec: ApiSpec | None = None) -> dict:
             "CodeS3Bucket": {"Type": "String", "MinLength": 3,
                              "Description": "S3 bucket holding the StreamProcessor zip (python -m streamlab.aws.package)"},
             "CodeS3Key": {"Type": "String", "MinLength": 1, "Description": "S3 key of the StreamProcessor zip"},
+            "FailureHandlerCodeS3Key": {"Type": "String", "MinLength": 1,
+                                        "Description": "S3 key of the FailureHandler zip (same bucket)"},
         },
         "Resources": resources,
         "Outputs": {
@@ -294,7 +302,77 @@ def build_template(spec: ApiSpec | None = None) -> dict:
             "QueueUrl": {"Value": {"Ref": "OnFailureQueue"}},
             "FunctionName": {"Value": {"Ref": "StreamProcessor"}},
             "MappingId": {"Value": {"Ref": "StreamMapping"}},
+            "FailureHandlerName": {"Value": {"Ref": "FailureHandler"}},
+            "DeadLetterQueueUrl": {"Value": {"Ref": "FailureHandlerDeadLetterQueue"}},
         },
+    }
+
+
+def _outcome_resources(cfg: PipelineConfig) -> dict[str, dict]:
+    """The outcome loop (streamlab.provision.outcomes): the FailureHandler on the on-failure queue,
+    its dead-letter queue, role and log group, the queue's redrive policy, and API Gateway's own
+    429 (stage throttling) with Retry-After."""
+    handler_policy = policies.failure_handler_access_policy(
+        table_arn="${RequestTable.Arn}", stream_arn="${RequestTable.StreamArn}", queue_arn="${OnFailureQueue.Arn}",
+        dead_letter_queue_arn="${FailureHandlerDeadLetterQueue.Arn}", region="${AWS::Region}",
+        account_id="${AWS::AccountId}", function_name=_named(cfg.failure_handler_name),
+    )
+    fn = outcomes.desired_configuration(cfg, "${FailureHandlerRole.Arn}", table_name="${RequestTable}",
+                                        dead_letter_queue_url="${FailureHandlerDeadLetterQueue}")
+    return {
+        "FailureHandlerDeadLetterQueue": {
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {"QueueName": _sub(_named(cfg.dead_letter_queue_name)),
+                           "MessageRetentionPeriod": queue.RETENTION_SECONDS, "Tags": _sub(_tags_list())},
+        },
+        "FailureHandlerRole": _role("lambda.amazonaws.com", policies.FAILURE_HANDLER_POLICY_NAME, handler_policy,
+                                    cfg.failure_handler_role_name),
+        "FailureHandlerLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {"LogGroupName": _sub(_named(function.log_group_name(cfg, cfg.failure_handler_name))),
+                           "Tags": _sub(_tags_list())},
+        },
+        "FailureHandler": {
+            "Type": "AWS::Lambda::Function",
+            "DependsOn": ["FailureHandlerLogGroup"],
+            "Properties": {
+                "FunctionName": _sub(_named(cfg.failure_handler_name)),
+                "Code": {"S3Bucket": {"Ref": "CodeS3Bucket"}, "S3Key": {"Ref": "FailureHandlerCodeS3Key"}},
+                "PackageType": "Zip",
+                **{k: _sub(_named(v) if isinstance(v, str) else v) for k, v in fn.items()},
+                "Tags": _sub(_tags_list()),
+            },
+        },
+        "FailureMapping": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "EventSourceArn": {"Fn::GetAtt": ["OnFailureQueue", "Arn"]},
+                "FunctionName": {"Ref": "FailureHandler"},
+                "BatchSize": outcomes.BATCH_SIZE,
+                "FunctionResponseTypes": ["ReportBatchItemFailures"],
+                "Enabled": True,
+                "Tags": _sub(_tags_list()),
+            },
+        },
+        "ThrottledResponse": {
+            # CHOSEN: API Gateway's own 429 says when to retry, as the DynamoDB throttle's 429 does.
+            "Type": "AWS::ApiGateway::GatewayResponse",
+            "Properties": {"RestApiId": {"Ref": "RestApi"}, "ResponseType": "THROTTLED", "StatusCode": "429",
+                           "ResponseParameters": {"gatewayresponse.header.Retry-After": "'1'"}},
+        },
+    }
+
+
+def _on_failure_queue_properties(cfg: PipelineConfig) -> dict[str, Any]:
+    """The on-failure queue as the FailureHandler's source: visibility and redrive policy."""
+    return {
+        "VisibilityTimeout": outcomes.VISIBILITY_TIMEOUT_SECONDS,
+        "RedrivePolicy": {"deadLetterTargetArn": {"Fn::GetAtt": ["FailureHandlerDeadLetterQueue", "Arn"]},
+                          "maxReceiveCount": outcomes.MAX_RECEIVES},
     }
 
 
