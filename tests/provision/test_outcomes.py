@@ -299,3 +299,20 @@ def test_a_client_nobody_here_wrote_retries_a_throttled_post_safely(target, pipe
     location = answer.headers["Location"]
     status = http.request("GET", status_url(pipeline.invoke_url, location))
     assert status.status == 200 and json.loads(status.data)["id"] == key
+
+
+def test_the_load_runner_samples_time_to_known_outcome_during_a_run(target, pipeline, tmp_path):
+    from streamlab.load import schedule
+    from streamlab.load.run import run_load
+
+    result = run_load(pipeline.invoke_url, schedule.constant(20, 3.0), workers=1, progress=False,
+                      outcome_probe_every_s=0.5, out=tmp_path)
+    frame = result.outcomes
+    assert len(frame) >= 4 and set(frame["status"]) == {schema.PROCESSED}
+    assert (frame["time_to_known_outcome_ms"] > 0).all() and (frame["polls"] >= 1).all()
+    summary = result.summary["time_to_known_outcome_ms"]
+    assert summary["n"] == len(frame) and summary["unknown"] == 0 and 0 < summary["p50"] <= summary["max"]
+    assert (tmp_path / "outcomes.csv").exists()
+    # The audit through GET: every acknowledged request of the run reached an outcome.
+    checked = audit(target, pipeline.table_name, result, through_api=pipeline.invoke_url, settle_timeout=DEADLINE_S)
+    assert checked.passed and checked.settled and checked.processed == len(result.acknowledged_ids)

@@ -21,6 +21,7 @@ from streamlab.errors import ConfigError
 from streamlab.load import hdr
 from streamlab.load.generator import ERROR_CLASSES, OK, ShareResult
 
+OUTCOMES_FILE = "outcomes.csv"  # the outcome probe's requests, when a run sampled them
 REQUESTS_FILE = "requests.csv"
 HISTOGRAMS_FILE = "histograms.json"
 RUN_FILE = "run.json"
@@ -81,6 +82,7 @@ class LoadResult:
     summary: dict[str, Any]
     windows: list[tuple[float, float]] = field(default_factory=list)
     run_dir: Path | None = None
+    outcomes: pd.DataFrame | None = None  # probe requests followed to their outcome, when asked
 
     def histogram(self, metric: str = "latency") -> HdrHistogram:
         return hdr.decode(self.histograms[metric]["total"])
@@ -106,6 +108,8 @@ class LoadResult:
         cols = [c for c in self.records.columns if not c.endswith("_ms")]
         self.records[cols].to_csv(run_dir / REQUESTS_FILE, index=False)
         (run_dir / HISTOGRAMS_FILE).write_text(json.dumps(self.histograms))
+        if self.outcomes is not None:
+            self.outcomes.to_csv(run_dir / OUTCOMES_FILE, index=False)
         (run_dir / RUN_FILE).write_text(json.dumps(
             {"summary": self.summary, "windows": [list(w) for w in self.windows]}, indent=2, default=_jsonable))
         self.run_dir = run_dir

@@ -1,6 +1,7 @@
 """`run_load`: send a schedule at a URL, open loop, from one event loop or several processes."""
 from __future__ import annotations
 
+import contextlib
 import math
 import multiprocessing as mp
 import os
@@ -16,6 +17,7 @@ from streamlab.load.bodies import BodyFactory, JsonBodies
 from streamlab.load.generator import SendOptions, ShareResult, make_bodies, run_coroutine, send_share
 from streamlab.load.results import LoadResult, histograms_of, merge_histograms, records_frame, summarize
 from streamlab.load.schedule import Schedule
+from streamlab.observe.outcome import OutcomeProbe, outcome_summary
 
 # What one Python event loop sends on time on a small machine (see `streamlab bench load`);
 # `workers="auto"` spreads anything above it over processes.
@@ -62,6 +64,7 @@ def run_load(
     late_ms: float = 10.0,
     progress: bool = True,
     out: str | Path | None = None,
+    outcome_probe_every_s: float | None = None,
 ) -> LoadResult:
     """Send `schedule` at `url` (POST, JSON bodies from `body`), open loop; return every record.
 
@@ -69,6 +72,9 @@ def run_load(
     max_in_flight: outstanding requests per worker before a send is dropped (default: 8 per
         connection, at least the peak rate so a whole burst fits).
     out: a folder to save requests.csv, histograms.json and run.json into.
+    outcome_probe_every_s: also POST a probe request this often during the run and follow each to
+        its outcome through GET (`streamlab.observe.outcome.OutcomeProbe`): `result.outcomes` and
+        the summary's `time_to_known_outcome_ms`.
     """
     if not url.startswith(("http://", "https://")):
         raise ConfigError(f"url {url!r} must start with http:// or https://.")
@@ -85,25 +91,30 @@ def run_load(
         raise ConfigError("pool_size and max_in_flight must be at least 1.")
     opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap)
     bar = _progress_bar(len(schedule), progress)
+    probe = OutcomeProbe(url, outcome_probe_every_s, timeout_s=max(60.0, timeout)) if outcome_probe_every_s else None
     started = time.time()
-    try:
-        if n_workers == 1:
-            share, start_epoch = _run_one(opts, schedule, body, bar)
-            shares = [(0, share)]
-            histograms = histograms_of(records_frame(shares))
-        else:
-            shares, parts, start_epoch = _run_processes(opts, schedule, body, n_workers, bar)
-            histograms = merge_histograms(parts)
-    finally:
-        if bar is not None:
-            bar.close()
+    with probe if probe is not None else contextlib.nullcontext():
+        try:
+            if n_workers == 1:
+                share, start_epoch = _run_one(opts, schedule, body, bar)
+                shares = [(0, share)]
+                histograms = histograms_of(records_frame(shares))
+            else:
+                shares, parts, start_epoch = _run_processes(opts, schedule, body, n_workers, bar)
+                histograms = merge_histograms(parts)
+        finally:
+            if bar is not None:
+                bar.close()
     df = records_frame(shares)
     summary = summarize(
         df, histograms, late_ms=late_ms, url=url, profile=schedule.name, params=schedule.params,
         workers=n_workers, pool_size=pool, max_in_flight=cap, timeout=timeout,
         start_epoch=start_epoch, wall_s=round(time.time() - started, 3),
     )
-    result = LoadResult(df, histograms, summary, list(schedule.windows))
+    outcomes = probe.frame() if probe is not None else None
+    if outcomes is not None:
+        summary["time_to_known_outcome_ms"] = outcome_summary(outcomes)
+    result = LoadResult(df, histograms, summary, list(schedule.windows), outcomes=outcomes)
     if out is not None:
         result.save(out)
     return result

@@ -121,6 +121,20 @@ def outcomes_frame(outcomes: list[Outcome]) -> pd.DataFrame:
     return pd.DataFrame([o.as_dict() for o in outcomes], columns=columns)
 
 
+def outcome_summary(frame: pd.DataFrame) -> dict[str, Any]:
+    """Count, how many ended PROCESSED / FAILED / unknown, and p50/p99/max time to known outcome (ms)."""
+    known = frame["time_to_known_outcome_ms"].dropna()
+    return {
+        "n": int(len(frame)),
+        "processed": int((frame["status"] == schema.PROCESSED).sum()),
+        "failed": int((frame["status"] == schema.FAILED).sum()),
+        "unknown": int(len(frame) - len(known)),
+        "p50": float(known.quantile(0.5)) if len(known) else None,
+        "p99": float(known.quantile(0.99)) if len(known) else None,
+        "max": float(known.max()) if len(known) else None,
+    }
+
+
 class OutcomeProbe:
     """During a load run, POST a probe request every `every_s` seconds and follow each to its outcome.
 
