@@ -149,11 +149,12 @@ async def _measure(ministack_url: str, api: sample_api.SampleApi, requests: int,
     }
 
 
-def run(requests: int = 4000, concurrency: int = 16, item_bytes: int = 256, home: Path | None = None) -> dict[str, Any]:
-    """Benchmark both paths on the running local stack; returns the JSON-ready report."""
+def run(requests: int = 4000, concurrency: int = 16, item_bytes: int = 256, home: Path | None = None,
+        log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Benchmark both paths on the local stack (started if it is not running); returns the JSON-ready report."""
     if requests < ROUNDS or concurrency < 1:
         raise ConfigError(f"--requests must be at least {ROUNDS} and --concurrency at least 1.")
-    state = stack.running_state(home)
+    state = stack.up(home=home, log=log)
     target = local_target(state.endpoint_url)
     api = sample_api.define(target, name=f"streamlab-bench-{uuid.uuid4().hex[:6]}", with_get=False)
     try:
@@ -169,10 +170,3 @@ def run(requests: int = 4000, concurrency: int = 16, item_bytes: int = 256, home
         **results,
     }
 
-
-def write(report: dict[str, Any], out: Path | None) -> str:
-    text = json.dumps(report, indent=2)
-    if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n")
-    return text
