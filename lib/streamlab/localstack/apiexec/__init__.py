@@ -1,4 +1,5 @@
-"""The API executor: runs REST APIs defined through the API Gateway control plane (rows A1–A8).
+"""The API executor: runs REST APIs defined through the API Gateway control plane (rows A1–A10
+of docs/aws-semantics.md).
 
     service     front-door routes: invocations, and control-plane calls that make a definition stale
     loader      reads deployed definitions back from MiniStack; snapshot per deployment, stage TTL

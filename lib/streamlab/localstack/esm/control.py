@@ -1,4 +1,4 @@
-"""The Lambda event-source-mapping API for DynamoDB stream sources (aiohttp handlers).
+"""The Lambda event-source-mapping API for DynamoDB stream sources (aiohttp handlers; E13, E15).
 
 Calls for other sources (SQS, Kinesis, ...) and for UUIDs we do not own go to MiniStack
 unchanged; ListEventSourceMappings answers ours and MiniStack's together.
