@@ -12,5 +12,4 @@ of docs/aws-semantics.md).
     dynamodb    the integration's call to MiniStack's DynamoDB
     metrics     AWS/ApiGateway metrics, aggregated per second, flushed in the background
     upstream    headers for our calls to MiniStack
-    sample_api  a small API defined with boto3, for tests and `streamlab bench api`
 """
