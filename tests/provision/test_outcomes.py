@@ -12,10 +12,11 @@ import uuid
 
 import pytest
 
-from streamlab import client, schema
+from streamlab import schema
+from streamlab.notebook import client
 from streamlab.localstack.faults import throttle_dynamodb
 from streamlab.observe.audit import audit
-from streamlab.observe.outcome import status_url, wait_for_outcome
+from streamlab.load.outcome import status_url, wait_for_outcome
 from streamlab.observe.reconcile import reconcile, redrive
 from streamlab.provision import PipelineConfig, deploy, teardown
 from streamlab.provision import function as function_step

@@ -1,11 +1,7 @@
-"""Write a function's deployment zip to a file, for the CloudFormation route (S3 upload).
-
-    python -m streamlab.aws.package build/stream_processor.zip                   # the StreamProcessor
-    python -m streamlab.aws.package build/failure_handler.zip failure_handler    # the FailureHandler
-"""
+"""Write a function's deployment zip to a file, for the CloudFormation route (S3 upload):
+`streamlab aws package` (the StreamProcessor) or `streamlab aws package --function failure_handler`."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from streamlab.provision.package import build_zip, code_sha256
@@ -19,8 +15,3 @@ def write_package(path: Path | str, function: str = "stream_processor") -> str:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(data)
     return code_sha256(data)
-
-
-if __name__ == "__main__":
-    target = sys.argv[1] if len(sys.argv) > 1 else "build/stream_processor.zip"
-    print(f"{target} CodeSha256={write_package(target, *sys.argv[2:3])}")

@@ -10,14 +10,14 @@ import queue as queue_mod
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 from streamlab.errors import ConfigError, StreamlabError
 from streamlab.load.bodies import BodyFactory, JsonBodies
 from streamlab.load.generator import SendOptions, ShareResult, make_bodies, run_coroutine, send_share
 from streamlab.load.results import LoadResult, histograms_of, merge_histograms, records_frame, summarize
 from streamlab.load.schedule import Schedule
-from streamlab.observe.outcome import OutcomeProbe, outcome_summary
+from streamlab.load.outcome import OutcomeProbe, outcome_summary
 
 # What one Python event loop sends on time on a small machine (see `streamlab bench load`);
 # `workers="auto"` spreads anything above it over processes.
@@ -62,6 +62,7 @@ def run_load(
     max_in_flight: int | None = None,
     timeout: float = 10.0,
     late_ms: float = 10.0,
+    headers: Mapping[str, str] | None = None,
     progress: bool = True,
     out: str | Path | None = None,
     outcome_probe_every_s: float | None = None,
@@ -71,9 +72,10 @@ def run_load(
     pool_size: keep-alive connections per worker (default: sized for the peak rate).
     max_in_flight: outstanding requests per worker before a send is dropped (default: 8 per
         connection, at least the peak rate so a whole burst fits).
+    headers: sent with every request, besides Content-Type: application/json (which they may replace).
     out: a folder to save requests.csv, histograms.json and run.json into.
     outcome_probe_every_s: also POST a probe request this often during the run and follow each to
-        its outcome through GET (`streamlab.observe.outcome.OutcomeProbe`): `result.outcomes` and
+        its outcome through GET (`streamlab.load.outcome.OutcomeProbe`): `result.outcomes` and
         the summary's `time_to_known_outcome_ms`.
     """
     if not url.startswith(("http://", "https://")):
@@ -89,7 +91,9 @@ def run_load(
     cap = max_in_flight or max(pool * 8, math.ceil(schedule.peak_rate / n_workers))
     if pool < 1 or cap < 1:
         raise ConfigError("pool_size and max_in_flight must be at least 1.")
-    opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap)
+    sent_headers = {"Content-Type": "application/json", **(headers or {})}
+    opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap,
+                       headers=tuple(sent_headers.items()))
     bar = _progress_bar(len(schedule), progress)
     probe = OutcomeProbe(url, outcome_probe_every_s, timeout_s=max(60.0, timeout)) if outcome_probe_every_s else None
     started = time.time()

@@ -155,8 +155,8 @@ def read_through_api(url: str, ids: list[str], threads: int = 16) -> dict[str, d
     """{id: GET /requests/{id} answer} for the ids the API knows (404s are left out); `url` is the POST URL."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from streamlab.client import call
-    from streamlab.observe.outcome import status_url
+    from streamlab.load.outcome import status_url
+    from streamlab.notebook.client import call
 
     def get(i: str) -> tuple[str, Any]:
         reply = call("GET", status_url(url, i))

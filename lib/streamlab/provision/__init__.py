@@ -3,11 +3,18 @@
 One small module per step, each with create (idempotent: finds and reuses), describe and delete:
 
     table     the request table with its stream          create_table / describe_table / delete_table
-    queue     the on-failure SQS queue                   create_queue / describe_queue / delete_queue
+    queue     the on-failure SQS queue (and any by name) create_queue / describe_queue / delete_queue
     roles     API and processor IAM roles (policies)     create_api_role / create_processor_role / ...
-    function  the StreamProcessor Lambda                 create_function / describe_function / ...
+    function  the StreamProcessor Lambda (any by name)   create_function / ensure_function / ...
     mapping   stream -> function event source mapping    create_mapping / describe_mapping / ...
     api       the REST API from infra/api/               create_api / describe_api / delete_api
+    sync_api  the synchronous design of notebook 07      deploy_sync / describe_sync / teardown_sync
+    outcomes  the FailureHandler on the on-failure queue  create_outcome_loop / describe_outcome_loop / ...
+              (its own role and dead-letter queue): failed requests end FAILED
+
+Shared by the steps: `config` (names, settings, tags), `calls` (AWS errors as ProvisionError,
+idempotent helpers), `policies` (least-privilege IAM documents), `apispec` (infra/api/ read into
+a spec), `package` (the function zips), `paths` (where infra/ is).
 
 `deploy(config)` runs them in order and returns a `Pipeline`; `describe_pipeline(config)` reads
 the same `Pipeline` back without changing anything; `teardown(config)` deletes everything in

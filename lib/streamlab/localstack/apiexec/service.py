@@ -26,7 +26,7 @@ from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, 
 from streamlab.localstack.apiexec.gateway import GatewayError
 from streamlab.localstack.apiexec.metrics import Metrics
 from streamlab.localstack.apiexec.upstream import account_of
-from streamlab.localstack.frontdoor import FrontDoorContext, Route, forward
+from streamlab.localstack.proxy import FrontDoorContext, Route, forward
 from streamlab.localstack.throttle_switch import THROTTLED_MESSAGE, THROTTLED_TYPE, ThrottleSwitch
 from streamlab.target import LOCAL_ACCOUNT_ID
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from streamlab.client import Reply
+from streamlab.notebook.client import Reply
 from streamlab.errors import ConfigError
-from streamlab.observe.outcome import outcomes_frame, status_url, wait_for_outcome
+from streamlab.load.outcome import outcomes_frame, status_url, wait_for_outcome
 
 BASE = "http://127.0.0.1:4566/restapis/a1/dev/_user_request_/requests"
 

@@ -1,13 +1,10 @@
-"""The command line of the outcome loop: `streamlab reconcile`, `streamlab redrive`, `streamlab fault throttle`."""
+"""`streamlab reconcile | redrive | fault`: requests stuck in ACCEPTED, re-processing, the throttling switch."""
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr)
+from streamlab.cli.base import Command, say
 
 
 def add_reconcile_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,13 +27,13 @@ def add_fault_arguments(p: argparse.ArgumentParser) -> None:
     t.add_argument("--seconds", type=float, default=60.0, help="how long (default 60)")
 
 
-def reconcile_command(args: argparse.Namespace) -> int:
+def reconcile(args: argparse.Namespace) -> int:
     from streamlab.connect import connect
-    from streamlab.observe.reconcile import reconcile
+    from streamlab.observe.reconcile import reconcile as find_and_redrive
     from streamlab.provision import PipelineConfig
 
     config = PipelineConfig(stack=args.stack)
-    report = reconcile(connect(log=_say), table=config.table_name, function_name=config.function_name,
+    report = find_and_redrive(connect(log=say), table=config.table_name, function_name=config.function_name,
                        older_than_s=args.older_than, redrive_stuck=args.redrive)
     if args.json:
         print(json.dumps({"stuck": [s.__dict__ for s in report.stuck],
@@ -46,18 +43,18 @@ def reconcile_command(args: argparse.Namespace) -> int:
     return 0 if not report.stuck or (report.redrive and not report.redrive.failed) else 1
 
 
-def redrive_command(args: argparse.Namespace) -> int:
+def redrive(args: argparse.Namespace) -> int:
     from streamlab.connect import connect
-    from streamlab.observe.reconcile import redrive
+    from streamlab.observe.reconcile import redrive as redrive_requests
     from streamlab.provision import PipelineConfig
 
     config = PipelineConfig(stack=args.stack)
-    result = redrive(connect(log=_say), args.ids, table=config.table_name, function_name=config.function_name)
+    result = redrive_requests(connect(log=say), args.ids, table=config.table_name, function_name=config.function_name)
     print(result)
     return 1 if result.failed else 0
 
 
-def fault_command(args: argparse.Namespace) -> int:
+def fault(args: argparse.Namespace) -> int:
     from streamlab.localstack import stack
     from streamlab.localstack.state import StackPaths, default_home
     from streamlab.localstack.throttle_switch import write_setting
@@ -67,3 +64,12 @@ def fault_command(args: argparse.Namespace) -> int:
     print(f"throttling {setting.share:.0%} of the API's DynamoDB writes for {max(args.seconds, 0):g} s"
           if setting.share else "DynamoDB throttling off")
     return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "reconcile": Command(reconcile, "list requests stuck in ACCEPTED longer than a threshold; --redrive re-processes them",
+                         add_reconcile_arguments),
+    "redrive": Command(redrive, "re-process chosen FAILED requests (after a fix)", add_redrive_arguments),
+    "fault": Command(fault, "inject a fault into the local stack (throttle a share of the API's DynamoDB writes)",
+                     add_fault_arguments),
+}

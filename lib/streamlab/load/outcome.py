@@ -16,7 +16,8 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from streamlab import client, schema
+from streamlab import schema
+from streamlab.notebook import client
 from streamlab.errors import ConfigError
 
 FIRST_WAIT_S = 0.05
