@@ -16,10 +16,14 @@
 # %% [markdown]
 # # 05 · Resilience: poison records, timeouts, partial failures, an outage
 #
-# **What this notebook teaches:** what the event source mapping does when processing fails, and
-# how its settings decide the outcome. The same failures run under different mapping settings;
-# after each run the **no-loss audit** accounts for every acknowledged request: processed, handed
-# to the on-failure queue, or still pending. Lost must be zero every time.
+# **What this notebook teaches:** what the event source mapping does when processing fails, how
+# its settings decide the outcome, and what the **client** then sees. The same failures run under
+# different mapping settings. A batch the mapping gives up on goes to the on-failure queue; the
+# **FailureHandler** reads it, finds the requests in the stream and marks them `FAILED` with the
+# reason, so `GET /requests/{id}` tells the client. After each run the **audit** accounts for every
+# acknowledged request: `PROCESSED`, `FAILED` (with its reason), *stuck* in `ACCEPTED`, or lost.
+# Lost must be zero every time; stuck too, once the settings let the pipeline finish. At the end
+# a fix is deployed and a **redrive** turns the failed requests `PROCESSED`.
 #
 # | setting | what it does (reference §2) |
 # |---|---|
@@ -27,6 +31,7 @@
 # | `BisectBatchOnFunctionError` | split a failing batch in two and retry the halves, down to single records (E8) |
 # | `FunctionResponseTypes: ReportBatchItemFailures` | the function names the records that failed; the mapping retries from the first of them (E9) |
 # | `DestinationConfig.OnFailure` | where a batch's metadata goes when the limits are spent (E10) |
+# | `MaximumRecordAgeInSeconds` | give up records older than this (60 s at least, E6); the reason is `RecordAgeExceeded` |
 
 # %% tags=["parameters"]
 target = "local"
@@ -40,20 +45,26 @@ outage_s = 3.0
 timeout_s = 2
 blocked_look_s = 5
 settle_s = 120
+record_age_s = 60
 seed = 5
 
 # %%
+import json
 import threading
 import time
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import Image, display
 
 import streamlab
-from streamlab import load
+from streamlab import load, schema
 from streamlab.aws import guard_burst
 from streamlab.experiment import PipelineNames, charts, run_experiment
+from streamlab.load.outcome import wait_for_outcome
+from streamlab.notebook.client import call
+from streamlab.observe import audit as audit_run, redrive
 from streamlab.provision import PipelineConfig, deploy
 from streamlab.notebook.results import record_results
 
@@ -69,24 +80,58 @@ print(f"{len(schedule)} requests per run, every {poison_every}th is poison: "
       f"{len(schedule) // poison_every} poison records per run")
 
 
-def scenario(name, config, body=poisoned, settle=settle_s):
-    """Deploy `config` (the mapping is updated in place), send the same load, audit."""
+COLUMNS = {"acknowledged": "acknowledged", "processed": "processed", "on-failure": "failed", "pending": "stuck",
+           "lost": "lost", "max attempts": "max attempts", "lag p99 ms": "lag p99 ms", "audit": "audit"}
+
+
+def scenario(name, config, body=poisoned, settle=settle_s, sched=schedule):
+    """Deploy `config` (the mapping is updated in place), send the load, audit; print why requests failed."""
     deploy(config, target=tgt, log=lambda _: None)
-    exp = run_experiment(tgt, pipeline.invoke_url, schedule, RUN_DIR / name, names=names, name=name, guard=guard_burst,
+    exp = run_experiment(tgt, pipeline.invoke_url, sched, RUN_DIR / name, names=names, name=name, guard=guard_burst,
                          body=body, settle_timeout=settle, progress=False)
-    print(f"{name}: {exp.obs.audit.verdict}")
+    reasons = exp.obs.items[schema.FAILURE_REASON].value_counts().to_dict()
+    print(f"{name}: {exp.obs.audit.verdict}; FAILED by reason: {reasons or 'none'}")
     return exp
+
+
+def outcome_table(experiments):
+    return pd.DataFrame([e.row() for e in experiments]).set_index("experiment")[list(COLUMNS)].rename(columns=COLUMNS)
+
+
+# %% [markdown]
+# ## One on-failure message, as it really looks
+#
+# The mapping sends only **metadata** to the queue (E10): the condition, the attempts, and the
+# shard with the first and last sequence numbers of the batch. No request ids, no bodies. We pause
+# the FailureHandler's SQS mapping for a moment, send one poison request, and read the message the
+# mapping sends; then the FailureHandler gets it (its visibility timeout is 1 s here) and the
+# request's `GET` turns `FAILED`, with the reason.
+
+# %%
+lam, sqs = tgt.client("lambda"), tgt.client("sqs")
+lam.update_event_source_mapping(UUID=pipeline.failure_mapping_uuid, Enabled=False)
+try:
+    one = call("POST", pipeline.invoke_url, {"fail": "poison", "note": "one on-failure message"}).json()["id"]
+    message, deadline = None, time.monotonic() + settle_s
+    while message is None and time.monotonic() < deadline:
+        got = sqs.receive_message(QueueUrl=pipeline.queue_url, WaitTimeSeconds=1, VisibilityTimeout=1)
+        message = (got.get("Messages") or [None])[0]
+finally:
+    lam.update_event_source_mapping(UUID=pipeline.failure_mapping_uuid, Enabled=True)
+print(json.dumps(json.loads(message["Body"]), indent=1))
+one_outcome = wait_for_outcome(pipeline.invoke_url, one, timeout_s=settle_s)
+print(json.dumps(one_outcome.body, indent=1))
 
 
 # %% [markdown]
 # ## Poison records, three ways
 #
 # A poison record fails on every attempt. All three runs below stop retrying after two retries and
-# send what they give up on to the on-failure queue; they differ in how much of the batch around
-# the poison shares its fate.
+# send what they give up on to the on-failure queue, where the FailureHandler marks it `FAILED`
+# (`RetryAttemptsExhausted`); they differ in how much of the batch around the poison shares its fate.
 #
 # 1. **Retry limit only**: the whole batch fails with its poison record, so the innocent records
-#    in the same batch go to the on-failure queue too (reported, not lost, but not processed).
+#    in the same batch end `FAILED` too (reported, not lost, but not processed).
 # 2. **Bisect**: the failing batch is halved until the poison record is alone; only it is given up.
 # 3. **Partial batch responses**: the function reports the poison record's sequence number; the
 #    mapping checkpoints before it and retries from there, so earlier records are not redone.
@@ -102,16 +147,16 @@ runs = [
     scenario("partial batch responses", base.with_esm(maximum_retry_attempts=2, bisect_batch_on_function_error=False,
                                                       report_batch_item_failures=True)),
 ]
-table = pd.DataFrame([e.row() for e in runs]).set_index("experiment")
-table[["acknowledged", "processed", "on-failure", "pending", "lost", "max attempts", "lag p99 ms", "audit"]]
+outcome_table(runs)
 
 # %% [markdown]
 # ## AWS's defaults: retry until the record expires
 #
 # With `MaximumRetryAttempts = -1` (the default) a poison record **blocks its shard**: the mapping
 # retries the same batch again and again, and every record behind it waits (E7). Nothing is lost:
-# the records are still in the stream and in the table, *pending*. We look after a few seconds,
-# then change the mapping to a retry limit with bisect, and the blocked batch drains.
+# the records are still in the stream and in the table, but *stuck* in `ACCEPTED`: the client's
+# `GET` has no outcome to show. We look after a few seconds, then change the mapping to a retry
+# limit with bisect, and the blocked batch drains: every request gets its outcome.
 
 # %%
 blocked = scenario("defaults: blocked", raising.with_esm(maximum_retry_attempts=-1, bisect_batch_on_function_error=False,
@@ -122,11 +167,24 @@ blocked = scenario("defaults: blocked", raising.with_esm(maximum_retry_attempts=
 # Only the mapping changes: the same function, now with a retry limit and bisect.
 deploy(raising.with_esm(maximum_retry_attempts=2, bisect_batch_on_function_error=True,
                         report_batch_item_failures=False), target=tgt, log=lambda _: None)
-from streamlab.observe import audit as audit_run
-
-unblocked = audit_run(tgt, pipeline.table_name, blocked.run, queue_url=pipeline.queue_url, settle_timeout=settle_s)
-print("after the fix:", unblocked.verdict)
+unblocked = audit_run(tgt, pipeline.table_name, blocked.run, through_api=pipeline.invoke_url, settle_timeout=settle_s)
+print("after the fix, as GET shows it:", unblocked.verdict)
 unblocked
+
+
+# %% [markdown]
+# ## Too old: `MaximumRecordAgeInSeconds`
+#
+# Unlimited retries, but records older than `record_age_s` (60 s is the least AWS accepts, E6)
+# are given up. The poison blocks its shard until its batch is a minute old; then the batch goes
+# to the on-failure queue with the condition `RecordAgeExceeded`, and so does everything that
+# waited behind it that long. This scenario takes a minute by design.
+
+# %%
+aged = scenario("record age", raising.with_esm(maximum_retry_attempts=-1, maximum_record_age_in_seconds=record_age_s,
+                                               bisect_batch_on_function_error=False, report_batch_item_failures=False),
+                body=lambda seq: {"seq": seq, **({"fail": "poison"} if seq == 0 else {})},
+                sched=load.constant(rate=4, duration=1.0), settle=record_age_s + settle_s)
 
 
 # %% [markdown]
@@ -162,34 +220,86 @@ display(Image(RUN_DIR / "outage" / "dashboard.png"))
 
 # %%
 deploy(base, target=tgt, log=lambda _: None)   # back to the defaults of the suite
-everything = runs + [timeouts, outage]
-summary = pd.DataFrame([e.row() for e in everything]).set_index("experiment")
-summary[["acknowledged", "processed", "on-failure", "pending", "lost", "max attempts", "lag p99 ms", "audit"]]
+everything = runs + [aged, timeouts, outage]
+summary = outcome_table(everything)
+summary
+
+# %% [markdown]
+# ## Time to a known outcome
+#
+# How long after acceptance did each request have an outcome a client could see? For a processed
+# request that is `processed_at`, for a failed one `failed_at` (the FailureHandler's mark), each
+# minus `accepted_at`. A polling client learns it up to one poll later (`Retry-After: 1`).
+# Failures take longer to become known than successes: the retries come first.
 
 # %%
+def known_after_s(exp):
+    items = exp.obs.items
+    known = items[schema.PROCESSED_AT].fillna(items[schema.FAILED_AT])
+    return ((known - items[schema.ACCEPTED_AT]) / 1000).dropna()
+
+known = {e.name: known_after_s(e) for e in everything}
+fig, ax = plt.subplots(figsize=(9, 4))
+ax.boxplot(list(known.values()), labels=list(known), showfliers=True)
+ax.set_yscale("log")
+ax.set_ylabel("seconds from acceptance to a known outcome")
+ax.tick_params(axis="x", rotation=20)
+fig.tight_layout()
 outcomes = charts.outcome_bars({e.name: e.obs.audit for e in everything})
-charts.save_figures(RUN_DIR, {"outcomes": outcomes})
+charts.save_figures(RUN_DIR, {"outcomes": outcomes, "time_to_known_outcome": fig})
 display(Image(RUN_DIR / "outcomes.png"))
+pd.DataFrame({name: {"p50 s": v.quantile(0.5), "p99 s": v.quantile(0.99), "max s": v.max()} for name, v in known.items()}).T
+
+# %% [markdown]
+# ## The fix, and a redrive
+#
+# The poison requests failed because of their own switch (`{"fail": "poison"}`). We deploy "the
+# fix" (the processor now ignores that switch) and **redrive** every request that ended `FAILED`:
+# `redrive(ids)` invokes the StreamProcessor with each request's record rebuilt from the table,
+# as the stream delivered it. `PROCESSED` overwrites `FAILED`; a `PROCESSED` request is never
+# touched again. The audit, through `GET`, then finds every request processed.
 
 # %%
-record_results(RUN_DIR.parent, "05_resilience", rows=summary.reset_index().to_dict("records"),
+failed_ids = [i for e in everything for i in e.obs.audit.on_failure_ids] + [one]
+deploy(base.with_processor(request_failures=False), target=tgt, log=lambda _: None)
+redriven = redrive(tgt, failed_ids, table=pipeline.table_name, function_name=pipeline.function_name)
+print(redriven)
+after_redrive = audit_run(tgt, pipeline.table_name, failed_ids, through_api=pipeline.invoke_url, settle_timeout=settle_s)
+print("the redriven requests, as GET shows them:", after_redrive.verdict)
+deploy(base, target=tgt, log=lambda _: None)   # the suite's defaults again
+
+# %%
+reasons = {e.name: e.obs.items[schema.FAILURE_REASON].value_counts().to_dict() for e in everything}
+record_results(RUN_DIR.parent, "05_resilience",
+               rows=pd.DataFrame([e.row() for e in everything]).to_dict("records"),
                blocked_pending=blocked.obs.audit.pending, unblocked=unblocked.as_dict(),
-               lost=int(summary["lost"].sum()) + unblocked.missing,
-               all_passed=all(e.passed for e in everything) and unblocked.passed)
+               lost=int(summary["lost"].sum()) + unblocked.missing, stuck=int(summary["stuck"].sum()),
+               reasons=reasons, one_message_condition=json.loads(message["Body"])["requestContext"]["condition"],
+               one_outcome=one_outcome.as_dict(),
+               known_after_s={k: {"p50": float(v.quantile(0.5)), "max": float(v.max())} for k, v in known.items()},
+               redrive={"requested": len(failed_ids), "processed": len(redriven.processed),
+                        "failed": len(redriven.failed), "skipped": len(redriven.skipped)},
+               after_redrive=after_redrive.as_dict(),
+               all_passed=all(e.passed for e in everything) and unblocked.passed and after_redrive.passed)
 for e in everything:
     a = e.obs.audit
-    print(f"{e.name:25s} processed {a.processed:4d}, on-failure {a.on_failure:3d}, pending {a.pending:3d}, lost {a.missing}")
-print(f"defaults: {blocked.obs.audit.pending} records were pending behind the poison; after the fix "
-      f"{unblocked.pending} pending, {unblocked.on_failure} on-failure, {unblocked.missing} lost.")
+    print(f"{e.name:25s} processed {a.processed:4d}, FAILED {a.failed:3d} {reasons[e.name] or ''}, "
+          f"stuck {a.pending:3d}, lost {a.missing}")
+print(f"defaults: {blocked.obs.audit.pending} requests were stuck behind the poison; after the fix "
+      f"{unblocked.pending} stuck, {unblocked.failed} FAILED, {unblocked.missing} lost.")
+print(f"redrive after the fix: {len(redriven.processed)} of {len(failed_ids)} FAILED requests now PROCESSED "
+      f"({after_redrive.processed} as GET shows them), {len(redriven.failed)} failed again.")
 
 # %% [markdown]
 # ## What we saw
 #
 # The lines above are computed from this run. What to look for:
 #
-# * With a retry limit alone, the innocent neighbours of a poison record end in the on-failure
-#   queue with it; bisect and partial batch responses give up only the poison records.
-# * With AWS's defaults a poison record blocks its shard: records wait, *pending*, until the
-#   mapping's settings are changed; then they drain. Pending is not lost.
+# * With a retry limit alone, the innocent neighbours of a poison record end `FAILED` with it;
+#   bisect and partial batch responses give up only the poison records. Every given-up request
+#   shows `FAILED` and why (`RetryAttemptsExhausted`, `RecordAgeExceeded`) through `GET`.
+# * With AWS's defaults a poison record blocks its shard: requests stay *stuck* in `ACCEPTED`
+#   until the mapping's settings are changed; then every one gets its outcome.
 # * A timeout is a function error and is handled like one. An outage costs lag, not data.
-# * The audit found zero lost in every run.
+# * A redrive after the fix turned the failed requests `PROCESSED`.
+# * The audit found zero lost in every run, and zero stuck once the settings allowed it.

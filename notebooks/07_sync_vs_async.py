@@ -63,6 +63,7 @@ from IPython.display import Image, display
 import streamlab
 from streamlab import load
 from streamlab.aws import guard_burst
+from streamlab.aws.cost import estimate_cost, estimate_sync_cost
 from streamlab.experiment import PipelineNames, charts, compare, run_experiment
 from streamlab.load import hdr
 from streamlab.load.bodies import encode_body
@@ -216,6 +217,35 @@ for path in saved:
 print("each run's dashboard:", OUT / "sync" / "dashboard.png", "and", OUT / "async" / "dashboard.png")
 
 # %% [markdown]
+# ## What a million requests cost on AWS
+#
+# Both designs do the same work per request (`work_ms`); what differs is how it is billed (us-east-1
+# list prices, `streamlab.aws.cost`). The synchronous design pays one Lambda invocation per request,
+# and one write. The fire-and-forget design pays one more write (the processor marks the item) but
+# invokes once per *batch*: the work is the same GB-seconds, the per-invocation charge is divided by
+# the batch size. Both pay one API call per request; a client polling its status pays one more API
+# call (and one read) per GET, which this estimate leaves out. Average batch: the records this run's
+# processor saw per invocation, from the pipeline's own metrics when available, else `batch_size`.
+
+# %%
+item_bytes = len(encode_body(BODIES["async"](0)))
+records = async_exp.obs.items
+invocations = None
+if async_exp.obs.metrics is not None and "Invocations" in set(async_exp.obs.metrics.get("metric", [])):
+    m = async_exp.obs.metrics
+    invocations = float(m[m["metric"] == "Invocations"]["value"].sum()) or None
+avg_batch = min(batch_size, len(records) / invocations) if invocations else batch_size
+per_million = {
+    "sync": estimate_sync_cost(1_000_000, item_bytes=item_bytes, invocation_ms=work_ms, memory_mb=SYNC_CONFIG.memory_mb),
+    "async": estimate_cost(1_000_000, item_bytes=item_bytes, batch_size=max(1, round(avg_batch)),
+                           invocation_ms=max(1, round(avg_batch)) * work_ms, memory_mb=ASYNC_CONFIG.processor.memory_mb),
+}
+for design, est in per_million.items():
+    print(f"{design:5s} per million requests: ${est.total_usd:,.2f}  "
+          f"(API ${est.api_usd:,.2f}, DynamoDB ${est.dynamodb_usd:,.2f}, Lambda ${est.lambda_usd:,.2f})")
+print(f"async batches of ~{avg_batch:.0f} records ({'measured' if invocations else 'the configured batch size'})")
+
+# %% [markdown]
 # ## Key results
 
 # %%
@@ -237,6 +267,9 @@ results = {
     "async_audit_passed": async_exp.obs.audit.passed,
     "async_audit_settled": async_exp.obs.audit.settled,
     "sync_audit_verdict": sync_exp.obs.audit.verdict,
+    "usd_per_million": {d: round(e.total_usd, 4) for d, e in per_million.items()},
+    "usd_per_million_by_part": {d: {"api": e.api_usd, "dynamodb": e.dynamodb_usd, "lambda": e.lambda_usd}
+                                for d, e in per_million.items()},
 }
 record_results(run_dir, "07_sync_vs_async", **results)
 results
@@ -260,6 +293,10 @@ pipeline = deploy(PipelineConfig(stack=stack), target=tgt)
 # %%
 for line in compare.describe(outcomes):
     print("*", line)
+cheaper = min(per_million, key=lambda d: per_million[d].total_usd)
+other = "sync" if cheaper == "async" else "async"
+print(f"* per million requests on AWS: {cheaper} ${per_million[cheaper].total_usd:,.2f} against {other} "
+      f"${per_million[other].total_usd:,.2f} (list prices; status GETs not counted).")
 if work_done.get_total_count():
     done = hdr.percentiles_ms(work_done)
     print(f"* async: the work itself was done p50 {done['p50']:,.0f} ms, p99 {done['p99']:,.0f} ms after the request "

@@ -1,7 +1,7 @@
 """The cost estimate follows the §5 prices, and the guard refuses a burst above the cap."""
 import pytest
 
-from streamlab.aws.cost import estimate_cost, guard_cost
+from streamlab.aws.cost import estimate_cost, estimate_sync_cost, guard_cost
 from streamlab.errors import CostGuardError
 
 
@@ -29,3 +29,14 @@ def test_guard_refuses_above_the_cap_and_says_how_to_proceed():
 def test_cap_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("STREAMLAB_COST_CAP_USD", "100")
     guard_cost(estimate_cost(1_000_000))
+
+
+def test_the_synchronous_design_pays_an_invocation_per_request_and_one_write():
+    sync = estimate_sync_cost(1_000_000, item_bytes=500, invocation_ms=50, memory_mb=256)
+    assert sync.api_usd == pytest.approx(3.50)
+    assert sync.dynamodb_usd == pytest.approx(0.625)  # its one PutItem
+    assert sync.lambda_usd == pytest.approx(1_000_000 * 0.20 / 1e6 + 1_000_000 * 0.05 * 0.25 * 0.0000166667)
+    # The same work in batches of 100: 100x fewer invocation charges, the same GB-seconds, one more write.
+    fire_and_forget = estimate_cost(1_000_000, item_bytes=500, batch_size=100, invocation_ms=100 * 50, memory_mb=256)
+    assert fire_and_forget.dynamodb_usd == pytest.approx(2 * sync.dynamodb_usd)
+    assert fire_and_forget.lambda_usd < sync.lambda_usd

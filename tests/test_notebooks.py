@@ -84,9 +84,14 @@ def test_api_notebook_refused_bad_input_and_surfaced_the_fault(suite_run):
     res = read_results(suite_run[0].run_dir, "03_api_direct_integration")
     assert res["post_status"] == 202
     assert res["refused"] == {"malformed JSON": 400, "body is not an object": 400, "text/plain": 415,
-                              "item over 400 KB": 400}
+                              "item over 400 KB": 400, "Idempotency-Key too long": 400,
+                              "Idempotency-Key with a space": 400}
     assert res["written_by_refused"] == 0
     assert 500 <= res["fault_status"] < 600
+    # The request-reply loop: a Location to poll, and the 504 retried with the same key stored once.
+    assert res["location"].startswith("requests/") and res["time_to_known_outcome_ms"] > 0
+    assert res["retry_status"] == 202 and res["retry_copies"] == 1 and res["conflict_status"] == 422
+    assert 429 in res["stage_throttle"] and res["dynamodb_throttle"].count(429) == 3
 
 
 def test_teardown_notebook_left_nothing(suite_run):
@@ -116,6 +121,14 @@ def test_resilience_notebook_accounts_for_every_poison_record_E7_E8_E9(suite_run
     assert res["blocked_pending"] > 0  # AWS's defaults: the poison blocked its shard...
     assert res["unblocked"]["passed"] and res["unblocked"]["settled"]  # ...until the settings changed
     assert rows["outage"]["processed"] == rows["outage"]["acknowledged"] and rows["outage"]["max attempts"] > 1
+    # Every failure scenario ends FAILED with its reason, as GET shows; none stuck, none lost.
+    assert res["stuck"] == 0 and res["one_message_condition"] == "RetryAttemptsExhausted"
+    assert res["one_outcome"]["status"] == "FAILED" and res["one_outcome"]["reason"] == "RetryAttemptsExhausted"
+    assert res["reasons"]["bisect"] == {"RetryAttemptsExhausted": poison}
+    assert set(res["reasons"]["record age"]) == {"RecordAgeExceeded"}
+    # After the fix a redrive turned every failed request PROCESSED.
+    assert res["redrive"]["processed"] == res["redrive"]["requested"] > 0
+    assert res["after_redrive"]["processed"] == res["redrive"]["requested"] and res["after_redrive"]["passed"]
 
 
 def test_observability_notebook_read_every_metric_and_counted_every_request_M1_M3_A8(suite_run):
@@ -134,3 +147,4 @@ def test_sync_vs_async_notebook_measured_the_claim(suite_run):
     assert res["p99_ms"]["async"] < res["p99_ms"]["sync"]
     # every sync request that failed was an error the client saw, and was not stored
     assert res["not_stored"]["sync"] == res["errors"]["sync"]
+    assert res["usd_per_million"]["async"] > 0 and res["usd_per_million"]["sync"] > 0

@@ -44,9 +44,24 @@ def estimate_cost(
     invocation_ms: float = 200.0,
     memory_mb: int = 128,
 ) -> CostEstimate:
-    """The API call, the PutItem and the processor's UpdateItem per request; one invocation per batch."""
-    write_units = 2 * requests * max(1, math.ceil(item_bytes / WRITE_UNIT_BYTES))
-    invocations = math.ceil(requests / max(1, batch_size))
+    """The fire-and-forget design: the API call, the API's write and the processor's UpdateItem per
+    request; one invocation (of `invocation_ms`) per batch."""
+    return _estimate(requests, writes_per_request=2, item_bytes=item_bytes,
+                     invocations=math.ceil(requests / max(1, batch_size)), invocation_ms=invocation_ms,
+                     memory_mb=memory_mb)
+
+
+def estimate_sync_cost(requests: int, item_bytes: int = 512, invocation_ms: float = 200.0,
+                       memory_mb: int = 128) -> CostEstimate:
+    """The synchronous design (notebook 07): the API call, one invocation per request doing the work
+    inline for `invocation_ms`, and its one PutItem."""
+    return _estimate(requests, writes_per_request=1, item_bytes=item_bytes, invocations=requests,
+                     invocation_ms=invocation_ms, memory_mb=memory_mb)
+
+
+def _estimate(requests: int, *, writes_per_request: int, item_bytes: int, invocations: int, invocation_ms: float,
+              memory_mb: int) -> CostEstimate:
+    write_units = writes_per_request * requests * max(1, math.ceil(item_bytes / WRITE_UNIT_BYTES))
     gb_seconds = invocations * (invocation_ms / 1000) * (memory_mb / 1024)
     return CostEstimate(
         requests=requests,
