@@ -138,6 +138,7 @@ def test_dynamodb_errors_become_answers_a_client_can_act_on_without_their_raw_te
         "RequestLimitExceeded": (429, "1"),
         "ConditionalCheckFailedException": (422, None),
         "ValidationException": (None, None),  # the 400 of the integration response
+        "SerializationException": (None, None),  # a body passed through that is not DynamoDB JSON
         "ResourceNotFoundException": (500, None),
         "AccessDeniedException": (500, None),
     }

@@ -61,7 +61,7 @@ def make_api(target):
 
 @pytest.fixture(scope="session")
 def requests_api(make_api) -> sample_api.SampleApi:
-    """POST /requests (PutItem, 202; 4xx→400, 5xx→500) and GET /requests/{id} (GetItem)."""
+    """POST /requests (UpdateItem, 202; 4xx→400, 5xx→500) and GET /requests/{id} (GetItem)."""
     return make_api()
 
 

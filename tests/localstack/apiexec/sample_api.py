@@ -1,7 +1,7 @@
 """A small fire-and-forget REST API, defined through the ordinary API Gateway control-plane calls.
 
 Used by the executor's tests: the templates streamlab deploys (infra/api/) in the shape the
-provisioning code deploys (POST /requests → PutItem answering 202, GET /requests/{id} →
+provisioning code deploys (POST /requests → UpdateItem answering 202, GET /requests/{id} →
 GetItem), with knobs for the behaviours under test. Works against any Target (local stack or AWS).
 """
 from __future__ import annotations
@@ -73,8 +73,13 @@ def define(
     model: dict[str, Any] | None = None,
     timeout_ms: int | None = None,
     with_get: bool = True,
+    action: str | None = None,
 ) -> SampleApi:
-    """Create the table and the API, deploy it to `stage` with stage variable tableName."""
+    """Create the table and the API, deploy it to `stage` with stage variable tableName.
+
+    `action`: the POST's DynamoDB action; UpdateItem for infra/api's own template, PutItem for
+    `request_templates` of a test's own (which write whole items) unless said otherwise."""
+    action = action or ("UpdateItem" if request_templates is None else "PutItem")
     suffix = uuid.uuid4().hex[:8]
     table = table or f"streamlab-requests-{suffix}"
     create_table(target, table)
@@ -97,7 +102,7 @@ def define(
         integration_args["timeoutInMillis"] = timeout_ms
     ag.put_integration(
         restApiId=api_id, resourceId=requests_id, httpMethod="POST", type="AWS", integrationHttpMethod="POST",
-        uri=f"arn:aws:apigateway:{region}:dynamodb:action/PutItem", credentials=role,
+        uri=f"arn:aws:apigateway:{region}:dynamodb:action/{action}", credentials=role,
         requestTemplates={"application/json": PUT_TEMPLATE} if request_templates is None else request_templates,
         passthroughBehavior=passthrough, **integration_args,
     )

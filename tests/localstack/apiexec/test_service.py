@@ -38,7 +38,8 @@ def test_a1_get_with_path_parameter_reads_the_item(requests_api, invoke):
     assert reply.status == 200, reply.body
     answer = reply.json()
     assert answer == {"id": item_id, "status": schema.ACCEPTED, "accepted_at": answer["accepted_at"],
-                      "processed_at": None}
+                      "processed_at": None, "failed_at": None, "attempts": 0}
+    assert reply.headers["Retry-After"] == "1"  # ACCEPTED: ask again in a second
     assert answer["accepted_at"] > 1_700_000_000_000
     missing = invoke("GET", requests_api.url + "/requests/no-such-id", content_type=None)
     assert missing.status == 404 and missing.json() == {"message": "no request with this id", "id": "no-such-id"}
@@ -93,7 +94,8 @@ def test_a6_item_over_400_kb_is_400_and_nothing_written(target, make_api, invoke
     api = make_api(with_get=False)
     reply = invoke("POST", api.url + "/requests", json.dumps({"blob": "x" * 420_000}))
     assert reply.status == 400, reply.body
-    assert reply.json()["message"] == "the table refused the request"  # infra/api/templates/error_response.vtl
+    # infra/api/templates/error_response.vtl: our words, never DynamoDB's
+    assert reply.json()["message"] == "the table refused the request as invalid (an item is at most 400 KB)"
     assert item_count(api.table) == 0
 
 

@@ -43,9 +43,9 @@ def test_a2_put_template_renders_valid_json_for_awkward_bodies():
     out = _render(PUT_TEMPLATE, body, context={"extendedRequestId": "id1", "requestTimeEpoch": 5},
                   stage={"tableName": "T"})
     doc = json.loads(out)
-    assert doc["TableName"] == "T"
-    assert doc["Item"]["body"]["S"] == body
-    assert doc["Item"]["accepted_at"]["N"] == "5"
+    assert doc["TableName"] == "T" and doc["Key"] == {"id": {"S": "id1"}}
+    assert doc["ExpressionAttributeValues"][":b"]["S"] == body
+    assert doc["ExpressionAttributeValues"][":a"]["N"] == "5"
 
 
 def test_templates_are_compiled_once():
