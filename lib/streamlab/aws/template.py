@@ -221,24 +221,7 @@ def build_template(spec: ApiSpec | None = None) -> dict:
                          policies.api_access_policy("${RequestTable.Arn}"), cfg.api_role_name),
         "ProcessorRole": _role("lambda.amazonaws.com", policies.PROCESSOR_POLICY_NAME, processor_policy,
                                cfg.processor_role_name),
-        "ProcessorLogGroup": {
-            # Created here (not by Lambda on first use) so deleting the stack deletes it too.
-            "Type": "AWS::Logs::LogGroup",
-            "DeletionPolicy": "Delete",
-            "UpdateReplacePolicy": "Delete",
-            "Properties": {"LogGroupName": _sub(_named(log_group)), "Tags": _sub(_tags_list())},
-        },
-        "StreamProcessor": {
-            "Type": "AWS::Lambda::Function",
-            "DependsOn": ["ProcessorLogGroup"],
-            "Properties": {
-                "FunctionName": _sub(_named(cfg.function_name)),
-                "Code": {"S3Bucket": {"Ref": "CodeS3Bucket"}, "S3Key": {"Ref": "CodeS3Key"}},
-                "PackageType": "Zip",
-                **{k: _sub(_named(v) if isinstance(v, str) else v) for k, v in fn.items()},
-                "Tags": _sub(_tags_list()),
-            },
-        },
+        **_function_resources("StreamProcessor", "ProcessorLogGroup", cfg.function_name, log_group, "CodeS3Key", fn),
         "StreamMapping": {
             "Type": "AWS::Lambda::EventSourceMapping",
             "Properties": {
@@ -307,6 +290,31 @@ def build_template(spec: ApiSpec | None = None) -> dict:
     }
 
 
+def _function_resources(logical: str, log_logical: str, name: str, log_group: str, code_key_parameter: str,
+                        settings: dict) -> dict[str, dict]:
+    """A function with `settings`, its code from the S3 key parameter, and its log group, created here
+    (not by Lambda on first use) so deleting the stack deletes it too."""
+    return {
+        log_logical: {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {"LogGroupName": _sub(_named(log_group)), "Tags": _sub(_tags_list())},
+        },
+        logical: {
+            "Type": "AWS::Lambda::Function",
+            "DependsOn": [log_logical],
+            "Properties": {
+                "FunctionName": _sub(_named(name)),
+                "Code": {"S3Bucket": {"Ref": "CodeS3Bucket"}, "S3Key": {"Ref": code_key_parameter}},
+                "PackageType": "Zip",
+                **{k: _sub(_named(v) if isinstance(v, str) else v) for k, v in settings.items()},
+                "Tags": _sub(_tags_list()),
+            },
+        },
+    }
+
+
 def _outcome_resources(cfg: PipelineConfig) -> dict[str, dict]:
     """The outcome loop (streamlab.provision.outcomes): the FailureHandler on the on-failure queue,
     its dead-letter queue, role and log group, the queue's redrive policy, and API Gateway's own
@@ -328,24 +336,8 @@ def _outcome_resources(cfg: PipelineConfig) -> dict[str, dict]:
         },
         "FailureHandlerRole": _role("lambda.amazonaws.com", policies.FAILURE_HANDLER_POLICY_NAME, handler_policy,
                                     cfg.failure_handler_role_name),
-        "FailureHandlerLogGroup": {
-            "Type": "AWS::Logs::LogGroup",
-            "DeletionPolicy": "Delete",
-            "UpdateReplacePolicy": "Delete",
-            "Properties": {"LogGroupName": _sub(_named(function.log_group_name(cfg, cfg.failure_handler_name))),
-                           "Tags": _sub(_tags_list())},
-        },
-        "FailureHandler": {
-            "Type": "AWS::Lambda::Function",
-            "DependsOn": ["FailureHandlerLogGroup"],
-            "Properties": {
-                "FunctionName": _sub(_named(cfg.failure_handler_name)),
-                "Code": {"S3Bucket": {"Ref": "CodeS3Bucket"}, "S3Key": {"Ref": "FailureHandlerCodeS3Key"}},
-                "PackageType": "Zip",
-                **{k: _sub(_named(v) if isinstance(v, str) else v) for k, v in fn.items()},
-                "Tags": _sub(_tags_list()),
-            },
-        },
+        **_function_resources("FailureHandler", "FailureHandlerLogGroup", cfg.failure_handler_name,
+                               function.log_group_name(cfg, cfg.failure_handler_name), "FailureHandlerCodeS3Key", fn),
         "FailureMapping": {
             "Type": "AWS::Lambda::EventSourceMapping",
             "Properties": {

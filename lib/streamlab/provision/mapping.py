@@ -64,12 +64,13 @@ def create_arguments(desired: dict) -> dict[str, Any]:
     return {k: v for k, v in desired.items() if v not in empty}
 
 
-def list_mappings(target: Target, config: PipelineConfig) -> list[dict]:
-    """Every mapping that invokes this stack's function."""
+def list_mappings(target: Target, config: PipelineConfig, function_name: str | None = None) -> list[dict]:
+    """Every mapping that invokes this stack's StreamProcessor (or function `function_name`)."""
     lam = target.client("lambda")
-    with provisioning(f"listing event source mappings of {config.function_name}"):
+    function_name = function_name or config.function_name
+    with provisioning(f"listing event source mappings of {function_name}"):
         try:
-            pages = lam.get_paginator("list_event_source_mappings").paginate(FunctionName=config.function_name)
+            pages = lam.get_paginator("list_event_source_mappings").paginate(FunctionName=function_name)
             return [strip_metadata(m) for page in pages for m in page["EventSourceMappings"]]
         except Exception as exc:  # noqa: BLE001
             if is_not_found(exc):

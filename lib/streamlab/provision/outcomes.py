@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 
 from streamlab.provision import function, mapping, policies, queue, roles
-from streamlab.provision.calls import is_not_found, provisioning, strip_metadata
+from streamlab.provision.calls import provisioning
 from streamlab.provision.config import PipelineConfig
 from streamlab.provision.paths import function_dir
 from streamlab.target import Target
@@ -52,15 +52,7 @@ def desired_configuration(config: PipelineConfig, role_arn: str, *, table_name: 
 
 def list_queue_mappings(target: Target, config: PipelineConfig) -> list[dict]:
     """The event source mappings that invoke the FailureHandler."""
-    lam = target.client("lambda")
-    with provisioning(f"listing event source mappings of {config.failure_handler_name}"):
-        try:
-            pages = lam.get_paginator("list_event_source_mappings").paginate(FunctionName=config.failure_handler_name)
-            return [strip_metadata(m) for page in pages for m in page["EventSourceMappings"]]
-        except Exception as exc:  # noqa: BLE001
-            if is_not_found(exc):
-                return []
-            raise
+    return mapping.list_mappings(target, config, config.failure_handler_name)
 
 
 def _ensure_queue_mapping(target: Target, config: PipelineConfig, queue_arn: str) -> str:
