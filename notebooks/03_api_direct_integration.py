@@ -232,7 +232,7 @@ assert (original.status, repeat.status, conflict.status) == (202, 202, 422) and 
 # response turns that into 429 with `Retry-After`, and nothing is written.
 
 # %%
-limits = {"burstLimit": "2", "rateLimit": "1"}
+limits = {"burstLimit": "2", "rateLimit": "0.01"}
 apigw.update_stage(restApiId=api.id, stageName=api.stage, patchOperations=[
     {"op": "replace", "path": f"/*/*/throttling/{k}", "value": v} for k, v in limits.items()])
 stage_burst = [call("GET", status_url) for _ in range(5)]
