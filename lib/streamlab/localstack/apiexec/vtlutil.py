@@ -12,6 +12,8 @@ import re
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+from streamlab.localstack.apiexec.vtlsandbox import template_surface
+
 # commons-lang 2.6 escapeJavaStyleString(str, escapeSingleQuote=true, escapeForwardSlash=true):
 # ASCII controls get short escapes or \u00XX, everything above 0x7f becomes \uXXXX per UTF-16
 # unit (so astral characters become a surrogate pair), and ' becomes \' — invalid in JSON, the
@@ -75,6 +77,7 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+@template_surface
 class Util:
     """The `$util` object templates see."""
 
