@@ -8,6 +8,7 @@ Services plug in through `build_routes`: each contributes `Route`s, tried in ord
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
@@ -16,6 +17,9 @@ from typing import Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
+from streamlab.localstack import forwardcheck, guard, limits
+from streamlab.localstack.answers import aws_error
+from streamlab.localstack.logrotate import keep_rotating
 from streamlab.localstack.service import run_service, serve_app
 from streamlab.localstack.state import StackPaths
 
@@ -51,6 +55,8 @@ class Route:
     name: str
     matches: Callable[[web.Request], bool]
     handle: Handler
+    # API Gateway's data plane: web pages may call it (CORS is the API's business).
+    data_plane: bool = False
 
 
 def build_routes(ctx: FrontDoorContext) -> list[Route]:
@@ -69,11 +75,13 @@ async def forward(request: web.Request, ctx: FrontDoorContext, unreachable_hint:
     """Send the request to `ctx.upstream` (MiniStack unless a service says otherwise) as it came
     and stream the answer back. `unreachable_hint` replaces the message when it cannot be reached."""
     url = ctx.upstream + request.raw_path
-    body = request.content if request.body_exists else None
+    body = request.get(forwardcheck.BODY_KEY)  # read already, to check it
+    if body is None and request.body_exists:
+        body = request.content
     try:
         async with ctx.http.request(
             request.method, url, headers=_forward_headers(request.headers), data=body,
-            allow_redirects=False,
+            allow_redirects=False, timeout=limits.upstream_timeout(request.path),
         ) as upstream:
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             for key, value in upstream.headers.items():
@@ -86,15 +94,9 @@ async def forward(request: web.Request, ctx: FrontDoorContext, unreachable_hint:
             return response
     except aiohttp.ClientConnectionError as exc:
         return aws_error(502, "ServiceUnavailable", unreachable_hint or f"MiniStack at {ctx.upstream} is unreachable: {exc}")
-
-
-def aws_error(status: int, code: str, message: str) -> web.Response:
-    """An error in AWS's JSON shape (the one boto3 parses for rest-json and json protocols)."""
-    return web.json_response(
-        {"__type": code, "message": message, "Message": message},
-        status=status,
-        headers={"x-amzn-ErrorType": code},
-    )
+    except asyncio.TimeoutError:
+        return aws_error(504, "ServiceUnavailable", f"{ctx.upstream} did not answer in time; if MiniStack hangs, "
+                                                    "restart the stack with `streamlab down` then `streamlab up`.")
 
 
 def make_app(upstream: str, paths: StackPaths) -> web.Application:
@@ -109,19 +111,28 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
         ctx = FrontDoorContext(upstream=upstream, paths=paths, http=http)
         app["ctx"] = ctx
         app["routes"] = build_routes(ctx)
+        app["log_rotation"] = asyncio.create_task(keep_rotating(paths.logs))
 
     async def close_client(app: web.Application) -> None:
+        app["log_rotation"].cancel()
         await app["ctx"].http.close()
 
     app.on_startup.append(start_client)
     app.on_cleanup.append(close_client)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
+        route = next((r for r in app["routes"] if r.matches(request)), None)
+        data_plane = route is not None and route.data_plane
+        try:
+            guard.check(request, is_data_plane=data_plane)
+            if not data_plane:
+                await forwardcheck.check(request)
+        except guard.Refusal as refusal:
+            return aws_error(refusal.status, refusal.code, refusal.message)
         if request.path == HEALTH_PATH:
             return web.json_response({"status": "ok", "routes": [r.name for r in app["routes"]]})
-        for route in app["routes"]:
-            if route.matches(request):
-                return await route.handle(request)
+        if route is not None:
+            return await route.handle(request)
         return await forward(request, app["ctx"])
 
     app.router.add_route("*", "/{tail:.*}", dispatch)

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from streamlab.localstack import limits
 from streamlab.localstack.apiexec import dynamodb, gateway, loader, routing, vtl
 from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, Method, Stage
 from streamlab.localstack.apiexec.gateway import GatewayError
@@ -76,7 +77,7 @@ def is_control_change(request: web.Request) -> bool:
 def routes(ctx: FrontDoorContext) -> list[Route]:
     executor = Executor(ctx)
     return [
-        Route("apiexec-invoke", is_invocation, executor.invoke),
+        Route("apiexec-invoke", is_invocation, executor.invoke, data_plane=True),
         Route("apiexec-control-watch", is_control_change, executor.watch_control_call),
     ]
 
@@ -214,7 +215,7 @@ class Executor:
             "querystring": dict(request.query),
             "header": dict(request.headers),
         }
-        refusal = _validate(method, request, params, body)
+        refusal = await limits.run_sized(len(body), _validate, method, request, params, body)
         if refusal is not None:
             return await self._error(call, refusal)
 
@@ -233,8 +234,9 @@ class Executor:
                 # CHOSEN: a body that is not UTF-8 cannot reach a text template intact; refuse it.
                 return await self._error(call, gateway.BAD_REQUEST_BODY)
             try:
-                backend_body = vtl.render(template, input=vtl.Input(text, params), context=context,
-                                          stage_variables=stage.variables).encode("utf-8")
+                backend_body = (await limits.run_sized(
+                    len(body), vtl.render, template, input=vtl.Input(text, params), context=context,
+                    stage_variables=stage.variables)).encode("utf-8")
             except json.JSONDecodeError as exc:
                 return await self._error(call, GatewayError(
                     400, "BadRequestException", f"Could not parse request body into json: {exc.msg}"))
@@ -336,7 +338,7 @@ def _validate(method: Method, request: web.Request, params: dict[str, Any], body
                      or method.body_validators.get("$default"))
         if validator is not None:
             try:
-                document = json.loads(body) if body.strip() else None
+                document = limits.load_json(body, limits.API_MAX_JSON_DEPTH) if body.strip() else None
             except ValueError:
                 return gateway.BAD_REQUEST_BODY
             if not validator.is_valid(document):

@@ -16,6 +16,7 @@ from airspeed import operators as _airspeed_ops
 
 from streamlab.localstack.apiexec import jsonpath, vtlsandbox
 from streamlab.localstack.apiexec.vtlutil import UTIL, to_text
+from streamlab.localstack.limits import API_MAX_JSON_DEPTH, load_json
 
 TemplateError = airspeed.TemplateError
 
@@ -90,7 +91,7 @@ class Input:
     def _document(self) -> Any:
         if self._parsed is jsonpath.MISSING:
             # AWS treats an empty body as {} for $input.json/$input.path.
-            self._parsed = json.loads(self.body) if self.body.strip() else {}
+            self._parsed = load_json(self.body, API_MAX_JSON_DEPTH) if self.body.strip() else {}
         return self._parsed
 
     def json(self, path: str) -> str:
