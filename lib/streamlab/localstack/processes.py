@@ -9,13 +9,15 @@ from pathlib import Path
 
 import psutil
 
+from streamlab.localstack import private
 from streamlab.localstack.state import ProcessRecord
 
 
 def spawn(name: str, argv: list[str], env: dict[str, str] | None, log: Path) -> ProcessRecord:
-    """Start `argv` in its own session (so its own children can be stopped with it)."""
+    """Start `argv` in its own session (so its own children can be stopped with it), with umask 077
+    so that everything it creates is private to the user."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    with private.open_private(log, "ab") as out:
         proc = subprocess.Popen(
             argv,
             env=env,
@@ -24,6 +26,7 @@ def spawn(name: str, argv: list[str], env: dict[str, str] | None, log: Path) -> 
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            umask=private.UMASK,
         )
     return ProcessRecord(
         name=name, pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(), argv=argv, log=str(log)
