@@ -32,6 +32,8 @@ class Target:
     region: str
     endpoint_url: str | None = None
     _session: Any = field(default=None, repr=False, compare=False)
+    # Set by `aws_target` once the user opted in; otherwise the opt-in is checked before any AWS call.
+    opted_in: bool = field(default=False, repr=False, compare=False)
 
     @property
     def is_local(self) -> bool:
@@ -42,6 +44,8 @@ class Target:
             if self.is_local:
                 session = boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)
             else:
+                if not self.opted_in:  # a Target built by hand: the same opt-in as aws_target()
+                    _require_aws_opt_in()
                 session = boto3.Session(region_name=self.region)
             object.__setattr__(self, "_session", session)
         return self._session
@@ -72,8 +76,17 @@ def local_target(endpoint_url: str) -> Target:
     return Target(name="local", region=LOCAL_REGION, endpoint_url=endpoint_url)
 
 
-def aws_target(region: str | None = None) -> Target:
+def aws_target(region: str | None = None, *, opt_in: bool | None = None) -> Target:
+    """The AWS target: a real, billed account, so only with the opt-in (STREAMLAB_AWS_OPT_IN=yes or
+    `opt_in=True`; ConfigError otherwise)."""
+    _require_aws_opt_in(opt_in)
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
         raise ConfigError("STREAMLAB_TARGET=aws needs a region: set AWS_REGION (for example us-east-1).")
-    return Target(name="aws", region=region)
+    return Target(name="aws", region=region, opted_in=True)
+
+
+def _require_aws_opt_in(opt_in: bool | None = None) -> None:
+    from streamlab.aws.optin import require_aws_opt_in  # streamlab.aws builds on this module
+
+    require_aws_opt_in(opt_in=opt_in)

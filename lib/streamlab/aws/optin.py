@@ -35,6 +35,5 @@ def require_aws_opt_in(*, opt_in: bool | None = None, environ: Mapping[str, str]
 
 
 def connect_aws(region: str | None = None, *, opt_in: bool | None = None) -> Target:
-    """The AWS target, after the opt-in check (what `streamlab.connect()` should do for 'aws')."""
-    require_aws_opt_in(opt_in=opt_in)
-    return aws_target(region)
+    """The AWS target, after the opt-in check (what `streamlab.connect()` does for 'aws')."""
+    return aws_target(region, opt_in=opt_in)
