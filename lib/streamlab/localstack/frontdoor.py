@@ -92,11 +92,11 @@ async def forward(request: web.Request, ctx: FrontDoorContext, unreachable_hint:
                 await response.write(chunk)
             await response.write_eof()
             return response
-    except aiohttp.ClientConnectionError as exc:
-        return aws_error(502, "ServiceUnavailable", unreachable_hint or f"MiniStack at {ctx.upstream} is unreachable: {exc}")
-    except asyncio.TimeoutError:
+    except asyncio.TimeoutError:  # before ClientConnectionError: aiohttp's read timeout is both
         return aws_error(504, "ServiceUnavailable", f"{ctx.upstream} did not answer in time; if MiniStack hangs, "
                                                     "restart the stack with `streamlab down` then `streamlab up`.")
+    except aiohttp.ClientConnectionError as exc:
+        return aws_error(502, "ServiceUnavailable", unreachable_hint or f"MiniStack at {ctx.upstream} is unreachable: {exc}")
 
 
 def make_app(upstream: str, paths: StackPaths) -> web.Application:

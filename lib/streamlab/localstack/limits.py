@@ -79,11 +79,12 @@ def runner_options() -> dict[str, Any]:
     return {"keepalive_timeout": IDLE_TIMEOUT}
 
 
-def cap_connections(runner: web.AppRunner, limit: int = MAX_CONNECTIONS) -> None:
-    """Close any connection beyond `limit` as soon as it is accepted (after `runner.setup()`)."""
+def cap_connections(runner: web.AppRunner, limit: int | None = None) -> None:
+    """Close any connection beyond `limit` (MAX_CONNECTIONS) as soon as it is accepted (after `runner.setup()`)."""
     server = runner.server
     assert server is not None, "call cap_connections after runner.setup()"
     accept = server.connection_made
+    limit = MAX_CONNECTIONS if limit is None else limit
 
     def connection_made(handler: Any, transport: Any) -> None:
         accept(handler, transport)
