@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from streamlab import failure_switches
+from streamlab.functions import failure_switches
 
 
 @pytest.fixture

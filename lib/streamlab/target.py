@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -20,6 +21,9 @@ LOCAL_ACCOUNT_ID = "000000000000"
 # MiniStack accepts any credentials when its AUTH is off; these keep boto3 from
 # looking for a real profile.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+OPT_IN_ENV = "STREAMLAB_AWS_OPT_IN"
+_YES = frozenset({"yes", "true", "1"})
 
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=64)
 
@@ -45,7 +49,7 @@ class Target:
                 session = boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)
             else:
                 if not self.opted_in:  # a Target built by hand: the same opt-in as aws_target()
-                    _require_aws_opt_in()
+                    require_aws_opt_in()
                 session = boto3.Session(region_name=self.region)
             object.__setattr__(self, "_session", session)
         return self._session
@@ -61,6 +65,14 @@ class Target:
         if self.is_local:
             return LOCAL_ACCOUNT_ID
         return self.client("sts").get_caller_identity()["Account"]
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_local_url(url: str) -> bool:
+    """True when `url` points at this machine (the local stack, a test server), so nothing is billed."""
+    return (urlparse(url).hostname or "") in LOOPBACK_HOSTS
 
 
 def target_name_from_env() -> TargetName:
@@ -79,14 +91,27 @@ def local_target(endpoint_url: str) -> Target:
 def aws_target(region: str | None = None, *, opt_in: bool | None = None) -> Target:
     """The AWS target: a real, billed account, so only with the opt-in (STREAMLAB_AWS_OPT_IN=yes or
     `opt_in=True`; ConfigError otherwise)."""
-    _require_aws_opt_in(opt_in)
+    require_aws_opt_in(opt_in=opt_in)
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
         raise ConfigError("STREAMLAB_TARGET=aws needs a region: set AWS_REGION (for example us-east-1).")
     return Target(name="aws", region=region, opted_in=True)
 
 
-def _require_aws_opt_in(opt_in: bool | None = None) -> None:
-    from streamlab.aws.optin import require_aws_opt_in  # streamlab.aws builds on this module
+def aws_opted_in(*, opt_in: bool | None = None, environ: Mapping[str, str] | None = None) -> bool:
+    """True when the caller passed opt_in=True, or (opt_in not given) STREAMLAB_AWS_OPT_IN=yes."""
+    if opt_in is not None:
+        return bool(opt_in)
+    env = os.environ if environ is None else environ
+    return env.get(OPT_IN_ENV, "").strip().lower() in _YES
 
-    require_aws_opt_in(opt_in=opt_in)
+
+def require_aws_opt_in(*, opt_in: bool | None = None, environ: Mapping[str, str] | None = None) -> None:
+    """Raise ConfigError unless the user opted in to working on a real AWS account."""
+    if aws_opted_in(opt_in=opt_in, environ=environ):
+        return
+    raise ConfigError(
+        "STREAMLAB_TARGET=aws works on your real AWS account and costs money. To go ahead, set "
+        f"{OPT_IN_ENV}=yes (or pass opt_in=True); to stay on the free local stack, unset STREAMLAB_TARGET. "
+        "See docs/aws.md."
+    )

@@ -13,7 +13,7 @@ them with a 400 in the protocol's error shape, so the front door does that itsel
   Invoke payloads are the function's business and are left alone.
 
 Bodies larger than `OFFLOAD_BYTES` are parsed on a worker thread, so other clients are not stalled.
-The body read here is kept on the request (`BODY_KEY`) and forwarded as read.
+The body read here is kept on the request (`proxy.BODY_KEY`) and forwarded as read.
 """
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ from aiohttp import web
 from streamlab.localstack import limits
 from streamlab.localstack.guard import Refusal
 from streamlab.localstack.limits import MAX_JSON_DEPTH, TooDeep, load_json
+from streamlab.localstack.proxy import BODY_KEY
 
-BODY_KEY = "streamlab.forward_body"
 DYNAMODB_TARGETS = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
 DYNAMODB_MAX_NESTING = 32  # levels of M and L in one attribute value
 # Past this JSON depth a DynamoDB body cannot be within the nesting limit (2 JSON levels per

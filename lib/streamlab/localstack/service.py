@@ -11,7 +11,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from streamlab.localstack import limits
-from streamlab.localstack.answers import aws_shaped_errors
+from streamlab.localstack.awserror import aws_shaped_errors
 from streamlab.localstack.state import StackPaths
 
 log = logging.getLogger("streamlab.service")

@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from streamlab.errors import StreamlabError
+from streamlab.localstack.awserror import AwsError
 
 STREAM_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table/([^/]+)/stream/(.+)$")
 # Lambda's model for FunctionName in the event-source-mapping calls: a name, partial or full ARN, <= 140 chars.
@@ -55,33 +55,25 @@ MAX_FILTERS = 5
 TRANSITIONAL = ("Creating", "Updating", "Enabling", "Disabling", "Deleting")
 
 
-class ApiError(StreamlabError):
-    """An error answered to the caller in AWS's shape."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
-def invalid(message: str) -> ApiError:
-    return ApiError(400, "InvalidParameterValueException", message)
+def invalid(message: str) -> AwsError:
+    return AwsError(400, "InvalidParameterValueException", message)
 
 
-def validation(field: str, value: Any, constraint: str) -> ApiError:
+def validation(field: str, value: Any, constraint: str) -> AwsError:
     """A request that breaks the API model's own constraints (length, range), worded as Lambda does."""
     shown = value if len(str(value)) <= 64 else f"{str(value)[:64]}..."
-    return ApiError(400, "ValidationException",
+    return AwsError(400, "ValidationException",
                     f"1 validation error detected: Value '{shown}' at '{field}' failed to satisfy constraint: {constraint}")
 
 
-def not_found(uuid_: str) -> ApiError:
-    return ApiError(404, "ResourceNotFoundException", f"The resource you requested does not exist. (UUID: {uuid_})")
+def not_found(uuid_: str) -> AwsError:
+    return AwsError(404, "ResourceNotFoundException", f"The resource you requested does not exist. (UUID: {uuid_})")
 
 
-def conflict(message: str) -> ApiError:
-    return ApiError(409, "ResourceConflictException", message)
+def conflict(message: str) -> AwsError:
+    return AwsError(409, "ResourceConflictException", message)
 
 
 def is_stream_arn(arn: Any) -> bool:
