@@ -23,7 +23,7 @@ from typing import Any, Callable
 from aiohttp import web
 
 from streamlab.localstack import limits
-from streamlab.localstack.guard import Refusal
+from streamlab.localstack.awserror import AwsError
 from streamlab.localstack.limits import MAX_JSON_DEPTH, TooDeep, load_json
 from streamlab.localstack.proxy import BODY_KEY
 
@@ -36,23 +36,23 @@ _WRITES = frozenset({"POST", "PUT", "PATCH"})
 
 
 async def check(request: web.Request) -> None:
-    """Raise guard.Refusal when the call is malformed in a way MiniStack would mishandle."""
+    """Raise AwsError when the call is malformed in a way MiniStack would mishandle."""
     rule = _rule_for(request)
     if rule is None:
         return
     try:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
-        raise Refusal(413, "RequestEntityTooLargeException", exc.reason) from None
+        raise AwsError(413, "RequestEntityTooLargeException", exc.reason) from None
     request[BODY_KEY] = raw
     if not raw.strip():
         return
     try:
         document = await limits.run_sized(len(raw), _parse_object, raw, rule.max_depth)
     except TooDeep:
-        raise Refusal(400, rule.code, rule.too_deep) from None
+        raise AwsError(400, rule.code, rule.too_deep) from None
     except ValueError as exc:
-        raise Refusal(400, rule.code, f"{rule.malformed}: {exc}") from None
+        raise AwsError(400, rule.code, f"{rule.malformed}: {exc}") from None
     if rule.validate is not None:
         await limits.run_sized(len(raw), rule.validate, request, document)
 
@@ -72,7 +72,7 @@ def _require_api_name(request: web.Request, body: dict) -> None:
     if request.method == "POST" and request.path.rstrip("/") == "/restapis":
         name = body.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise Refusal(400, "BadRequestException", "Invalid API name specified: CreateRestApi needs a non-empty 'name'.")
+            raise AwsError(400, "BadRequestException", "Invalid API name specified: CreateRestApi needs a non-empty 'name'.")
 
 
 def attribute_nesting(document: Any) -> int:
@@ -98,7 +98,7 @@ _TOO_NESTED = "Nesting Levels have exceeded supported limits"
 
 def _check_nesting(request: web.Request, body: dict) -> None:
     if attribute_nesting(body) > DYNAMODB_MAX_NESTING:
-        raise Refusal(400, "ValidationException", _TOO_NESTED)
+        raise AwsError(400, "ValidationException", _TOO_NESTED)
 
 
 _DYNAMODB = _Rule("ValidationException", "The request body is not a JSON object", DYNAMODB_MAX_JSON_DEPTH,

@@ -17,7 +17,7 @@ from aiohttp import web
 from streamlab.localstack.apiexec.service import routes as api_routes
 from streamlab.localstack.esm.routes import routes as esm_routes
 from streamlab.localstack import forwardcheck, guard
-from streamlab.localstack.awserror import aws_error
+from streamlab.localstack.awserror import AwsError
 from streamlab.localstack.logrotate import keep_rotating
 from streamlab.localstack.proxy import FrontDoorContext, Route, forward
 from streamlab.localstack.service import run_service, serve_app
@@ -29,6 +29,7 @@ HEALTH_PATH = "/_streamlab/health"
 # Bodies up to this size reach our handlers; the API executor enforces AWS's own 10 MB limit
 # below it so it can answer 413 itself.
 MAX_BODY = 64 * 1024 * 1024
+LOG_ROTATION = web.AppKey("log_rotation", asyncio.Task)
 
 
 def build_routes(ctx: FrontDoorContext) -> list[Route]:
@@ -48,10 +49,10 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
         ctx = FrontDoorContext(upstream=upstream, paths=paths, http=http)
         app["ctx"] = ctx
         app["routes"] = build_routes(ctx)
-        app["log_rotation"] = asyncio.create_task(keep_rotating(paths.logs))
+        app[LOG_ROTATION] = asyncio.create_task(keep_rotating(paths.logs))
 
     async def close_client(app: web.Application) -> None:
-        app["log_rotation"].cancel()
+        app[LOG_ROTATION].cancel()
         await app["ctx"].http.close()
 
     app.on_startup.append(start_client)
@@ -64,8 +65,8 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
             guard.check(request, is_data_plane=data_plane)
             if not data_plane:
                 await forwardcheck.check(request)
-        except guard.Refusal as refusal:
-            return aws_error(refusal.status, refusal.code, refusal.message)
+        except AwsError as refusal:
+            return refusal.to_response()
         if request.path == HEALTH_PATH:
             return web.json_response({"status": "ok", "routes": [r.name for r in app["routes"]]})
         if route is not None:

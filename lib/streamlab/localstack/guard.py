@@ -20,22 +20,14 @@ from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
 
+from streamlab.localstack.awserror import AwsError
+
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 # First path segments that belong to MiniStack's or LocalStack's own machinery, not to AWS.
 ADMIN_SEGMENTS = ("_ministack", "_localstack", "_alb")
 _BROWSER_SITES = frozenset({"cross-site", "same-site"})
 _API_ID = re.compile(r"[A-Za-z0-9]{1,64}")
 _STAGE_NAME = re.compile(r"[A-Za-z0-9_-]{1,128}")
-
-
-class Refusal(Exception):
-    """A request the front door will not serve: the status, AWS error code and message to answer."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 def is_api_id(value: str) -> bool:
@@ -84,16 +76,16 @@ def is_admin_path(raw_path: str) -> bool:
 
 
 def check(request: web.Request, *, is_data_plane: bool) -> None:
-    """Raise Refusal unless the front door may serve `request`. `is_data_plane`: it invokes a REST API."""
+    """Raise AwsError unless the front door may serve `request`. `is_data_plane`: it invokes a REST API."""
     if not is_loopback_host(request.headers.get("Host")):
-        raise Refusal(403, "AccessDeniedException",
+        raise AwsError(403, "AccessDeniedException",
                       "the local stack answers only requests addressed to 127.0.0.1 or localhost "
                       f"(Host: {request.headers.get('Host')!r}); use http://127.0.0.1:<port>.")
     if is_admin_path(request.raw_path):
-        raise Refusal(404, "NotFoundException",
+        raise AwsError(404, "NotFoundException",
                       "MiniStack's admin paths are not served by the local stack; use `streamlab down` and "
                       "`streamlab up` to reset it.")
     if not is_data_plane and is_from_browser_page(request):
-        raise Refusal(403, "AccessDeniedException",
+        raise AwsError(403, "AccessDeniedException",
                       "the local stack's control plane does not answer calls from web pages (Origin "
                       f"{request.headers.get('Origin', 'not sent')!r}); call it from boto3, the CLI or a notebook kernel.")
