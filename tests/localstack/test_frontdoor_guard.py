@@ -93,3 +93,11 @@ def test_a_malformed_dynamodb_body_is_an_aws_shaped_400(send):
     status, headers, data = send("POST", "/", "{not json", **{"X-Amz-Target": "DynamoDB_20120810.ListTables",
                                                                "Content-Type": "application/x-amz-json-1.0"})
     assert status == 400 and _aws_error(headers, data) == "ValidationException"
+
+
+@pytest.mark.parametrize("headers", [{"Host": "evil.example"}, {"Origin": "http://evil.example"}])
+def test_the_esm_internal_port_applies_the_same_guard(local_stack, headers):
+    http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=5, read=60))
+    resp = http.request("GET", local_stack.esm_url + "/2015-03-31/event-source-mappings/", headers=headers)
+    assert resp.status == 403 and resp.headers["x-amzn-ErrorType"] == "AccessDeniedException"
+    assert http.request("GET", local_stack.esm_url + "/2015-03-31/event-source-mappings/").status == 200

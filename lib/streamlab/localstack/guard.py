@@ -11,6 +11,8 @@ The front door listens on 127.0.0.1, but a web page in the user's browser can st
   served, however they are spelled (percent-encoded, `..` segments, doubled slashes);
 - API ids and stage names are matched against AWS's formats before they name anything upstream,
   so `..%2F_ministack` cannot become a path (`is_api_id`, `is_stage_name`).
+
+The ESM's internal listener applies the same checks (`control_plane_only`).
 """
 from __future__ import annotations
 
@@ -89,3 +91,13 @@ def check(request: web.Request, *, is_data_plane: bool) -> None:
         raise AwsError(403, "AccessDeniedException",
                       "the local stack's control plane does not answer calls from web pages (Origin "
                       f"{request.headers.get('Origin', 'not sent')!r}); call it from boto3, the CLI or a notebook kernel.")
+
+
+@web.middleware
+async def control_plane_only(request: web.Request, handler) -> web.StreamResponse:
+    """`check` for a listener that serves only control-plane calls (the ESM's internal port)."""
+    try:
+        check(request, is_data_plane=False)
+    except AwsError as refusal:
+        return refusal.to_response()
+    return await handler(request)
