@@ -101,3 +101,23 @@ def test_the_esm_internal_port_applies_the_same_guard(local_stack, headers):
     resp = http.request("GET", local_stack.esm_url + "/2015-03-31/event-source-mappings/", headers=headers)
     assert resp.status == 403 and resp.headers["x-amzn-ErrorType"] == "AccessDeniedException"
     assert http.request("GET", local_stack.esm_url + "/2015-03-31/event-source-mappings/").status == 200
+
+
+@pytest.mark.parametrize("target,body,wrong", [
+    ("DynamoDB_20120810.BatchWriteItem", {"RequestItems": [1]}, "RequestItems"),  # MiniStack: 500
+    ("DynamoDB_20120810.PutItem", {"TableName": "t"}, "Item"),
+    ("DynamoDB_20120810.Scan", {"TableName": "t", "Limit": "abc"}, "Limit"),
+    ("AmazonSQS.SendMessage", {"QueueUrl": "http://x", "MessageBody": 5}, "MessageBody"),
+])
+def test_json_protocol_calls_are_checked_against_the_service_model(send, target, body, wrong):
+    status, headers, data = send("POST", "/", json.dumps(body), **{"X-Amz-Target": target,
+                                                                  "Content-Type": "application/x-amz-json-1.0"})
+    assert status == 400 and _aws_error(headers, data) == "ValidationException"
+    assert wrong in json.loads(data)["message"]
+
+
+def test_well_formed_json_protocol_calls_still_reach_ministack(send):
+    status, headers, data = send("POST", "/", json.dumps({"TableName": "nosuchtable", "Key": {"id": {"S": "x"}},
+                                                          "SomeNewMember": True}),
+                                 **{"X-Amz-Target": "DynamoDB_20120810.GetItem", "Content-Type": "application/x-amz-json-1.0"})
+    assert status == 400 and _aws_error(headers, data).endswith("ResourceNotFoundException")

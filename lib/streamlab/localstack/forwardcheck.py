@@ -4,9 +4,10 @@ MiniStack answers some malformed calls with a 500 (a deeply nested DynamoDB item
 recursion) and accepts others (CreateRestApi with a body that is not an object: 201). AWS answers
 them with a 400 in the protocol's error shape, so the front door does that itself:
 
-- JSON-protocol calls (`X-Amz-Target`: DynamoDB, Streams, SQS, Logs, CloudWatch): the body must
-  be a JSON object (SerializationException); DynamoDB's attributes nest at most 32 levels
-  (ValidationException, as DynamoDB words it);
+- JSON-protocol calls (`X-Amz-Target`: DynamoDB, Streams, SQS, Logs, ...): the body must be a
+  JSON object (SerializationException) that fits botocore's model of the operation (types,
+  required members: ValidationException, see `modelcheck`); DynamoDB's attributes nest at most
+  32 levels (ValidationException, as DynamoDB words it);
 - API Gateway's control plane: JSON bodies must be objects (BadRequestException); CreateRestApi
   needs a `name`. PutRestApi and ImportRestApi carry an OpenAPI document and are left alone;
 - Lambda's function calls: JSON bodies must be objects (InvalidRequestContentException);
@@ -22,7 +23,7 @@ from typing import Any, Callable
 
 from aiohttp import web
 
-from streamlab.localstack import limits
+from streamlab.localstack import limits, modelcheck
 from streamlab.localstack.awserror import AwsError
 from streamlab.localstack.limits import MAX_JSON_DEPTH, TooDeep, load_json
 from streamlab.localstack.proxy import BODY_KEY
@@ -96,14 +97,22 @@ def attribute_nesting(document: Any) -> int:
 _TOO_NESTED = "Nesting Levels have exceeded supported limits"
 
 
-def _check_nesting(request: web.Request, body: dict) -> None:
+def _check_against_model(request: web.Request, body: dict) -> None:
+    wrong = modelcheck.problems(request.headers["X-Amz-Target"], body)
+    if wrong is not None:
+        raise AwsError(400, "ValidationException", wrong)
+
+
+def _check_dynamodb(request: web.Request, body: dict) -> None:
     if attribute_nesting(body) > DYNAMODB_MAX_NESTING:
         raise AwsError(400, "ValidationException", _TOO_NESTED)
+    _check_against_model(request, body)
 
 
 _DYNAMODB = _Rule("ValidationException", "The request body is not a JSON object", DYNAMODB_MAX_JSON_DEPTH,
-                  _TOO_NESTED, validate=_check_nesting)
-_JSON_PROTOCOL = _Rule("SerializationException", "The request body is not a JSON object", 2 * MAX_JSON_DEPTH)
+                  _TOO_NESTED, validate=_check_dynamodb)
+_JSON_PROTOCOL = _Rule("SerializationException", "The request body is not a JSON object", 2 * MAX_JSON_DEPTH,
+                       validate=_check_against_model)
 _APIGATEWAY = _Rule("BadRequestException", "Invalid request body", validate=_require_api_name)
 _LAMBDA = _Rule("InvalidRequestContentException", "Could not parse request body into json")
 
