@@ -136,3 +136,19 @@ def test_logs_are_rotated_once_too_large_keeping_a_few_private_copies(tmp_path):
     assert (tmp_path / "ministack.log.1").read_bytes().startswith(b"round 4")
     assert stat.S_IMODE((tmp_path / "ministack.log.1").stat().st_mode) == 0o600
     assert not logrotate.rotate_if_large(log, max_bytes=1000)
+
+
+def test_a_body_that_never_arrives_in_full_gets_a_408(monkeypatch, tmp_path):
+    head = b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Target: DynamoDB_20120810.PutItem\r\nContent-Length: 100\r\n\r\n{"
+    monkeypatch.setattr(limits, "BODY_TIMEOUT", 1.0)
+    paths = StackPaths(tmp_path)
+    paths.create()
+
+    async def scenario() -> bytes:
+        app = frontdoor.make_app("http://127.0.0.1:9", paths)
+        async with _serving(app) as port:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(head)  # and never the other 99 bytes
+            return await asyncio.wait_for(reader.readline(), 30)
+
+    assert asyncio.run(scenario()).startswith(b"HTTP/1.1 408")

@@ -42,9 +42,11 @@ async def check(request: web.Request) -> None:
     if rule is None:
         return
     try:
-        raw = await request.read()
+        raw = await limits.read_body(request.read)
     except web.HTTPRequestEntityTooLarge as exc:
         raise AwsError(413, "RequestEntityTooLargeException", exc.reason) from None
+    except limits.BodyTimeout as exc:
+        raise AwsError(408, "RequestTimeoutException", str(exc)) from None
     request[BODY_KEY] = raw
     if not raw.strip():
         return

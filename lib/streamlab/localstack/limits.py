@@ -2,7 +2,8 @@
 
 Every listener of ours (front door, ESM) is served with `serve_limits`: a connection must finish
 sending a request's headers, and an idle keep-alive connection is closed, `IDLE_TIMEOUT` seconds
-after it opened or after its last response (aiohttp uses one timer for both); at most
+after it opened or after its last response (aiohttp uses one timer for both), and a body we read
+must arrive within `BODY_TIMEOUT`; at most
 `MAX_CONNECTIONS` connections are open at once, and the next one is closed at once. Every call we
 make upstream has a timeout (`UPSTREAM_TIMEOUT`, or the integration's own for API calls).
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Callable, TypeVar
+from typing import Any, Awaitable, Callable, TypeVar
 
 import aiohttp
 from aiohttp import web
@@ -18,6 +19,7 @@ from aiohttp import web
 R = TypeVar("R")
 
 IDLE_TIMEOUT = 15.0  # seconds: header read, and idle keep-alive
+BODY_TIMEOUT = 60.0  # seconds to receive a whole request body we read (a 10 MB body takes well under 1 s)
 MAX_CONNECTIONS = 4096  # the load generator opens at most 1,000 per worker process
 # A forwarded call waits this long for MiniStack's answer to start, then 504 (MiniStack hung).
 UPSTREAM_TIMEOUT = aiohttp.ClientTimeout(total=None, sock_connect=5, sock_read=60)
@@ -28,6 +30,20 @@ API_MAX_JSON_DEPTH = 128
 OFFLOAD_BYTES = 64 * 1024
 LOG_MAX_BYTES = 10 * 1024 * 1024  # per log file; LOG_BACKUPS rotated copies are kept
 LOG_BACKUPS = 3
+
+
+class BodyTimeout(Exception):
+    """The client did not send its whole body within BODY_TIMEOUT."""
+
+
+async def read_body(read: Callable[[], Awaitable[R]]) -> R:
+    """`await read()`, or BodyTimeout after BODY_TIMEOUT: a client trickling its body holds no
+    connection for ever."""
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            return await read()
+    except TimeoutError:
+        raise BodyTimeout(f"the request body did not arrive within {BODY_TIMEOUT:.0f} s") from None
 
 
 class TooDeep(json.JSONDecodeError):

@@ -185,6 +185,8 @@ class Executor:
             response = await self._error(call, gateway.INTERNAL_ERROR)
         except PayloadTooLarge:
             response = await self._error(call, gateway.REQUEST_TOO_LARGE)
+        except limits.BodyTimeout:
+            response = await self._error(call, gateway.REQUEST_TIMEOUT)
         except Exception:
             # A bug of ours must still look like API Gateway to the client: a 5xx, never a false 2xx.
             log.exception("API executor failed on %s %s", request.method, request.path)
@@ -209,7 +211,7 @@ class Executor:
         if integration.dynamodb is None:
             return await forward(request, self.ctx)
 
-        body = await _read_capped(request)
+        body = await limits.read_body(lambda: _read_capped(request))
         params = {
             "path": found.path_params,
             "querystring": dict(request.query),
