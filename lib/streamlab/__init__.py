@@ -7,11 +7,13 @@ from streamlab.connect import connect
 from streamlab.errors import (
     ConfigError,
     CostGuardError,
+    MissingPrerequisite,
     PortInUseError,
     ProvisionError,
     StackError,
     StackNotRunningError,
     StreamlabError,
+    WaitTimeout,
 )
 from streamlab.target import Target
 
@@ -20,11 +22,13 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "CostGuardError",
+    "MissingPrerequisite",
     "PortInUseError",
     "ProvisionError",
     "StackError",
     "StackNotRunningError",
     "StreamlabError",
     "Target",
+    "WaitTimeout",
     "connect",
 ]

@@ -14,14 +14,16 @@ from typing import Any, Literal
 from streamlab.errors import ConfigError, StreamlabError
 from streamlab.load.bodies import BodyFactory, JsonBodies
 from streamlab.load.generator import SendOptions, ShareResult, make_bodies, run_coroutine, send_share
-from streamlab.load.results import LoadResult, histograms_of, merge_histograms, records_frame, summarize
+from streamlab.load.results import LATE_MS, LoadResult, histograms_of, merge_histograms, records_frame, summarize
 from streamlab.load.schedule import Schedule
 
 # What one Python event loop sends on time on a small machine (see `streamlab bench load`);
 # `workers="auto"` spreads anything above it over processes.
 PER_PROCESS_RATE = 2000.0
-# The workers need this long to import and get ready before the shared start.
+# The workers need this long to import, open their connections and get ready before the shared start.
 WORKER_READY_TIMEOUT = 60.0
+# Time zero is this long after the connections are open: time for the loop to reach its first sleep.
+START_DELAY_S = 0.05
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -36,9 +38,9 @@ def _progress_bar(total: int, enabled: bool) -> Any:
 
 
 def pool_size_for(schedule: Schedule, workers: int = 1) -> int:
-    """Connections per worker for its share of the peak rate, assuming answers within 100 ms
-    (16..1000)."""
-    return int(min(1000, max(16, math.ceil(schedule.peak_rate / workers / 10))))
+    """Connections per worker: its share of the most sends intended within any 100 ms, assuming
+    answers within 100 ms (16..1000). A burst gets a connection per request, so it can go out at once."""
+    return int(min(1000, max(16, math.ceil(schedule.peak_count(0.1) / workers))))
 
 
 def worker_count(schedule: Schedule, workers: int | Literal["auto"]) -> int:
@@ -59,7 +61,7 @@ def run_load(
     pool_size: int | None = None,
     max_in_flight: int | None = None,
     timeout: float = 10.0,
-    late_ms: float = 10.0,
+    late_ms: float = LATE_MS,
     progress: bool = True,
     out: str | Path | None = None,
 ) -> LoadResult:
@@ -101,6 +103,7 @@ def run_load(
     summary = summarize(
         df, histograms, late_ms=late_ms, url=url, profile=schedule.name, params=schedule.params,
         workers=n_workers, pool_size=pool, max_in_flight=cap, timeout=timeout,
+        warmed_connections=sum(s.warmed for _, s in shares),
         start_epoch=start_epoch, wall_s=round(time.time() - started, 3),
     )
     result = LoadResult(df, histograms, summary, list(schedule.windows))
@@ -112,9 +115,10 @@ def run_load(
 def _run_one(opts: SendOptions, schedule: Schedule, body: BodyFactory, bar: Any) -> tuple[ShareResult, float]:
     seqs = list(range(len(schedule)))
     bodies = make_bodies(body, seqs)
-    start_epoch = time.time() + 0.05
     update = bar.update if bar is not None else None
-    return run_coroutine(lambda: send_share(opts, seqs, schedule.times, bodies, start_epoch, update)), start_epoch
+    share = run_coroutine(lambda: send_share(opts, seqs, schedule.times, bodies, lambda: time.time() + START_DELAY_S,
+                                             update))
+    return share, share.start_epoch
 
 
 def _worker_main(opts: SendOptions, seqs: list[int], times: Any, body: BodyFactory,
@@ -123,14 +127,17 @@ def _worker_main(opts: SendOptions, seqs: list[int], times: Any, body: BodyFacto
         bodies = make_bodies(body, seqs)
         import asyncio
 
-        ready.put(os.getpid())
-        go.wait()
+        def start_when_all_ready() -> float:
+            # Called with this worker's connections open: the parent starts the clock once all are.
+            ready.put(os.getpid())
+            go.wait()
+            return start.value
 
         def bump(k: int) -> None:
             with done_count.get_lock():
                 done_count.value += k
 
-        share = asyncio.run(send_share(opts, seqs, times, bodies, start.value, bump))
+        share = asyncio.run(send_share(opts, seqs, times, bodies, start_when_all_ready, bump))
         df = records_frame([(0, share)])
         results.put(("ok", share, histograms_of(df)))
     except BaseException as exc:  # reported to the parent, which raises it
