@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
 from streamlab import charts, load
 from streamlab.aws.burst import guard_burst
+from streamlab.failure_lane import FaultWindow
 from streamlab.load.bodies import encode_body
 from streamlab.observe import Observations, observe_run, save_observations
 
@@ -79,12 +80,15 @@ def run_experiment(
     period: int | None = None,
     accept_cost: bool = False,
     progress: bool = True,
+    faults: Sequence[FaultWindow] = (),
     **load_options: Any,
 ) -> Experiment:
     """Send `schedule` at `url`, then (with a table) audit, read lag and metrics; save data and figures in `out`.
 
     `period`: the metric period in seconds; by default 1 on the local stack (it publishes per
     second) and 60 on AWS (the standard resolution of the Lambda and API Gateway metrics).
+    `faults`: windows when the caller made something fail (shaded on the dashboard); a window
+    still open when the run starts may be closed during it.
     """
     if period is None:
         period = 1 if getattr(target, "is_local", False) else 60
@@ -97,5 +101,5 @@ def run_experiment(
                           function_name=names.function_name, esm_uuid=names.esm_uuid,
                           settle_timeout=settle_timeout, metrics_wait_s=metrics_wait_s, period=period)
         save_observations(out, obs)
-    figures = charts.render_run(run, obs, out)
+    figures = charts.render_run(run, obs, out, faults=faults)
     return Experiment(name or Path(out).name, run, obs, figures)
