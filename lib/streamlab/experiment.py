@@ -48,10 +48,15 @@ class Experiment:
         """The experiment in one table row: load, API latency, processing lag and the audit."""
         s = self.run.summary
         row: dict[str, Any] = {
-            "experiment": self.name, "sent": s["sent"], "acknowledged": s["acknowledged"],
+            "experiment": self.name, "rate req/s": s.get("intended_rate"), "sent": s["sent"],
+            "acknowledged": s["acknowledged"],
             "api errors": sum(s["errors"].values()), "dropped": s["dropped"],
             "latency p50 ms": s["latency_ms"].get("p50"), "latency p99 ms": s["latency_ms"].get("p99"),
             "latency max ms": s["latency_ms"].get("max"),
+            "service p50 ms": s["service_ms"].get("p50"), "service p99 ms": s["service_ms"].get("p99"),
+            "send lateness p99 ms": (s.get("send_lateness_ms") or {}).get("p99"),
+            "send lateness max ms": (s.get("send_lateness_ms") or {}).get("max"),
+            "generator-limited": bool(s.get("generator_limited")),
         }
         items = getattr(self.obs, "items", None)
         lag = items["lag_ms"].dropna() if items is not None and "lag_ms" in items else None
@@ -62,7 +67,8 @@ class Experiment:
         audit = getattr(self.obs, "audit", None)
         if audit is not None:
             row.update({"processed": audit.processed, "on-failure": audit.on_failure, "pending": audit.pending,
-                        "lost": audit.missing, "audit": "PASS" if audit.passed else "FAIL"})
+                        "lost": audit.missing,
+                        "audit": ("FAIL" if not audit.passed else "PASS" if audit.settled else "NOT SETTLED")})
         return row
 
 
