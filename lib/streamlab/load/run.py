@@ -7,7 +7,6 @@ import os
 import pickle
 import queue as queue_mod
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Literal
 
@@ -16,6 +15,7 @@ from streamlab.load.bodies import BodyFactory, JsonBodies
 from streamlab.load.generator import SendOptions, ShareResult, make_bodies, run_coroutine, send_share
 from streamlab.load.results import LATE_MS, LoadResult, histograms_of, merge_histograms, records_frame, summarize
 from streamlab.load.schedule import Schedule
+from streamlab.progress import progress_bar
 
 # What one Python event loop sends on time on a small machine (see `streamlab bench load`);
 # `workers="auto"` spreads anything above it over processes.
@@ -24,17 +24,6 @@ PER_PROCESS_RATE = 2000.0
 WORKER_READY_TIMEOUT = 60.0
 # Time zero is this long after the connections are open: time for the loop to reach its first sleep.
 START_DELAY_S = 0.05
-
-
-def _progress_bar(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    with warnings.catch_warnings():
-        # Without ipywidgets tqdm.auto warns and falls back to the text bar, which is what we want.
-        warnings.simplefilter("ignore")
-        from tqdm.auto import tqdm
-    # Once a second: enough to watch, and a short record in an executed notebook.
-    return tqdm(total=total, unit="req", desc="requests", leave=True, mininterval=1.0)
 
 
 def pool_size_for(schedule: Schedule, workers: int = 1) -> int:
@@ -86,7 +75,7 @@ def run_load(
     if pool < 1 or cap < 1:
         raise ConfigError("pool_size and max_in_flight must be at least 1.")
     opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap)
-    bar = _progress_bar(len(schedule), progress)
+    bar = progress_bar(len(schedule), desc="requests", unit="requests", enabled=progress)
     started = time.time()
     try:
         if n_workers == 1:
