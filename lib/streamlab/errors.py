@@ -6,8 +6,8 @@
      │    ├── PortInUseError
      │    └── StackNotRunningError
      ├── ProvisionError       an AWS call made while provisioning failed
+     │    └── MissingPrerequisite  a step needs what an earlier one creates; names the step to run
      ├── WaitTimeout          something we waited for did not happen in time; the message says what
-     ├── MissingPrerequisite  a notebook or step needs something an earlier one creates; names it
      └── CostGuardError       an AWS burst was refused by the cost guard
 
 Every message says what happened and what to do about it.
@@ -46,5 +46,5 @@ class WaitTimeout(StreamlabError):
     """A wait ran out of time; the message says what was awaited, what was seen, and what to check."""
 
 
-class MissingPrerequisite(StreamlabError):
+class MissingPrerequisite(ProvisionError):
     """A step needs something another step creates; the message names the step to run first."""
