@@ -1,7 +1,7 @@
 """`streamlab bench esm`: its arithmetic, and a tiny run end to end so the command cannot rot."""
 from __future__ import annotations
 
-from streamlab import bench_esm
+from streamlab.bench import esm as bench_esm
 
 
 def test_percentile_is_nearest_rank():

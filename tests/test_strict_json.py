@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from streamlab import strict_json
-from streamlab.results import read_results, record_results
+from streamlab.notebook.results import read_results, record_results
 
 
 def strict_load(text: str):

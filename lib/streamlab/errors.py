@@ -8,9 +8,12 @@
      ├── ProvisionError       an AWS call made while provisioning failed
      │    └── MissingPrerequisite  a step needs what an earlier one creates; names the step to run
      ├── WaitTimeout          something we waited for did not happen in time; the message says what
-     └── CostGuardError       an AWS burst was refused by the cost guard
+     ├── CostGuardError       an AWS burst was refused by the cost guard
+     └── NotebookFailed       a notebook of the suite raised; the message names the notebook and cell
 
-Every message says what happened and what to do about it.
+Every message says what happened and what to do about it. This tree is for users of the
+library and the command line. The emulated AWS services of the local stack answer their clients
+with AWS-shaped errors instead (`streamlab.localstack.awserror`), never with these.
 """
 
 
@@ -48,3 +51,7 @@ class WaitTimeout(StreamlabError):
 
 class MissingPrerequisite(ProvisionError):
     """A step needs something another step creates; the message names the step to run first."""
+
+
+class NotebookFailed(StreamlabError):
+    pass

@@ -15,7 +15,7 @@ from streamlab.load.bodies import BodyFactory, JsonBodies
 from streamlab.load.generator import SendOptions, ShareResult, make_bodies, run_coroutine, send_share
 from streamlab.load.results import LATE_MS, LoadResult, histograms_of, merge_histograms, records_frame, summarize
 from streamlab.load.schedule import Schedule
-from streamlab.progress import progress_bar
+from streamlab.load.progress import progress_bar
 
 # What one Python event loop sends on time on a small machine (see `streamlab bench load`);
 # `workers="auto"` spreads anything above it over processes.

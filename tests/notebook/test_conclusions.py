@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from streamlab import conclusions as c
+from streamlab.notebook import conclusions as c
 from streamlab.observe.audit import AuditResult
 
 

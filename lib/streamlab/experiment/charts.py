@@ -14,9 +14,9 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
 from streamlab import schema
-from streamlab.failure_lane import FaultWindow, draw_failure_lane, failure_series, metric_series, shade_faults
+from streamlab.experiment.failure_lane import FaultWindow, draw_failure_lane, failure_series, metric_series, shade_faults
 from streamlab.load import hdr
-from streamlab.plain_labels import describe_schedule, plain_log_ticks, window_label
+from streamlab.experiment.plain_labels import describe_schedule, plain_log_ticks, window_label
 
 ERROR_COLOURS = {"http_4xx": "tab:orange", "http_5xx": "tab:red", "timeout": "tab:purple",
                  "connect_error": "tab:brown", "disconnected": "tab:pink", "client_error": "tab:gray",

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from streamlab.localstack import stack
-from streamlab.localstack.esm.metrics import FLUSH_SECONDS as METRICS_FLUSH_SECONDS
+from streamlab.localstack.cloudwatch import FLUSH_SECONDS as METRICS_FLUSH_SECONDS
 from streamlab.target import Target, local_target
 
 HANDLER = textwrap.dedent('''

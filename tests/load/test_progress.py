@@ -5,8 +5,8 @@ import nbformat
 import pytest
 
 from streamlab.errors import ConfigError
-from streamlab.progress import FinalLine, progress_bar
-from streamlab.suite import execute_notebook
+from streamlab.load.progress import FinalLine, progress_bar
+from streamlab.notebook.suite import execute_notebook
 
 
 def test_final_mode_prints_one_line_when_closed(monkeypatch, capsys):
@@ -49,7 +49,7 @@ def test_an_executed_copy_has_one_progress_line_and_no_kernel_warning(tmp_path, 
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "streamlab", "display_name": "streamlab", "language": "python"}
     nb.cells = [nbformat.v4.new_code_cell(
-        "from streamlab.progress import progress_bar\n"
+        "from streamlab.load.progress import progress_bar\n"
         "bar = progress_bar(50)\n"
         "for _ in range(50):\n    bar.update(1)\n"
         "bar.close()")]
