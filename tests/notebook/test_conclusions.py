@@ -139,3 +139,12 @@ def test_mapping_settings_are_compared_with_aws_defaults_not_called_them():
 def test_status_wording_matches_what_happened():
     assert "went from `ACCEPTED` to `PROCESSED`" in c.status_change_sentence("ACCEPTED", "PROCESSED")
     assert c.status_change_sentence("ACCEPTED", "ACCEPTED") == "The status stayed `ACCEPTED` while we waited."
+
+
+def test_status_already_processed_is_not_called_a_change():
+    assert c.status_change_sentence("PROCESSED", "PROCESSED").startswith("The status was already `PROCESSED`")
+
+
+def test_stored_body_wording_follows_the_bytes():
+    assert c.stored_body_sentence('{"a": "it\'s"}', '{"a": "it\'s"}').startswith("The body is stored exactly as sent")
+    assert c.stored_body_sentence('{"a": 1}', '{"a":1}').startswith("The body was NOT stored as sent")

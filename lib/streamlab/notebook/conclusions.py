@@ -333,6 +333,15 @@ def mapping_vs_aws_defaults(mapping: Mapping[str, Any]) -> pd.DataFrame:
 
 def status_change_sentence(before: str, after: str) -> str:
     """What happened to a request's status while we waited, in words that match it."""
+    if before == after == "PROCESSED":
+        return "The status was already `PROCESSED` at the first GET: the stream had delivered it by then."
     if before == after:
         return f"The status stayed `{after}` while we waited."
     return f"The status went from `{before}` to `{after}` once the stream delivered it to the StreamProcessor."
+
+
+def stored_body_sentence(sent: str, stored: str) -> str:
+    """Whether the table holds the body byte for byte as it was sent."""
+    if sent == stored:
+        return f"The body is stored exactly as sent ({len(sent.encode())} bytes, quotes, apostrophe and `$` included)."
+    return f"The body was NOT stored as sent: sent {sent!r}, stored {stored!r}."
