@@ -81,9 +81,8 @@ def dashboard(run: Any, lag: pd.DataFrame | None = None, metrics: pd.DataFrame |
     rows = max(1, len(lane))
     fig = Figure(figsize=(12, 9 + 1.3 * rows), layout="constrained")
     axes = list(fig.subplots(3 + rows, 1, sharex=True, height_ratios=[3, 3, 3] + [1.2] * rows))
-    fig.suptitle(title or default_title(s), fontsize="large")
-    fig.text(0.01, 0.995, send_timing_line(s), ha="left", va="top", fontsize="small",
-             color="tab:red" if s.get("generator_limited") else "tab:green")
+    # The second line says whether the sends went out on time: it decides how to read the rest.
+    fig.suptitle(f"{title or default_title(s)}\n{send_timing_line(s)}", fontsize="large")
 
     ax = axes[0]
     width = _rate_bin(df)
@@ -106,7 +105,7 @@ def dashboard(run: Any, lag: pd.DataFrame | None = None, metrics: pd.DataFrame |
     for col, style in (("p50", "-"), ("p99", "-"), ("max", ":")):
         ax.plot(iv["second"] + 0.5, iv[col], style, marker=".", label=f"response time {col}")
     if len(service):
-        ax.plot(service["second"] + 0.5, service["p99"], "--", color="tab:cyan", label="service time p99")
+        ax.plot(service["second"] + 0.5, service["p99"], "--", marker="x", color="tab:cyan", label="service time p99")
     gateway = metric_series(metrics, "Latency", "p99", start)
     if not gateway.empty:
         ax.plot(gateway.index, gateway.values, "--", marker="s", color="gray", label="API Gateway Latency p99")
@@ -160,8 +159,8 @@ def send_timing_line(s: dict[str, Any]) -> str:
     if late.get("p99") is None:
         return "nothing was sent"
     if s.get("generator_limited"):
-        return (f"GENERATOR-LIMITED: sends went out late, p50 {late['p50']:,.0f} ms, p99 {late['p99']:,.0f} ms, "
-                f"max {late['max']:,.0f} ms: response times include that wait; service time is the API's own")
+        return (f"GENERATOR-LIMITED: sends p50 {late['p50']:,.0f} / p99 {late['p99']:,.0f} / max {late['max']:,.0f} ms "
+                "late; response times include that wait")
     return f"sends on time: p99 {late['p99']:,.1f} ms late, max {late['max']:,.1f} ms"
 
 

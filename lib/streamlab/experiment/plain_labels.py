@@ -11,7 +11,7 @@ import math
 import re
 from typing import Any, Mapping
 
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator
 
 
 def _n(value: Any) -> str:
@@ -86,8 +86,3 @@ def plain_log_ticks(axis: Any) -> None:
     axis.set_major_formatter(FuncFormatter(_plain_number))
     axis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
     axis.set_minor_formatter(FuncFormatter(_minor_plain))
-
-
-def no_tick_labels(axis: Any) -> None:
-    axis.set_major_formatter(NullFormatter())
-    axis.set_minor_formatter(NullFormatter())
