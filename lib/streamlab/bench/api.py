@@ -26,6 +26,7 @@ from streamlab import schema
 from streamlab.errors import ConfigError
 from streamlab.localstack import stack
 from streamlab.localstack.apiexec.upstream import json_rpc_headers
+from streamlab.observe.stats import percentile
 from streamlab.provision import api, roles, table
 from streamlab.provision.config import PipelineConfig
 from streamlab.target import Target, local_target
@@ -42,10 +43,11 @@ class PathResult:
     cpu_s: dict[str, float] = field(default_factory=dict)  # CPU seconds used per process while it ran
 
     def summary(self) -> dict[str, Any]:
-        ordered = sorted(self.latencies_ms)
+        ordered = self.latencies_ms
 
-        def pct(p: float) -> float:
-            return round(ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))], 3) if ordered else float("nan")
+        def pct(p: float) -> float | None:
+            value = percentile(ordered, p)
+            return None if value is None else round(value, 3)
 
         return {
             "requests": len(ordered),
@@ -54,7 +56,7 @@ class PathResult:
             "p50_ms": pct(50),
             "p90_ms": pct(90),
             "p99_ms": pct(99),
-            "max_ms": round(ordered[-1], 3) if ordered else float("nan"),
+            "max_ms": pct(100),
             # Where the time goes on a shared 2-core machine: CPU per request in each process.
             "cpu_ms_per_request": {name: round(sec * 1000 / len(ordered), 4) for name, sec in self.cpu_s.items()}
             if ordered else {},

@@ -68,7 +68,7 @@ def burst(args: argparse.Namespace) -> int:
     if args.table:
         from streamlab.connect import connect
 
-        target = connect(start=False, log=say)
+        target = connect(log=say)
     schedule = load.parse_profile(args.profile, args.rate, args.duration)
     out = args.out or Path("build") / "bursts" / time.strftime("burst-%Y%m%d-%H%M%S")
     exp = run_experiment(target, args.url, schedule, out, names=names,

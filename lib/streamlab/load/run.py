@@ -8,14 +8,14 @@ import pickle
 import queue as queue_mod
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 from streamlab.errors import ConfigError, StreamlabError
 from streamlab.load.bodies import BodyFactory, JsonBodies
 from streamlab.load.generator import SendOptions, ShareResult, make_bodies, run_coroutine, send_share
 from streamlab.load.results import LATE_MS, LoadResult, histograms_of, merge_histograms, records_frame, summarize
-from streamlab.load.schedule import Schedule
 from streamlab.load.progress import progress_bar
+from streamlab.load.schedule import Schedule
 
 # What one Python event loop sends on time on a small machine (see `streamlab bench load`);
 # `workers="auto"` spreads anything above it over processes.
@@ -51,6 +51,7 @@ def run_load(
     max_in_flight: int | None = None,
     timeout: float = 10.0,
     late_ms: float = LATE_MS,
+    headers: Mapping[str, str] | None = None,
     progress: bool = True,
     out: str | Path | None = None,
 ) -> LoadResult:
@@ -59,6 +60,7 @@ def run_load(
     pool_size: keep-alive connections per worker (default: sized for the peak rate).
     max_in_flight: outstanding requests per worker before a send is dropped (default: 8 per
         connection, at least the peak rate so a whole burst fits).
+    headers: sent with every request, besides Content-Type: application/json (which they may replace).
     out: a folder to save requests.csv, histograms.json and run.json into.
     """
     if not url.startswith(("http://", "https://")):
@@ -74,7 +76,9 @@ def run_load(
     cap = max_in_flight or max(pool * 8, math.ceil(schedule.peak_rate / n_workers))
     if pool < 1 or cap < 1:
         raise ConfigError("pool_size and max_in_flight must be at least 1.")
-    opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap)
+    sent_headers = {"Content-Type": "application/json", **(headers or {})}
+    opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap,
+                       headers=tuple(sent_headers.items()))
     bar = progress_bar(len(schedule), desc="requests", unit="requests", enabled=progress)
     started = time.time()
     try:
