@@ -279,7 +279,8 @@ def test_a_burst_is_shaded_as_one_and_the_generator_verdict_is_shown():
     fig = charts.dashboard(run)
     assert "burst" in fig.axes[0].get_legend_handles_labels()[1]
     line = timing_line(fig)
-    assert line == "GENERATOR-LIMITED: sends p50 120 / p99 290 / max 310 ms late; response times include that wait"
+    assert line == ("GENERATOR-LIMITED: sends p50 120 / p99 290 / max 310 ms late (limit p99 10 ms); "
+                    "response times include that wait")
     assert timing_line(charts.dashboard(make_run())).startswith("sends on time: p99 0.5 ms late")
 
 

@@ -159,8 +159,9 @@ def send_timing_line(s: dict[str, Any]) -> str:
     if late.get("p99") is None:
         return "nothing was sent"
     if s.get("generator_limited"):
-        return (f"GENERATOR-LIMITED: sends p50 {late['p50']:,.0f} / p99 {late['p99']:,.0f} / max {late['max']:,.0f} ms "
-                "late; response times include that wait")
+        ms = lambda v: f"{v:,.1f}" if v < 100 else f"{v:,.0f}"  # noqa: E731 - 10.4 must not read as 10
+        return (f"GENERATOR-LIMITED: sends p50 {ms(late['p50'])} / p99 {ms(late['p99'])} / max {ms(late['max'])} ms "
+                f"late (limit p99 {s['late_ms']:g} ms); response times include that wait")
     return f"sends on time: p99 {late['p99']:,.1f} ms late, max {late['max']:,.1f} ms"
 
 
