@@ -156,7 +156,7 @@ timeouts = scenario("timeout", base.with_esm(maximum_retry_attempts=1, bisect_ba
 outage_config = base.with_esm(maximum_retry_attempts=-1, bisect_batch_on_function_error=False)
 deploy(outage_config.with_processor(failure_rate=1.0), target=tgt, log=lambda _: None)
 # The window is shaded on the dashboard: from now until the working function is back.
-outage_window = FaultWindow.starting_now(f"processor outage ({outage_s:g} s)")
+outage_window = FaultWindow.starting_now("processor outage")
 recover = threading.Timer(outage_s, lambda: (deploy(outage_config, target=tgt, log=lambda _: None),
                                              outage_window.close()))
 recover.start()

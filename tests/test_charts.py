@@ -292,8 +292,8 @@ def test_fault_windows_are_shaded_and_labelled_on_every_panel():
                  and p.get_alpha() == 0.12]
         assert len(spans) == 1
         assert spans[0].get_x() == pytest.approx(0.5) and spans[0].get_width() == pytest.approx(1.0)
-    assert "processor outage" in fig.axes[0].get_legend_handles_labels()[1]
-    assert "processor outage" in [t.get_text() for t in fig.axes[0].texts]
+    assert "processor outage (1.0 s)" in fig.axes[0].get_legend_handles_labels()[1]
+    assert "processor outage (1.0 s)" in [t.get_text() for t in fig.axes[0].texts]
 
 
 def test_failure_lane_draws_only_the_series_the_run_produced():

@@ -78,7 +78,7 @@ def test_poison_wording_separates_neighbours_from_poison():
 
 def test_blocked_shard_wording_follows_pending():
     after = audit(processed=246, on_failure=4, pending=0, acknowledged=250)
-    blocked = c.blocked_sentence(row("defaults: blocked", pending=151), after, 5)
+    blocked = c.blocked_sentence(row("defaults: blocked", pending=151, **{"audit waited s": 5.4}), after, 5)
     free = c.blocked_sentence(row("defaults: blocked", pending=0), after, 5)
     assert "151 of 250 records were still pending after 5 s: the poison blocked its shard" in blocked
     assert "nothing was pending" in free

@@ -105,3 +105,11 @@ def test_settle_counts_on_failure_records_that_arrive_later():
     r = settle(["a"], lambda ids: {i: state[i] for i in ids if i in state},
                failed=lambda: {"a"} if clock.now >= 2 else set(), timeout=30, poll=1, clock=clock, sleep=clock.sleep)
     assert r.on_failure == 1 and r.settled
+
+
+def test_a_notebook_shows_the_audit_as_its_summary_not_a_dump_of_ids():
+    from IPython.lib.pretty import pretty
+
+    r = classify(["a", "b"], table(item("a"), item("b")))
+    assert pretty(r) == str(r) == "PASS: 0 of 2 acknowledged requests lost\n" \
+        "  acknowledged 2: processed 2, on-failure 0, pending 0, missing 0"

@@ -139,7 +139,9 @@ def dashboard(run: Any, lag: pd.DataFrame | None = None, metrics: pd.DataFrame |
         if shade:
             _shade(ax, run.windows, shade if ax is axes[0] else None)
         ax.grid(True, alpha=0.3)
-    shade_faults(axes, [(f.label, *f.span(start, end)) for f in faults])
+    spans = [f.span(start, end) for f in faults]
+    # The measured length, not the intended one: a fault ends when whatever ends it has finished.
+    shade_faults(axes, [(f"{f.label} ({b - a:.1f} s)", a, b) for f, (a, b) in zip(faults, spans)])
     for ax in axes[:3]:
         _legend_outside(ax)
     # Metric periods start on whole minutes, before the run: show the run, not the minute.

@@ -81,7 +81,7 @@ class Experiment:
         audit = getattr(self.obs, "audit", None)
         if audit is not None:
             row.update({"processed": audit.processed, "on-failure": audit.on_failure, "pending": audit.pending,
-                        "lost": audit.missing,
+                        "lost": audit.missing, "audit waited s": round(audit.waited_s, 1),
                         "audit": ("FAIL" if not audit.passed else "PASS" if audit.settled else "NOT SETTLED")})
         return row
 

@@ -170,11 +170,12 @@ def blocked_sentence(blocked: Any, unblocked: Any, look_s: float) -> str:
     """AWS's default retry-forever: what was stuck behind the poison, and what happened after the fix."""
     b = _row(blocked)
     after = unblocked.as_dict() if hasattr(unblocked, "as_dict") else dict(unblocked)
+    waited = b.get("audit waited s", look_s)
     if b.get("pending"):
         head = (f"With AWS's defaults (retry until the record expires) {b['pending']:,} of {b['acknowledged']:,} "
-                f"records were still pending after {look_s:g} s: the poison blocked its shard.")
+                f"records were still pending after {waited:.0f} s: the poison blocked its shard.")
     else:
-        head = (f"With AWS's defaults nothing was pending after {look_s:g} s: the poison did not block "
+        head = (f"With AWS's defaults nothing was pending after {waited:.0f} s: the poison did not block "
                 "(it may not have been reached yet).")
     tail = (f" After changing the mapping to a retry limit with bisect: {after['processed']:,} processed, "
             f"{after['on_failure']:,} in the on-failure queue, {after['pending']:,} pending, {after['missing']:,} lost.")
@@ -239,7 +240,7 @@ def count_checks(summary: Mapping[str, Any], audit: Any, metrics: pd.DataFrame) 
         count_check("API requests", summary["sent"], metric_total(metrics, "Count")),
         count_check("API 4xx", errors.get("http_4xx", 0), metric_total(metrics, "4XXError")),
         count_check("API 5xx", errors.get("http_5xx", 0), metric_total(metrics, "5XXError")),
-        count_check("records handed to the function (each attempt counts)", audit.processed + audit.on_failure,
+        count_check("records invoked (retries count again)", audit.processed + audit.on_failure,
                     metric_total(metrics, "InvokedEventCount"), at_least=True),
         count_check("records given up (on-failure queue)", audit.on_failure,
                     metric_total(metrics, "OnFailureDestinationDeliveredEventCount")),

@@ -87,6 +87,10 @@ class AuditResult:
     def __str__(self) -> str:
         return "\n".join(self._lines())
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # What an executed notebook keeps as text: the summary, not a dump of every id.
+        printer.text(str(self))
+
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.passed and self.settled else ("#9a6700" if self.passed else "#cf222e")
         head, *rest = self._lines()
