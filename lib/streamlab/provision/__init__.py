@@ -12,6 +12,9 @@ One small module per step, each with create (idempotent: finds and reuses), desc
     outcomes  the FailureHandler on the on-failure queue  create_outcome_loop / describe_outcome_loop / ...
               (its own role and dead-letter queue): failed requests end FAILED
 
+Checked, never created: `prerequisites` (what a notebook needs from earlier ones, with the
+notebook to run named when it is missing).
+
 Shared by the steps: `config` (names, settings, tags), `calls` (AWS errors as ProvisionError,
 idempotent helpers), `policies` (least-privilege IAM documents), `apispec` (infra/api/ read into
 a spec), `package` (the function zips), `paths` (where infra/ is).
