@@ -121,4 +121,4 @@ def test_a_notebook_shows_the_audit_as_its_summary_not_a_dump_of_ids():
 
     r = classify(["a", "b"], table(item("a"), item("b")))
     assert pretty(r) == str(r) == "PASS: 0 of 2 acknowledged requests lost\n" \
-        "  acknowledged 2: processed 2, on-failure 0, pending 0, missing 0"
+        "  acknowledged 2: processed 2, failed 0, stuck 0, lost 0"

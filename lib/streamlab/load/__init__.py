@@ -11,6 +11,7 @@
     results    records, HDR histograms and the summary; saved to and read back from a run folder
     hdr        HDR histogram helpers: per-interval histograms, merges, percentiles
     progress   progress bars: a widget in JupyterLab, text in a terminal, one line in executed copies
+    client     one timed HTTP call, kept whole (status, headers, body)
     outcome    a client following its request: wait_for_outcome, time to known outcome, OutcomeProbe
 """
 from streamlab.load.bodies import BodyFactory, JsonBodies

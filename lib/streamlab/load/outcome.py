@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from streamlab import schema
-from streamlab.notebook import client
+from streamlab.load import client
 from streamlab.errors import ConfigError
 
 FIRST_WAIT_S = 0.05

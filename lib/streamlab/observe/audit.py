@@ -162,7 +162,7 @@ def read_through_api(url: str, ids: list[str], threads: int = 16) -> dict[str, d
     from concurrent.futures import ThreadPoolExecutor
 
     from streamlab.load.outcome import status_url
-    from streamlab.notebook.client import call
+    from streamlab.load.client import call
 
     def get(i: str) -> tuple[str, Any]:
         reply = call("GET", status_url(url, i))
