@@ -158,8 +158,7 @@ print(sync_exp.run)
 
 # %%
 warm = warm_up("async", pipeline.invoke_url)
-print("warm-up processed:", audit(tgt, pipeline.table_name, warm, queue_url=pipeline.queue_url,
-                                  settle_timeout=settle_s).verdict)
+print("warm-up processed:", audit(tgt, pipeline.table_name, warm, settle_timeout=settle_s).verdict)
 async_exp = run_experiment(
     tgt, pipeline.invoke_url, SCHEDULE, OUT / "async", name="async", body=BODIES["async"], settle_timeout=settle_s,
     names=PipelineNames.of(pipeline), accept_cost=accept_cost, guard=guard_burst, progress=False,
@@ -170,7 +169,7 @@ print(async_exp.run)
 # ## The audit, and what each table holds of the run
 #
 # The no-loss audit takes the ids each API acknowledged and checks every one is in its table and
-# processed, in the on-failure queue, or still pending (being retried); the async audit waited up to
+# processed, FAILED (given up and marked by the FailureHandler), or still pending; the async audit waited up to
 # `settle_s` seconds for the stream to catch up. Separately, every body carries the run's tag, so we
 # also count what each table holds of the run, including requests whose client got an error.
 
