@@ -255,14 +255,14 @@ throttled = []
 if tgt.is_local:
     from streamlab.localstack.faults import throttle_dynamodb
 
-    before = count_items()
+    items_before = count_items()
     with throttle_dynamodb(share=0.5, seconds=30):
         throttled = [call("POST", post_url, {"n": i}) for i in range(6)]
     print("DynamoDB throttling:", [r.status for r in throttled])
     refused = [r for r in throttled if r.status == 429]
     print("  a 429:", refused[0], "| Retry-After:", refused[0].headers.get("Retry-After"))
-    print(f"  written: {count_items() - before} of {len(throttled)} (the 202s)")
-    assert len(refused) == 3 and count_items() - before == 3
+    print(f"  written: {count_items() - items_before} of {len(throttled)} (the 202s)")
+    assert len(refused) == 3 and count_items() - items_before == 3
     assert all("ProvisionedThroughput" not in r.body.decode() for r in refused)
 
 # %%
