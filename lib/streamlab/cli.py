@@ -68,7 +68,7 @@ def cmd_teardown(args: argparse.Namespace) -> int:
 def cmd_suite(args: argparse.Namespace) -> int:
     from streamlab.suite import run_suite
 
-    run_suite(profile=args.profile, only=args.only or None, log=_say)
+    run_suite(profile=args.profile, only=args.only or None, log=_say, junit=args.junit)
     return 0
 
 
@@ -157,7 +157,11 @@ def _pipeline_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _suite_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="ci", help="parameter profile from notebooks/profiles.json (ci, full)")
+    p.add_argument("--profile", default="ci",
+                   help="parameter profile from notebooks/profiles.json: ci (short, the default), "
+                        "lab (longer runs and repeats, steadier numbers) or full (each notebook's own defaults)")
+    p.add_argument("--junit", type=Path, default=None, metavar="PATH",
+                   help="also write a JUnit XML file there: one test case per notebook, for CI")
     p.add_argument("only", nargs="*", help="run only notebooks whose names start with these (e.g. 00 01)")
 
 

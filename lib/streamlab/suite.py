@@ -1,7 +1,8 @@
 """Run the notebook suite with papermill: every `notebooks/NN_*.ipynb` in order, into a run folder.
 
 Executed copies and figures go to `build/run/<UTC timestamp>/` (git-ignored), never over the
-source notebooks. Each notebook gets `run_dir` plus the profile's parameters; a notebook's own
+source notebooks, with the run report `index.html` (streamlab.notebook.report) and, if asked, a
+JUnit XML file. Each notebook gets `run_dir` plus the profile's parameters; a notebook's own
 `parameters` cell holds the defaults.
 """
 from __future__ import annotations
@@ -14,6 +15,10 @@ from typing import Callable
 
 from streamlab.errors import ConfigError, StreamlabError
 from streamlab.localstack import stack
+from streamlab.notebook.junit import write_junit
+from streamlab.notebook.outcomes import NotebookOutcome, describe_failure, failed_outcome
+from streamlab.notebook.provenance import run_settings
+from streamlab.notebook.report import SUITE_RECORD, write_run_report
 from streamlab.target import target_name_from_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -32,6 +37,12 @@ class SuiteResult:
     run_dir: Path
     executed: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    outcomes: list[NotebookOutcome] = field(default_factory=list)
+    report: Path | None = None
+
+    @property
+    def failure(self) -> NotebookOutcome | None:
+        return next((o for o in self.outcomes if o.failed), None)
 
 
 def list_notebooks(folder: Path = NOTEBOOKS) -> list[Path]:
@@ -59,55 +70,98 @@ def new_run_dir(root: Path = BUILD) -> Path:
     return run_dir
 
 
+def _execute(nb: Path, run_dir: Path, parameters: dict, cwd: Path) -> NotebookOutcome:
+    """Run one notebook into the run folder; a failure is an outcome, not an exception."""
+    import papermill
+
+    out = run_dir / nb.name
+    started = time.monotonic()
+    try:
+        papermill.execute_notebook(
+            str(nb), str(out), parameters=parameters, kernel_name=KERNEL, cwd=str(cwd),
+            progress_bar=False, execution_timeout=CELL_TIMEOUT,
+        )
+    except Exception as exc:  # a cell error, a timeout, a dead kernel: each is this notebook failing
+        return failed_outcome(nb.name, round(time.monotonic() - started, 1), out, exc)
+    return NotebookOutcome(nb.name, "passed", round(time.monotonic() - started, 1), executed=str(out))
+
+
+def _record_run(result: SuiteResult, settings: dict, started: str, junit: Path | None,
+                scrub: Callable[[str], str], folder: Path) -> None:
+    """suite.json, the HTML report and (if asked) the JUnit file, for a run that passed or failed."""
+    for outcome in result.outcomes:
+        outcome.error, outcome.cell_source, outcome.traceback = (
+            scrub(outcome.error), scrub(outcome.cell_source), scrub(outcome.traceback))
+    record = {"profile": settings["profile"], "started": started, "seconds": result.seconds,
+              "outcomes": [o.to_dict() for o in result.outcomes], "settings": settings}
+    (result.run_dir / SUITE_RECORD).write_text(json.dumps(record, indent=2))
+    result.report = write_run_report(result.run_dir, scrub=scrub)
+    if junit is not None:
+        properties = {"profile": settings["profile"], "target": settings["target"], "commit": settings["commit"],
+                      "run_dir": str(result.run_dir), "report": str(result.report)}
+        write_junit(junit, result.outcomes, properties=properties, folder=folder.name)
+
+
 def run_suite(
     profile: str = "ci",
     run_dir: Path | None = None,
     only: list[str] | None = None,
     log: Callable[[str], None] = print,
+    junit: Path | None = None,
+    folder: Path = NOTEBOOKS,
 ) -> SuiteResult:
-    """Execute the notebooks in order; stop at the first failure (later ones depend on it)."""
-    import papermill
+    """Execute the notebooks in order; stop at the first failure (later ones depend on it).
 
-    notebooks = list_notebooks()
+    Whether it passes or fails, the run folder gets `suite.json` and the report `index.html`, and
+    `junit` (if given) a JUnit XML file with one test case per notebook."""
+    notebooks = list_notebooks(folder)
     if only:
         notebooks = [nb for nb in notebooks if any(nb.stem.startswith(o) for o in only)]
     if not notebooks:
-        raise ConfigError(f"no notebooks to run in {NOTEBOOKS}")
-    params = load_profile(profile)
+        raise ConfigError(f"no notebooks to run in {folder}")
+    params = load_profile(profile, folder)
     run_dir = run_dir or new_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     result = SuiteResult(run_dir=run_dir)
     target = target_name_from_env()
     on_aws = target == "aws"
+    settings = run_settings(profile, target, {nb.stem: params[nb.stem] for nb in notebooks if nb.stem in params}, REPO)
+    started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     # Leave things as we found them: stop the local stack only if this run started it.
     stop_stack_after = not on_aws and not stack.status().running
     try:
         for i, nb in enumerate(notebooks, 1):
             out = run_dir / nb.name
             log(f"[{i}/{len(notebooks)}] {nb.name} -> {out}")
-            started = time.monotonic()
-            try:
-                papermill.execute_notebook(
-                    str(nb), str(out),
-                    parameters={"target": target, "run_dir": str(run_dir), **params.get(nb.stem, {})},
-                    kernel_name=KERNEL, cwd=str(NOTEBOOKS), progress_bar=False,
-                    execution_timeout=CELL_TIMEOUT,
-                )
-            except papermill.PapermillExecutionError as exc:
-                raise NotebookFailed(
-                    f"{nb.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "
-                    f"Open {out} to see the traceback."
-                ) from exc
-            result.seconds[nb.name] = round(time.monotonic() - started, 1)
-            if on_aws:
+            outcome = _execute(nb, run_dir, {"target": target, "run_dir": str(run_dir), **params.get(nb.stem, {})},
+                               cwd=folder)
+            result.outcomes.append(outcome)
+            result.seconds[nb.name] = outcome.seconds
+            if on_aws and out.exists():
                 # Executed copies may be shared: no account ids, keys or endpoints in them.
                 from streamlab.aws.redact import redact_notebook_file
 
                 redact_notebook_file(out)
+            if outcome.failed:
+                break
             result.executed.append(out)
     finally:
         if stop_stack_after:
             stack.down()
-    (run_dir / "suite.json").write_text(json.dumps({"profile": profile, "seconds": result.seconds}, indent=2))
+    ran = {o.name for o in result.outcomes}
+    result.outcomes += [NotebookOutcome(nb.name, "not run") for nb in notebooks if nb.name not in ran]
+    _record_run(result, settings, started, junit, _redactor(on_aws), folder)
+    log(f"report: {result.report.resolve().as_uri()}")
+    if result.failure:
+        raise NotebookFailed(f"{describe_failure(result.failure)}. Open {run_dir / result.failure.name} "
+                             f"or the report {result.report} to see the traceback.")
     log(f"done: executed notebooks and figures are in {run_dir}")
     return result
+
+
+def _redactor(on_aws: bool) -> Callable[[str], str]:
+    if not on_aws:
+        return lambda text: text
+    from streamlab.aws.redact import redact_text
+
+    return redact_text
