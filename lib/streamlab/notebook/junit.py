@@ -17,9 +17,10 @@ def _testcase(outcome: NotebookOutcome, folder: str) -> ET.Element:
     case = ET.Element("testcase", classname=folder, name=outcome.stem,
                       file=f"{folder}/{outcome.name}", time=f"{outcome.seconds:.3f}")
     if outcome.failed:
-        failure = ET.SubElement(case, "failure", message=describe_failure(outcome),
-                                type=outcome.error.split(":", 1)[0])
-        failure.text = f"In [{outcome.cell}]:\n{outcome.cell_source}\n\n{outcome.traceback}\n"
+        # XML 1.0 cannot carry terminal colours or other control characters: strip them here, at the edge.
+        failure = ET.SubElement(case, "failure", message=plain_text(describe_failure(outcome)),
+                                type=plain_text(outcome.error.split(":", 1)[0]))
+        failure.text = plain_text(f"In [{outcome.cell}]:\n{outcome.cell_source}\n\n{outcome.traceback}\n")
     elif outcome.status == "not run":
         ET.SubElement(case, "skipped", message="not run: an earlier notebook failed and later ones build on it")
     if outcome.executed:

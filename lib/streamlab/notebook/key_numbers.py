@@ -32,7 +32,7 @@ def _verdict(ok: bool) -> str:
 def _experiments(res: Mapping[str, Any]) -> Summary:
     """Notebooks that ran experiments with the no-loss audit (a `rows` table)."""
     rows = res.get("rows") or []
-    facts = [f"{len(rows)} experiments"] if rows else []
+    facts = [f"{len(rows)} experiment{'s' if len(rows) != 1 else ''}"] if rows else []
     for column, label in (("acknowledged", "acknowledged"), ("latency p99 ms", "API p99 up to"),
                           ("lag p99 ms", "lag p99 up to")):
         values = [r[column] for r in rows if isinstance(r.get(column), (int, float))]
