@@ -75,8 +75,7 @@ def cmd_suite(args: argparse.Namespace) -> int:
 def cmd_lab(args: argparse.Namespace) -> int:
     from streamlab.lab import run_lab
 
-    run_lab(port=args.port)
-    return 0
+    return run_lab(port=args.port)
 
 
 def cmd_bench_api(args: argparse.Namespace) -> int:
@@ -211,7 +210,7 @@ COMMANDS: dict[str, Command] = {
     "report": (cmd_report, "recompute a run's summary, audit and figures from its saved data",
                _lazy_arguments("add_report_arguments")),
     "suite": (cmd_suite, "run every notebook with papermill into build/run/<timestamp>/", _suite_arguments),
-    "lab": (cmd_lab, "open JupyterLab on notebooks/ (127.0.0.1 only)",
+    "lab": (cmd_lab, "open JupyterLab on the notebooks (127.0.0.1 only; outputs are never saved into them)",
             _port_arguments(8888, "JupyterLab port on 127.0.0.1 (default 8888)")),
 }
 
