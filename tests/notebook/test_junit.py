@@ -9,7 +9,7 @@ from streamlab.cli import build_parser
 from streamlab.errors import StreamlabError
 from streamlab.notebook.junit import junit_xml
 from streamlab.notebook.outcomes import NotebookOutcome
-from streamlab.suite import run_suite
+from streamlab.notebook.suite import run_suite
 
 
 def _cases(path) -> dict[str, ET.Element]:

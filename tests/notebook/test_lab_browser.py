@@ -11,9 +11,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from streamlab.lab import lab_argv, lab_url, wait_until_ready
+from streamlab.notebook.lab import lab_argv, lab_url, wait_until_ready
 from streamlab.localstack import processes, stack
-from streamlab.suite import KERNEL, NOTEBOOKS, REPO
+from streamlab.notebook.suite import KERNEL
+from streamlab.paths import CHECKOUT as REPO, NOTEBOOKS
 from tests.browser import VIEWPORT, browser, screenshot  # noqa: F401  (fixture)
 
 PROBE = "probe.ipynb"

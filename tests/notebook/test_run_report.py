@@ -7,7 +7,7 @@ import pytest
 
 from streamlab.errors import StreamlabError
 from streamlab.notebook.report import write_run_report
-from streamlab.suite import run_suite
+from streamlab.notebook.suite import run_suite
 from tests.browser import browser  # noqa: F401  (fixture)
 from tests.notebook.report_checks import check_run_report
 

@@ -20,14 +20,15 @@ from pathlib import Path
 from typing import Callable
 
 from streamlab.errors import ConfigError
-from streamlab.suite import KERNEL, NOTEBOOKS, REPO
+from streamlab.notebook.suite import KERNEL
+from streamlab.paths import CHECKOUT, NOTEBOOKS
 
-LAB_SETTINGS = Path(__file__).parent / "notebook" / "lab_settings"
-FIRST_NOTEBOOK = (NOTEBOOKS / "00_start_here.ipynb").relative_to(REPO).as_posix()
+LAB_SETTINGS = Path(__file__).parent / "lab_settings"
+FIRST_NOTEBOOK = (NOTEBOOKS / "00_start_here.ipynb").relative_to(CHECKOUT).as_posix()
 READY_TIMEOUT = 120.0
 
 
-def lab_argv(port: int = 8888, token: str | None = None, root: Path = REPO) -> list[str]:
+def lab_argv(port: int = 8888, token: str | None = None, root: Path = CHECKOUT) -> list[str]:
     argv = [
         sys.executable, "-m", "jupyterlab",
         "--no-browser",

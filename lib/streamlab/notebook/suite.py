@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from streamlab.errors import ConfigError, StreamlabError
+from streamlab import paths
+from streamlab.paths import NOTEBOOKS
+from streamlab.errors import ConfigError, NotebookFailed
 from streamlab.localstack import stack
 from streamlab.notebook.junit import write_junit
 from streamlab.notebook.outcomes import NotebookOutcome, describe_failure, failed_outcome
@@ -21,15 +23,9 @@ from streamlab.notebook.provenance import run_settings
 from streamlab.notebook.report import SUITE_RECORD, write_run_report
 from streamlab.target import target_name_from_env
 
-REPO = Path(__file__).resolve().parents[2]
-NOTEBOOKS = REPO / "notebooks"
-BUILD = REPO / "build" / "run"
+BUILD = paths.BUILD / "run"
 KERNEL = "streamlab"
 CELL_TIMEOUT = 600
-
-
-class NotebookFailed(StreamlabError):
-    pass
 
 
 @dataclass
@@ -125,7 +121,7 @@ def run_suite(
     result = SuiteResult(run_dir=run_dir)
     target = target_name_from_env()
     on_aws = target == "aws"
-    settings = run_settings(profile, target, {nb.stem: params[nb.stem] for nb in notebooks if nb.stem in params}, REPO)
+    settings = run_settings(profile, target, {nb.stem: params[nb.stem] for nb in notebooks if nb.stem in params}, paths.CHECKOUT)
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     # Leave things as we found them: stop the local stack only if this run started it.
     stop_stack_after = not on_aws and not stack.status().running
