@@ -12,7 +12,7 @@ KERNELSPEC = {"name": "streamlab", "display_name": "streamlab (.venv)", "languag
 
 def write_notebook(path: Path, *sources: str) -> Path:
     cells = [new_markdown_cell(f"# {path.stem}")]
-    cells.append(new_code_cell('run_dir = "../build/run/manual"\nrepeats = 1', metadata={"tags": ["parameters"]}))
+    cells.append(new_code_cell('target = "local"\nrun_dir = "../build/run/manual"\nrepeats = 1', metadata={"tags": ["parameters"]}))
     cells += [new_code_cell(src) for src in sources]
     nb = new_notebook(cells=cells, metadata={"kernelspec": KERNELSPEC, "language_info": {"name": "python"}})
     nbformat.write(nb, path)
@@ -25,7 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from IPython.display import Image, display
-from streamlab.results import record_results
+from streamlab.notebook import record_results
 out = Path(run_dir) / "00_plot"
 out.mkdir(parents=True, exist_ok=True)
 fig, ax = plt.subplots(figsize=(4, 3))

@@ -26,12 +26,13 @@ def _git(root: Path, *args: str) -> str:
 
 
 def _repository(root: Path) -> Path:
-    """A small git repository laid out like ours: README.md, .gitignore, notebooks/00_start_here.ipynb (a byte
-    copy of the real one) and a probe notebook whose cells print, return a value and draw."""
+    """A small git repository laid out like ours: README.md, .gitignore, notebooks/00_start_here.ipynb and .py
+    (byte copies of the real pair) and a probe notebook whose cells print, return a value and draw."""
     (root / "notebooks").mkdir(parents=True)
     for name in ("README.md", ".gitignore"):
         shutil.copy(REPO / name, root / name)
-    shutil.copy(NOTEBOOKS / "00_start_here.ipynb", root / "notebooks" / "00_start_here.ipynb")
+    for pair in NOTEBOOKS.glob("00_start_here.*"):  # the notebook and its paired script, as committed
+        shutil.copy(pair, root / "notebooks" / pair.name)
     probe = new_notebook(
         cells=[new_markdown_cell("# probe"), new_code_cell(f"print({GREETING!r})"), new_code_cell("6 * 7"),
                new_code_cell("from IPython.display import HTML\nHTML('<b id=\"probe-html\">drawn</b>')")],
@@ -91,7 +92,7 @@ def _save_and_wait(page, path: Path) -> None:
 
 def test_running_and_saving_notebooks_in_the_lab_leaves_the_sources_unchanged(lab, browser):  # noqa: F811
     root, port, token = lab
-    originals = {p.name: p.read_bytes() for p in (root / "notebooks").glob("*.ipynb")}
+    originals = {p.name: p.read_bytes() for p in (root / "notebooks").iterdir()}
     page = browser.new_page(viewport=VIEWPORT)
 
     _open(page, lab_url(port, token, f"notebooks/{PROBE}"))
