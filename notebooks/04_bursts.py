@@ -32,6 +32,7 @@ run_dir = "../build/run/manual"
 stack = "streamlab"
 rates = [50, 200]
 duration_s = 5.0
+repeats = 1
 burst_size = 300
 knob_rate = 100
 knob_duration_s = 5.0
@@ -70,10 +71,12 @@ def experiment(name, schedule, body=None):
 # %% [markdown]
 # ## Steady rates
 #
-# The same pipeline at each rate in `rates`, for `duration_s` seconds each.
+# The same pipeline at each rate in `rates`, for `duration_s` seconds each, `repeats` times (the
+# suite's `lab` profile repeats each rate to show how much a number moves from one run to the next).
 
 # %%
-steady = [experiment(f"rate-{r}", load.constant(rate=r, duration=duration_s)) for r in rates]
+steady = [experiment(f"rate-{r}" if repeats == 1 else f"rate-{r} run {i + 1}", load.constant(rate=r, duration=duration_s))
+          for r in rates for i in range(repeats)]
 pd.DataFrame([e.row() for e in steady]).set_index("experiment").round(1)
 
 # %% [markdown]
