@@ -78,7 +78,12 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run_lab(port: int = 8888, say: Callable[[str], None] = print) -> int:
+def _say_now(message: str) -> None:
+    # Flushed at once: a piped stdout (make, tee, CI logs) would otherwise hold the URL back.
+    print(message, flush=True)
+
+
+def run_lab(port: int = 8888, say: Callable[[str], None] = _say_now) -> int:
     """Start JupyterLab, print the one URL to open, and run until Ctrl-C (then stop it cleanly)."""
     token = secrets.token_urlsafe(24)
     # Its own session: Ctrl-C reaches us only, and we stop the server without its y/n prompt.
