@@ -98,6 +98,35 @@ def _record_run(result: SuiteResult, settings: dict, started: str, junit: Path |
         write_junit(junit, result.outcomes, properties=properties, folder=folder.name)
 
 
+def _select(folder: Path, only: list[str] | None) -> list[Path]:
+    notebooks = [nb for nb in list_notebooks(folder) if not only or any(nb.stem.startswith(o) for o in only)]
+    if not notebooks:
+        raise ConfigError(f"no notebooks to run in {folder}" + (f" starting with {', '.join(only)}" if only else ""))
+    return notebooks
+
+
+def _run_in_order(notebooks: list[Path], result: SuiteResult, params: dict[str, dict], target: str,
+                  folder: Path, log: Callable[[str], None]) -> None:
+    """Execute until the first failure; the notebooks after it are recorded as not run."""
+    for i, nb in enumerate(notebooks, 1):
+        out = result.run_dir / nb.name
+        log(f"[{i}/{len(notebooks)}] {nb.name} -> {out}")
+        parameters = {"target": target, "run_dir": str(result.run_dir), **params.get(nb.stem, {})}
+        outcome = _execute(nb, result.run_dir, parameters, cwd=folder)
+        result.outcomes.append(outcome)
+        result.seconds[nb.name] = outcome.seconds
+        if target == "aws" and out.exists():
+            # Executed copies may be shared: no account ids, keys or endpoints in them.
+            from streamlab.aws.redact import redact_notebook_file
+
+            redact_notebook_file(out)
+        if outcome.failed:
+            break
+        result.executed.append(out)
+    ran = {o.name for o in result.outcomes}
+    result.outcomes += [NotebookOutcome(nb.name, "not run") for nb in notebooks if nb.name not in ran]
+
+
 def run_suite(
     profile: str = "ci",
     run_dir: Path | None = None,
@@ -110,43 +139,23 @@ def run_suite(
 
     Whether it passes or fails, the run folder gets `suite.json` and the report `index.html`, and
     `junit` (if given) a JUnit XML file with one test case per notebook."""
-    notebooks = list_notebooks(folder)
-    if only:
-        notebooks = [nb for nb in notebooks if any(nb.stem.startswith(o) for o in only)]
-    if not notebooks:
-        raise ConfigError(f"no notebooks to run in {folder}")
+    notebooks = _select(folder, only)
     params = load_profile(profile, folder)
     run_dir = run_dir or new_run_dir()
     run_dir.mkdir(parents=True, exist_ok=True)
     result = SuiteResult(run_dir=run_dir)
     target = target_name_from_env()
-    on_aws = target == "aws"
-    settings = run_settings(profile, target, {nb.stem: params[nb.stem] for nb in notebooks if nb.stem in params}, paths.CHECKOUT)
+    chosen = {nb.stem: params[nb.stem] for nb in notebooks if nb.stem in params}
+    settings = run_settings(profile, target, chosen, paths.CHECKOUT)
     started = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
     # Leave things as we found them: stop the local stack only if this run started it.
-    stop_stack_after = not on_aws and not stack.status().running
+    stop_stack_after = target != "aws" and not stack.status().running
     try:
-        for i, nb in enumerate(notebooks, 1):
-            out = run_dir / nb.name
-            log(f"[{i}/{len(notebooks)}] {nb.name} -> {out}")
-            outcome = _execute(nb, run_dir, {"target": target, "run_dir": str(run_dir), **params.get(nb.stem, {})},
-                               cwd=folder)
-            result.outcomes.append(outcome)
-            result.seconds[nb.name] = outcome.seconds
-            if on_aws and out.exists():
-                # Executed copies may be shared: no account ids, keys or endpoints in them.
-                from streamlab.aws.redact import redact_notebook_file
-
-                redact_notebook_file(out)
-            if outcome.failed:
-                break
-            result.executed.append(out)
+        _run_in_order(notebooks, result, params, target, folder, log)
     finally:
         if stop_stack_after:
             stack.down()
-    ran = {o.name for o in result.outcomes}
-    result.outcomes += [NotebookOutcome(nb.name, "not run") for nb in notebooks if nb.name not in ran]
-    _record_run(result, settings, started, junit, _redactor(on_aws), folder)
+    _record_run(result, settings, started, junit, _redactor(target == "aws"), folder)
     log(f"report: {result.report.resolve().as_uri()}")
     if result.failure:
         raise NotebookFailed(f"{describe_failure(result.failure)}. Open {run_dir / result.failure.name} "
