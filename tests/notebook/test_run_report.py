@@ -9,7 +9,10 @@ from streamlab.errors import StreamlabError
 from streamlab.notebook.report import write_run_report
 from streamlab.notebook.suite import run_suite
 from tests.browser import browser  # noqa: F401  (fixture)
+from tests.notebook.conftest import write_notebook
 from tests.notebook.report_checks import check_run_report
+
+ACCOUNT = "123456789012"
 
 
 @pytest.fixture
@@ -45,3 +48,21 @@ def test_the_report_can_be_redrawn_from_the_run_folder(failed_run):
     (failed_run / "index.html").unlink()
     index = write_run_report(failed_run)
     assert index == failed_run / "index.html" and "01_fails" in index.read_text()
+
+
+def test_an_aws_run_keeps_account_ids_out_of_the_report_and_junit(tmp_path, monkeypatch):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    write_notebook(folder / "00_account.ipynb", f"print('arn:aws:iam::{ACCOUNT}:role/x')",
+                   f"raise RuntimeError('denied for account {ACCOUNT}')")
+    monkeypatch.setenv("STREAMLAB_TARGET", "aws")  # the notebook itself calls nothing
+    monkeypatch.setenv("STREAMLAB_HOME", str(tmp_path / "home"))
+    run_dir, junit = tmp_path / "run", tmp_path / "junit.xml"
+    with pytest.raises(StreamlabError, match="00_account.ipynb failed"):
+        run_suite(profile="full", run_dir=run_dir, folder=folder, junit=junit, log=lambda _: None)
+    # (the executed .ipynb has its outputs redacted by streamlab.aws.redact; sources are left as written)
+    written = [junit, *run_dir.glob("*.html"), run_dir / "suite.json"]
+    assert len(written) == 4
+    for path in written:
+        text = path.read_text()
+        assert ACCOUNT not in text and "<account-id>" in text.replace("&lt;", "<").replace("&gt;", ">"), path.name
