@@ -29,6 +29,7 @@ READY_TIMEOUT = 120.0
 
 
 def lab_argv(port: int = 8888, token: str | None = None, root: Path = CHECKOUT) -> list[str]:
+    """The JupyterLab command line: loopback only, our kernel only, the save hook, our lab settings."""
     argv = [
         sys.executable, "-m", "jupyterlab",
         "--no-browser",
