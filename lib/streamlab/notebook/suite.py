@@ -7,16 +7,20 @@ JUnit XML file. Each notebook gets `run_dir` plus the profile's parameters; a no
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from streamlab import paths
 from streamlab.paths import NOTEBOOKS
 from streamlab.errors import ConfigError, NotebookFailed
+from streamlab.notebook.kernels import IpcKernelManager
 from streamlab.localstack import stack
+from streamlab.load.progress import ENV as PROGRESS_ENV
 from streamlab.notebook.junit import write_junit
 from streamlab.notebook.outcomes import NotebookOutcome, describe_failure, failed_outcome
 from streamlab.notebook.provenance import run_settings
@@ -66,17 +70,37 @@ def new_run_dir(root: Path = BUILD) -> Path:
     return run_dir
 
 
-def _execute(nb: Path, run_dir: Path, parameters: dict, cwd: Path) -> NotebookOutcome:
-    """Run one notebook into the run folder; a failure is an outcome, not an exception."""
+@contextlib.contextmanager
+def executed_copy_settings() -> Iterator[None]:
+    """The kernel's environment for an executed copy nobody watches: progress as one final line
+    (unless the caller chose otherwise). Restored afterwards: the caller's process is left as it was."""
+    before = os.environ.get(PROGRESS_ENV)
+    os.environ.setdefault(PROGRESS_ENV, "final")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PROGRESS_ENV, None)
+
+
+def execute_notebook(nb: Path, out: Path, parameters: dict, cwd: Path = NOTEBOOKS) -> None:
+    """Execute one notebook into `out` with papermill, as the suite does: the project's kernel over
+    IPC, progress as one final line; raises papermill's PapermillExecutionError on a failed cell."""
     import papermill
 
+    with executed_copy_settings():
+        papermill.execute_notebook(
+            str(nb), str(out), parameters=parameters, kernel_name=KERNEL, cwd=str(cwd), progress_bar=False,
+            execution_timeout=CELL_TIMEOUT, kernel_manager_class=IpcKernelManager,
+        )
+
+
+def _execute(nb: Path, run_dir: Path, parameters: dict, cwd: Path) -> NotebookOutcome:
+    """Run one notebook into the run folder; a failure is an outcome, not an exception."""
     out = run_dir / nb.name
     started = time.monotonic()
     try:
-        papermill.execute_notebook(
-            str(nb), str(out), parameters=parameters, kernel_name=KERNEL, cwd=str(cwd),
-            progress_bar=False, execution_timeout=CELL_TIMEOUT,
-        )
+        execute_notebook(nb, out, parameters, cwd=cwd)
     except Exception as exc:  # a cell error, a timeout, a dead kernel: each is this notebook failing
         return failed_outcome(nb.name, round(time.monotonic() - started, 1), out, exc)
     return NotebookOutcome(nb.name, "passed", round(time.monotonic() - started, 1), executed=str(out))
