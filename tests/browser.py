@@ -31,7 +31,8 @@ def chromium_executable() -> str:
     if path is None:
         can_install = os.geteuid() == 0 and shutil.which("apt-get")
         if can_install:
-            pytest.fail("scripts/install-browser ran as root but no Chromium is on PATH")
+            pytest.fail("no Chromium on PATH although we are root with apt-get: scripts/install-browser could not "
+                        "install it (its message says why); the browser tests must run here")
         pytest.skip("no Chromium here and no root to install it: run `sudo apt-get install -y chromium`")
     return path
 
