@@ -108,8 +108,15 @@ def cmd_bench_esm(args: argparse.Namespace) -> int:
 def cmd_bench_pipeline(args: argparse.Namespace) -> int:
     from streamlab import bench_pipeline
 
-    rates = [float(r) for r in args.rates.split(",") if r.strip()]
-    text = json.dumps(bench_pipeline.run(rates, args.duration, args.data, log=_say), indent=2)
+    config = bench_pipeline.bench_config(shards=args.shards, parallelization=args.parallelization,
+                                         batch_size=args.batch_size, record_concurrency=args.record_concurrency)
+    if args.find_knee:
+        report = bench_pipeline.find_knee(args.start, args.step, args.stop, args.duration, args.data, log=_say,
+                                          config=config)
+    else:
+        rates = [float(r) for r in args.rates.split(",") if r.strip()]
+        report = bench_pipeline.run(rates, args.duration, args.data, log=_say, config=config)
+    text = json.dumps(report, indent=2)
     if args.out:
         Path(args.out).write_text(text + "\n")
     print(text)
@@ -184,6 +191,15 @@ def _bench_pipeline_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=60.0, help="seconds per rate (default 60)")
     p.add_argument("--data", type=Path, default=None, help="folder for each rate's records and figures")
     p.add_argument("--out", default=None, help="also write the JSON to this file")
+    p.add_argument("--find-knee", action="store_true",
+                   help="step the rate from --start by --step up to --stop until it stops keeping up")
+    p.add_argument("--start", type=float, default=200.0, help="first rate of --find-knee (default 200)")
+    p.add_argument("--step", type=float, default=100.0, help="rate step of --find-knee (default 100)")
+    p.add_argument("--stop", type=float, default=1000.0, help="last rate of --find-knee (default 1000)")
+    p.add_argument("--shards", type=int, default=None, help="stream shards (default: AWS's sizing, 4 on-demand)")
+    p.add_argument("--parallelization", type=int, default=None, help="ParallelizationFactor 1-10")
+    p.add_argument("--batch-size", type=int, default=None, help="BatchSize")
+    p.add_argument("--record-concurrency", type=int, default=None, help="processor records at once, 1-10")
 
 
 def _no_arguments(p: argparse.ArgumentParser) -> None:

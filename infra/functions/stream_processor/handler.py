@@ -16,6 +16,14 @@ Failure switches, for experiments:
                                         instead of raising (needs ReportBatchItemFailures, E9)
 A failed attempt still bumps `attempts`, so retries are visible in the table.
 
+RECORD_CONCURRENCY=1..10 (default 1): records of different items are processed at once on that
+many threads; the records of one item (same Keys) still run one after another in stream order,
+and after one of them fails the item's later records are not tried in this invocation (they are
+reported failed with it, or the whole batch fails), so an item never sees its changes out of
+order. Safe when the work per record touches only its own item, as here; work that spans items
+(totals, counters of several items) needs RECORD_CONCURRENCY=1. Bounded by 10, botocore's
+default connection pool.
+
 Dependencies: boto3 only. Locally MiniStack's worker sets AWS_ENDPOINT_URL; on AWS it is unset.
 """
 from __future__ import annotations
@@ -36,6 +44,8 @@ draw = switches.draw
 FAILURE_RATE = switches.env_number("FAILURE_RATE", 0.0, 1.0)
 FAILURE_SEED = os.environ.get("FAILURE_SEED", "0")
 PARTIAL_FAILURES = switches.env_flag("PARTIAL_FAILURES")
+RECORD_CONCURRENCY = int(switches.env_number("RECORD_CONCURRENCY", 0, 10)) or 1
+_pool = None
 
 
 def _dynamodb():
@@ -111,19 +121,71 @@ def process_record(record: dict) -> str:
     return "processed" if _mark_processed(table, item_id, count_attempt=True) else "gone"
 
 
+def _process_each(records: list) -> list:
+    """(record, result, error) for each record, one after another; raises at once unless PARTIAL_FAILURES."""
+    out = []
+    for record in records:
+        try:
+            out.append((record, process_record(record), None))
+        except Exception as exc:
+            if not PARTIAL_FAILURES:
+                raise
+            out.append((record, "failed", exc))
+    return out
+
+
+def _process_item(records: list) -> list:
+    """The records of one item in order, stopping at its first failure: a later change of the
+    item must not overtake a failed earlier one (the ESM redelivers both, E9)."""
+    out, failed = [], None
+    for record in records:
+        if failed is not None:
+            out.append((record, "failed", failed))
+            continue
+        try:
+            out.append((record, process_record(record), None))
+        except Exception as exc:
+            failed = exc
+            out.append((record, "failed", exc))
+    return out
+
+
+def _by_item(records: list) -> list:
+    """The records grouped per item (same Keys), groups in order of first appearance."""
+    groups: dict[str, list] = {}
+    for record in records:
+        key = json.dumps((record.get("dynamodb") or {}).get("Keys") or {}, sort_keys=True)
+        groups.setdefault(key, []).append(record)
+    return list(groups.values())
+
+
+def _process_concurrently(records: list) -> list:
+    """RECORD_CONCURRENCY items at once, each item's records in order; outcomes in batch order."""
+    global _pool
+    from concurrent.futures import ThreadPoolExecutor
+
+    _dynamodb()  # create the shared client before the threads: boto3 client creation is not thread-safe
+    if _pool is None:
+        _pool = ThreadPoolExecutor(RECORD_CONCURRENCY, thread_name_prefix="record")
+    done = [outcome for group in _pool.map(_process_item, _by_item(records)) for outcome in group]
+    order = {id(record): i for i, record in enumerate(records)}
+    done.sort(key=lambda outcome: order[id(outcome[0])])
+    if not PARTIAL_FAILURES:
+        for _, _, error in done:
+            if error is not None:
+                raise error
+    return done
+
+
 def handler(event, context):
     records = (event or {}).get("Records") or []
     failures = []
     outcome: dict[str, int] = {}
-    for record in records:
-        try:
-            result = process_record(record)
-        except Exception as exc:
-            if not PARTIAL_FAILURES:
-                raise
-            print(json.dumps({"failed": record.get("dynamodb", {}).get("SequenceNumber"), "error": str(exc)}))
+    concurrent = RECORD_CONCURRENCY > 1 and len(records) > 1
+    for record, result, error in (_process_concurrently if concurrent else _process_each)(records):
+        if error is not None:
+            print(json.dumps({"failed": record.get("dynamodb", {}).get("SequenceNumber"), "error": str(error)}))
             failures.append({"itemIdentifier": record["dynamodb"]["SequenceNumber"]})
-            result = "failed"
         outcome[result] = outcome.get(result, 0) + 1
     print(json.dumps({"records": len(records), **outcome}))
     return {"batchItemFailures": failures}

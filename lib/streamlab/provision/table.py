@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 
 from streamlab import schema
 from streamlab.errors import ProvisionError
+from streamlab.localstack.streams.layout import SHARDS_TAG
 from streamlab.provision.calls import get_or_none, provisioning, strip_metadata
 from streamlab.provision.config import PipelineConfig
 from streamlab.target import Target
@@ -53,7 +54,7 @@ def create_table(target: Target, config: PipelineConfig) -> TableInfo:
                 KeySchema=[{"AttributeName": schema.ID, "KeyType": "HASH"}],
                 BillingMode="PAY_PER_REQUEST",
                 StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
-                Tags=[{"Key": k, "Value": v} for k, v in config.tags.items()],
+                Tags=[{"Key": k, "Value": v} for k, v in {**config.tags, **_shard_tags(target, config)}.items()],
             )
         elif existing.get("TableStatus") == "DELETING":
             raise ProvisionError(f"table {config.table_name} is being deleted; wait a minute and deploy again.")
@@ -77,3 +78,10 @@ def delete_table(target: Target, config: PipelineConfig) -> bool:
             TableName=config.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 300}
         )
     return True
+
+
+def _shard_tags(target: Target, config: PipelineConfig) -> dict[str, str]:
+    """The local stack's stream shard count, when the config sets one (AWS sizes shards itself)."""
+    if config.stream_shards is None or not getattr(target, "is_local", False):
+        return {}
+    return {SHARDS_TAG: str(config.stream_shards)}
