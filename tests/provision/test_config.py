@@ -69,7 +69,16 @@ def test_processor_environment_carries_the_failure_switches():
     env = PipelineConfig(stack="x").with_processor(failure_rate=0.25, failure_seed=7, partial_failures=False)
     assert env.processor.environment("tbl") == {
         "TABLE_NAME": "tbl", "FAILURE_RATE": "0.25", "FAILURE_SEED": "7", "PARTIAL_FAILURES": "false",
+        "RECORD_CONCURRENCY": "1",
     }
+
+
+def test_record_concurrency_and_stream_shards_are_bounded():
+    assert PipelineConfig().with_processor(record_concurrency=4).processor.environment("t")["RECORD_CONCURRENCY"] == "4"
+    with pytest.raises(ConfigError, match="record_concurrency=11"):
+        PipelineConfig().with_processor(record_concurrency=11)
+    with pytest.raises(ConfigError, match="stream_shards=0"):
+        PipelineConfig(stream_shards=0)
 
 
 def test_partial_failures_without_report_batch_item_failures_is_refused_E9():
