@@ -23,7 +23,7 @@ def pipeline_factory(target, local_stack, request):
             TableName=table, AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
-            # One shard unless a test asks for more: most tests pin per-shard semantics (S7 for the layout).
+            # One shard unless a test asks for more: most tests pin per-shard semantics (docs/streams.md: the layout).
             Tags=[{"Key": SHARDS_TAG, "Value": str(shards)}],
         )
         ddb.create_table(

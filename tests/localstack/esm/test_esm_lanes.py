@@ -1,4 +1,4 @@
-"""E4: ParallelizationFactor > 1 runs independent lanes; S6/S7: the mapping reads every shard.
+"""E4: ParallelizationFactor > 1 runs independent lanes; S6: the mapping reads every shard.
 
 Over the wire on the local stack: what the handler logged is what the ESM delivered.
 """
@@ -69,7 +69,7 @@ def test_E4_per_key_order_holds_under_retries_and_bisect(pipeline_factory):
     assert any(inv["error"] for inv in pipe.invocations())  # failures did happen
 
 
-def test_S7_mapping_reads_every_shard_in_per_key_order_and_loses_nothing(pipeline_factory):
+def test_S6_mapping_reads_every_shard_in_per_key_order_and_loses_nothing(pipeline_factory):
     pipe = pipeline_factory(shards=4)
     keys, versions = 30, 3
     for v in range(versions):

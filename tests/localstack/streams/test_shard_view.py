@@ -1,4 +1,4 @@
-"""The sharded stream view over the wire, read with boto3 through the front door (S6, S7)."""
+"""The sharded stream view over the wire, read with boto3 through the front door (S6)."""
 from __future__ import annotations
 
 import time
@@ -70,7 +70,7 @@ def _read_all(streams, arn: str, shard_id: str, limit: int = 1000) -> tuple[list
     return out, iterator
 
 
-def test_S7_new_on_demand_table_has_several_shards_with_keys_split_and_in_order(target, make_table):
+def test_S6_new_on_demand_table_has_several_shards_with_keys_split_and_in_order(target, make_table):
     arn = make_table()
     _put_versions(target, arn, keys=40, versions=3)
     streams = target.client("dynamodbstreams")
@@ -119,7 +119,7 @@ def test_S6_iterator_types_per_shard(target, make_table):
         streams.get_records(ShardIterator="bm90IGEgdG9rZW4=")
 
 
-def test_S7_shard_count_is_a_table_setting(target, make_table):
+def test_S6_shard_count_is_a_table_setting(target, make_table):
     streams = target.client("dynamodbstreams")
     assert len(_shards(streams, make_table({SHARDS_TAG: "3"}))) == 3
     assert len(_shards(streams, make_table({SHARDS_TAG: "1"}))) == 1

@@ -2,7 +2,7 @@
 
 DynamoDB Streams on AWS has one shard per table partition. A new on-demand table can take up to
 4,000 writes per second at once, and a partition takes 1,000 write units per second, so it starts
-with at least 4 partitions (docs/aws-semantics.md, S7). A provisioned table has
+with at least 4 partitions (docs/streams.md). A provisioned table has
 max(WCU / 1,000, RCU / 3,000) partitions. The local stack follows that by default; a table tag
 overrides it:
 
@@ -24,7 +24,7 @@ from streamlab.errors import ConfigError
 
 SHARDS_TAG = "streamlab:stream-shards"
 ROLLOVER_TAG = "streamlab:stream-rollover-seconds"
-ON_DEMAND_SHARDS = 4  # 4,000 WRU/s initial on-demand throughput / 1,000 WCU per partition (S7)
+ON_DEMAND_SHARDS = 4  # 4,000 WRU/s initial on-demand throughput / 1,000 WCU per partition (docs/streams.md)
 MAX_SHARDS = 64
 WCU_PER_PARTITION, RCU_PER_PARTITION = 1000, 3000
 

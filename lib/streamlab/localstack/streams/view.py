@@ -1,4 +1,4 @@
-"""DynamoDB Streams with several shards, over MiniStack's single one (S6, S7).
+"""DynamoDB Streams with several shards, over MiniStack's single one (S6).
 
 `StreamView` answers DescribeStream, GetShardIterator and GetRecords as AWS does for a stream of
 N shards: each record goes to the shard of its partition-key hash (streams/layout.py), so one
