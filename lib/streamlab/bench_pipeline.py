@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from streamlab import load, schema
+from streamlab.bench.cpu import CpuMeter, per_request_ms
 from streamlab.bench.keepup import judge_keep_up, knee, knee_rates
 from streamlab.experiment import Experiment, PipelineNames, run_experiment
 
@@ -40,9 +41,16 @@ def judge(exp: Experiment, rate: float) -> dict[str, Any]:
 
 def measure_rate(target: Any, url: str, names: PipelineNames, rate: float, seconds: float, out: Path,
                  settle_s: float = 120.0) -> dict[str, Any]:
+    from streamlab.localstack import stack
+
+    meter = CpuMeter(stack.running_state())
+    meter.start()
     exp = run_experiment(target, url, load.constant(rate=rate, duration=seconds), out, names=names,
                          name=f"{rate:g} req/s", settle_timeout=settle_s, progress=False)
-    return judge(exp, rate)
+    result = judge(exp, rate)
+    # Load, processing of the backlog and the audit's reads: CPU per acknowledged request.
+    result["cpu_ms_per_request"] = per_request_ms(meter.stop(), result["acknowledged"] or 0)
+    return result
 
 
 def run(rates: Iterable[float] = (200, 500, 1000), seconds: float = 60.0, out: Path | None = None,
