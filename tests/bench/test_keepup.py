@@ -65,7 +65,7 @@ def test_bench_pipeline_fails_a_rate_whose_lag_keeps_growing():
     import pandas as pd
 
     from streamlab import schema
-    from streamlab.bench_pipeline import judge
+    from streamlab.bench.pipeline import judge
 
     def experiment(lag_at):
         accepted, processed = _run(100, 20, lag_at)

@@ -5,10 +5,9 @@ from dataclasses import dataclass, field
 
 from streamlab import schema
 from streamlab.errors import ProvisionError
-from streamlab.localstack.streams.layout import SHARDS_TAG
 from streamlab.provision.calls import get_or_none, provisioning, strip_metadata
 from streamlab.provision.config import PipelineConfig
-from streamlab.target import Target
+from streamlab.target import STREAM_SHARDS_TAG, Target
 
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
 
@@ -84,4 +83,4 @@ def _shard_tags(target: Target, config: PipelineConfig) -> dict[str, str]:
     """The local stack's stream shard count, when the config sets one (AWS sizes shards itself)."""
     if config.stream_shards is None or not getattr(target, "is_local", False):
         return {}
-    return {SHARDS_TAG: str(config.stream_shards)}
+    return {STREAM_SHARDS_TAG: str(config.stream_shards)}

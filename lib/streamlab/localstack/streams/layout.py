@@ -21,8 +21,9 @@ import math
 from dataclasses import dataclass
 
 from streamlab.errors import ConfigError
+from streamlab.target import STREAM_SHARDS_TAG
 
-SHARDS_TAG = "streamlab:stream-shards"
+SHARDS_TAG = STREAM_SHARDS_TAG
 ROLLOVER_TAG = "streamlab:stream-rollover-seconds"
 ON_DEMAND_SHARDS = 4  # 4,000 WRU/s initial on-demand throughput / 1,000 WCU per partition (docs/streams.md)
 MAX_SHARDS = 64
