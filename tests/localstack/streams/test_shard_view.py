@@ -119,7 +119,7 @@ def test_S6_iterator_types_per_shard(target, make_table):
         streams.get_records(ShardIterator="bm90IGEgdG9rZW4=")
 
 
-def test_S6_shard_count_is_a_table_setting(target, make_table):
+def test_S7_shard_count_is_a_table_setting(target, make_table):
     streams = target.client("dynamodbstreams")
     assert len(_shards(streams, make_table({SHARDS_TAG: "3"}))) == 3
     assert len(_shards(streams, make_table({SHARDS_TAG: "1"}))) == 1

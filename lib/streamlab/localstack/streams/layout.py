@@ -2,7 +2,7 @@
 
 DynamoDB Streams on AWS has one shard per table partition. A new on-demand table can take up to
 4,000 writes per second at once, and a partition takes 1,000 write units per second, so it starts
-with at least 4 partitions (docs/streams.md). A provisioned table has
+with at least 4 partitions (S7, docs/streams.md). A provisioned table has
 max(WCU / 1,000, RCU / 3,000) partitions. The local stack follows that by default; a table tag
 overrides it:
 
