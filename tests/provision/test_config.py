@@ -69,7 +69,7 @@ def test_processor_environment_carries_the_failure_switches():
     env = PipelineConfig(stack="x").with_processor(failure_rate=0.25, failure_seed=7, partial_failures=False)
     assert env.processor.environment("tbl") == {
         "TABLE_NAME": "tbl", "FAILURE_RATE": "0.25", "FAILURE_SEED": "7", "PARTIAL_FAILURES": "false",
-        "RECORD_CONCURRENCY": "1",
+        "RECORD_CONCURRENCY": "1", "BATCH_WRITES": "false",
     }
 
 

@@ -88,6 +88,7 @@ def run(rates: Iterable[float] = (200, 500, 1000), seconds: float = 60.0, out: P
 # parallelism for 500 req/s on the 2-core machine (measured in the README's table).
 BENCH_PARALLELIZATION = 2
 BENCH_RECORD_CONCURRENCY = 4
+BENCH_BATCH_WRITES = True
 
 
 def bench_config(shards: int | None = None, parallelization: int | None = None, batch_size: int | None = None,
@@ -98,7 +99,8 @@ def bench_config(shards: int | None = None, parallelization: int | None = None, 
     config = PipelineConfig(stack="bench", stream_shards=shards)
     config = config.with_esm(parallelization_factor=parallelization or BENCH_PARALLELIZATION,
                              **({"batch_size": batch_size} if batch_size else {}))
-    return config.with_processor(record_concurrency=record_concurrency or BENCH_RECORD_CONCURRENCY)
+    return config.with_processor(record_concurrency=record_concurrency or BENCH_RECORD_CONCURRENCY,
+                                 batch_writes=BENCH_BATCH_WRITES)
 
 
 def find_knee(start: float = 200, step: float = 100, stop: float = 1000, seconds: float = 60.0,
@@ -135,4 +137,5 @@ def _settings(config: Any) -> dict[str, Any]:
     return {"stream_shards": config.stream_shards or "AWS sizing (4 for on-demand)",
             "batch_size": config.esm.batch_size, "parallelization_factor": config.esm.parallelization_factor,
             "batching_window_s": config.esm.maximum_batching_window_in_seconds,
-            "record_concurrency": config.processor.record_concurrency}
+            "record_concurrency": config.processor.record_concurrency,
+            "batch_writes": config.processor.batch_writes}

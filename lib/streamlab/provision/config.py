@@ -64,11 +64,14 @@ class ProcessorSettings:
     partial_failures: bool = True  # report failures as batchItemFailures instead of raising
     # 1..10: items of one batch processed at once, each item's records still in order (handler.py)
     record_concurrency: int = 1
+    # mark plain records with one TransactWriteItems per 100 items (handler.py; 2 WCU per item on AWS)
+    batch_writes: bool = False
 
     def environment(self, table_name: str) -> dict[str, str]:
         return {
             "TABLE_NAME": table_name,
             "RECORD_CONCURRENCY": str(int(self.record_concurrency)),
+            "BATCH_WRITES": "true" if self.batch_writes else "false",
             "FAILURE_RATE": repr(float(self.failure_rate)),
             "FAILURE_SEED": str(int(self.failure_seed)),
             "PARTIAL_FAILURES": "true" if self.partial_failures else "false",
