@@ -92,7 +92,7 @@ BENCH_BATCH_WRITES = True
 
 
 def bench_config(shards: int | None = None, parallelization: int | None = None, batch_size: int | None = None,
-                 record_concurrency: int | None = None) -> Any:
+                 record_concurrency: int | None = None, batch_writes: bool = BENCH_BATCH_WRITES) -> Any:
     """The pipeline `bench pipeline` deploys; None keeps the bench's choice for that knob."""
     from streamlab.provision import PipelineConfig
 
@@ -100,7 +100,7 @@ def bench_config(shards: int | None = None, parallelization: int | None = None, 
     config = config.with_esm(parallelization_factor=parallelization or BENCH_PARALLELIZATION,
                              **({"batch_size": batch_size} if batch_size else {}))
     return config.with_processor(record_concurrency=record_concurrency or BENCH_RECORD_CONCURRENCY,
-                                 batch_writes=BENCH_BATCH_WRITES)
+                                 batch_writes=batch_writes)
 
 
 def find_knee(start: float = 200, step: float = 100, stop: float = 1000, seconds: float = 60.0,

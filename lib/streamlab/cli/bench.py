@@ -36,7 +36,8 @@ def pipeline(args: argparse.Namespace) -> int:
     from streamlab.bench import pipeline as bench_pipeline
 
     config = bench_pipeline.bench_config(shards=args.shards, parallelization=args.parallelization,
-                                         batch_size=args.batch_size, record_concurrency=args.record_concurrency)
+                                         batch_size=args.batch_size, record_concurrency=args.record_concurrency,
+                                         batch_writes=not args.per_record_writes)
     if args.find_knee:
         report = bench_pipeline.find_knee(args.start, args.step, args.stop, args.duration, args.data, log=say,
                                           config=config)
@@ -81,6 +82,8 @@ def _add_pipeline(p: argparse.ArgumentParser) -> None:
     p.add_argument("--parallelization", type=int, default=None, help="ParallelizationFactor 1-10")
     p.add_argument("--batch-size", type=int, default=None, help="BatchSize")
     p.add_argument("--record-concurrency", type=int, default=None, help="processor records at once, 1-10")
+    p.add_argument("--per-record-writes", action="store_true",
+                   help="the processor marks each record with its own UpdateItem (default: one transaction per 100)")
 
 
 def _add_load(p: argparse.ArgumentParser) -> None:

@@ -21,7 +21,12 @@ MAX_RECORD_CONCURRENCY = 10  # botocore's default connection pool per client
 
 @dataclass(frozen=True)
 class EsmSettings:
-    """The event source mapping's knobs, passed to Lambda as-is (docs/aws-semantics.md §2, E2–E11)."""
+    """The event source mapping's knobs, passed to Lambda as-is (docs/aws-semantics.md §2, E2–E11).
+
+    These defaults are the suite's choices for its experiments (bounded retries, bisect, partial
+    batch responses, an on-failure queue, INSERTs only, ESM metrics). What AWS gives a mapping
+    created without settings is `AWS_ESM_DEFAULTS`, kept apart so the two are never confused.
+    """
 
     batch_size: int = 100
     maximum_batching_window_in_seconds: int = 0
@@ -51,6 +56,14 @@ class EsmSettings:
             "Enabled": self.enabled,
         }
         return params
+
+
+# What CreateEventSourceMapping gives a DynamoDB stream mapping when no knob is set (E2, E4-E11).
+AWS_ESM_DEFAULTS = EsmSettings(
+    batch_size=100, maximum_batching_window_in_seconds=0, parallelization_factor=1, maximum_retry_attempts=-1,
+    maximum_record_age_in_seconds=-1, bisect_batch_on_function_error=False, report_batch_item_failures=False,
+    on_failure=False, filter_patterns=(), metrics=(),
+)
 
 
 @dataclass(frozen=True)
