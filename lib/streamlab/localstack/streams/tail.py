@@ -21,8 +21,12 @@ from typing import Any, Awaitable, Callable
 PAGE = 1000
 # Readers poll 4x a second (E1); one refresh serves every shard that asks within this time.
 REFRESH_INTERVAL_S = 0.05
+# Memory keeps at least this many records, more while an active reader still needs them, never
+# more than the hard cap (then slow readers read MiniStack again, `scan_evicted`).
 MAX_CACHED = 50_000
+HARD_CAP = 400_000
 EVICT_CHUNK = 10_000
+READER_ACTIVE_S = 60.0
 MAX_PAGES_PER_REFRESH = 20
 
 # (operation, arguments) -> the JSON answer of MiniStack's DynamoDB Streams API
@@ -58,6 +62,7 @@ class StreamTail:
     keys: list[int] = field(default_factory=list)  # seq_key of each record, for bisect
     shards: list[int] = field(default_factory=list)
     bookmarks: list[str] = field(default_factory=list)  # last sequence number of each evicted chunk
+    readers: dict[Any, tuple[int, float]] = field(default_factory=dict)  # reader -> (position, when)
     closed: bool = False
     refreshed_at: float = 0.0  # wall clock of the last read that reached the end
     _iterator: str | None = None
@@ -123,7 +128,11 @@ class StreamTail:
         self.records, self.keys, self.shards, self.bookmarks = [], [], [], []
 
     def _evict(self) -> None:
-        while len(self.records) > MAX_CACHED:
+        now = time.time()
+        active = [pos for pos, seen in self.readers.values() if now - seen < READER_ACTIVE_S]
+        needed = bisect.bisect_right(self.keys, min(active)) if active else len(self.records)
+        while len(self.records) > HARD_CAP or (len(self.records) > MAX_CACHED and needed >= EVICT_CHUNK):
+            needed -= EVICT_CHUNK
             self.bookmarks.append(self.records[EVICT_CHUNK - 1]["dynamodb"]["SequenceNumber"])
             del self.records[:EVICT_CHUNK], self.keys[:EVICT_CHUNK], self.shards[:EVICT_CHUNK]
 
@@ -133,11 +142,15 @@ class StreamTail:
         """The sequence key of the oldest record in memory (-1: nothing was evicted)."""
         return -1 if not self.bookmarks else seq_key(self.bookmarks[-1])
 
-    def scan(self, after: int, wanted: Callable[[dict, int], bool], limit: int) -> tuple[list[dict], int, bool]:
+    def scan(self, after: int, wanted: Callable[[dict, int], bool], limit: int,
+             reader: Any = None) -> tuple[list[dict], int, bool]:
         """Records after sequence key `after` that `wanted(record, shard)` keeps, at most `limit`.
 
         Returns (records, the sequence key to continue after, whether the cache's end was reached).
+        `reader` (e.g. the shard id) marks that position as still needed in memory.
         """
+        if reader is not None:
+            self.readers[reader] = (after, time.time())
         start = bisect.bisect_right(self.keys, after)
         out: list[dict] = []
         position = after

@@ -135,7 +135,7 @@ class StreamView:
             records, position = await tail.scan_evicted(after, wanted, limit)
             at_end = False
         else:
-            records, position, at_end = tail.scan(after, wanted, limit)
+            records, position, at_end = tail.scan(after, wanted, limit, reader=shard_id)
         capped = _cap_bytes(records)
         if len(capped) < len(records):
             records, at_end = capped, False
