@@ -64,12 +64,43 @@ def test_a_connection_the_backend_closed_while_idle_is_replaced():
     assert again.status == 200 and len(connections) == 2
 
 
+def test_when_every_idle_connection_went_stale_the_retry_uses_a_new_one():
+    async def main():
+        ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        server, url, seen, connections = await _serve([ok] * 4, close_after_each=True)
+        pool = BackendPool(url)
+        await asyncio.gather(pool.post("/", b"a", {}), pool.post("/", b"b", {}))  # two kept-alive connections
+        await asyncio.sleep(0.05)  # the server closed both
+        again = await pool.post("/", b"c", {})
+        server.close()
+        return again, connections
+
+    again, connections = asyncio.run(main())
+    assert again.status == 200 and len(connections) == 3
+
+
+def test_connections_idle_too_long_are_not_reused(monkeypatch):
+    from streamlab.localstack.apiexec import backend_pool
+
+    async def main():
+        ok = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        server, url, seen, connections = await _serve([ok, ok])
+        pool = BackendPool(url)
+        await pool.post("/", b"a", {})
+        monkeypatch.setattr(backend_pool, "MAX_IDLE_S", 0.0)
+        await pool.post("/", b"b", {})
+        server.close()
+        return connections
+
+    assert len(asyncio.run(main())) == 2
+
+
 def test_a_backend_that_is_not_there_is_a_connection_error():
     async def main():
         server, url, _, _ = await _serve([])
         server.close()
         await server.wait_closed()
-        with pytest.raises(OSError):
+        with pytest.raises((OSError, BackendConnectionError)):
             await BackendPool(url).post("/", b"", {})
         answers = [b"garbage\r\n\r\n"]
         server, url, _, _ = await _serve(answers)

@@ -8,6 +8,7 @@ by Content-Length or chunked), which halves the front door's CPU per API request
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -16,6 +17,9 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 MAX_IDLE = 64
 MAX_HEADER_BYTES = 64 * 1024
+# MiniStack (hypercorn) closes a connection idle for 75 s; ours are dropped well before that, so a
+# request is almost never written into a connection the backend is closing.
+MAX_IDLE_S = 30.0
 
 
 class BackendConnectionError(Exception):
@@ -76,31 +80,44 @@ class BackendPool:
         split = urlsplit(url)
         self.host, self.port = split.hostname or "127.0.0.1", split.port or 80
         self._host_header = f"{self.host}:{self.port}".encode()
-        self._idle: deque[_Connection] = deque()
+        self._idle: deque[tuple[_Connection, float]] = deque()  # (connection, idle since)
 
     async def post(self, path: str, body: bytes, headers: dict[str, str]) -> RawResponse:
-        """POST `body`; a stale kept-alive connection is retried once on a fresh one (the request
-        never reached the backend: it closed the idle connection first)."""
+        """POST `body`. A kept-alive connection the backend closed while idle fails before any
+        answer; then every idle connection is dropped and the request goes once more on a new one."""
         request = self._request(path, body, headers)
-        for attempt in (0, 1):
-            fresh = not self._idle
-            conn = self._idle.pop() if self._idle else await self._connect()
-            try:
-                response, reusable = await conn.exchange(request)
-            except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                conn.close()
-                if fresh or attempt:
-                    raise BackendConnectionError(f"backend closed the connection: {exc!r}") from exc
-                continue
-            except BaseException:
-                conn.close()  # a timeout or a bad answer leaves the connection mid-response
-                raise
-            if reusable and len(self._idle) < MAX_IDLE:
-                self._idle.append(conn)
-            else:
-                conn.close()
-            return response
-        raise AssertionError("unreachable")
+        conn = self._reuse()
+        try:
+            return await self._exchange(conn or await self._connect(), request)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            if conn is None:
+                raise BackendConnectionError(f"backend closed a new connection: {exc!r}") from exc
+        self.close()
+        try:
+            return await self._exchange(await self._connect(), request)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            raise BackendConnectionError(f"backend closed a new connection: {exc!r}") from exc
+
+    def _reuse(self) -> _Connection | None:
+        now = time.monotonic()
+        while self._idle:
+            conn, since = self._idle.pop()
+            if now - since < MAX_IDLE_S:
+                return conn
+            conn.close()
+        return None
+
+    async def _exchange(self, conn: _Connection, request: bytes) -> RawResponse:
+        try:
+            response, reusable = await conn.exchange(request)
+        except BaseException:
+            conn.close()  # closed, timed out or a bad answer: the connection is mid-response
+            raise
+        if reusable and len(self._idle) < MAX_IDLE:
+            self._idle.append((conn, time.monotonic()))
+        else:
+            conn.close()
+        return response
 
     async def _connect(self) -> _Connection:
         reader, writer = await asyncio.open_connection(self.host, self.port)
@@ -114,4 +131,4 @@ class BackendPool:
 
     def close(self) -> None:
         while self._idle:
-            self._idle.pop().close()
+            self._idle.pop()[0].close()
