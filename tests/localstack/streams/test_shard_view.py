@@ -173,3 +173,30 @@ def test_S6_rollover_closes_parents_and_children_take_their_keys(target, make_ta
     first = parents[0]["ShardId"]
     only_children = streams.describe_stream(StreamArn=arn, ShardFilter={"Type": "CHILD_SHARDS", "ShardId": first})
     assert [s["ShardId"] for s in only_children["StreamDescription"]["Shards"]] == children_of[first]
+
+
+def test_malformed_calls_get_aws_shaped_400s(target, make_table):
+    import json
+    import urllib.error
+    import urllib.request
+
+    arn = make_table({SHARDS_TAG: "1"})
+
+    def call(operation: str, body: bytes) -> tuple[int, dict]:
+        request = urllib.request.Request(target.endpoint_url, data=body, method="POST", headers={
+            "X-Amz-Target": f"DynamoDBStreams_20120810.{operation}", "Content-Type": "application/x-amz-json-1.0",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, "
+                             "SignedHeaders=host, Signature=0"})
+        try:
+            with urllib.request.urlopen(request) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read())
+
+    status, answer = call("DescribeStream", b"not json")
+    assert status == 400 and answer["__type"].endswith("SerializationException")
+    status, answer = call("DescribeStream", json.dumps({"StreamArn": arn, "Limit": "many"}).encode())
+    assert status == 400 and answer["__type"].endswith("ValidationException")
+    status, answer = call("GetShardIterator", json.dumps({"StreamArn": arn, "ShardId": "x",
+                                                          "ShardIteratorType": "SOMEWHERE"}).encode())
+    assert status == 400 and answer["__type"].endswith("ValidationException")

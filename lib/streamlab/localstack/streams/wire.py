@@ -97,6 +97,9 @@ async def handle(view: StreamView, request: web.Request) -> web.Response:
         answer = await OPERATIONS[operation](view, args)
     except (StreamsApiError, UpstreamStreamsError) as exc:
         return _error(exc.code, exc.message)
+    except (ValueError, TypeError, AttributeError) as exc:
+        # A field of the wrong type (boto3 checks types, raw callers may not).
+        return _error("ValidationException", f"{operation}: a field has the wrong type or value ({exc})")
     except aiohttp.ClientError as exc:
         return _error("InternalServerError", f"MiniStack's DynamoDB Streams did not answer ({exc!r}); "
                                              "check it with `streamlab status`", status=500)
