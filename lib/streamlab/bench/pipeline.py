@@ -21,6 +21,7 @@ from streamlab.bench.keepup import judge_keep_up, knee, knee_rates
 from streamlab.experiment import Experiment, PipelineNames, run_experiment
 
 TARGET_RATIO = 0.99
+WARMUP_SECONDS = 10.0
 
 
 def judge(exp: Experiment, rate: float) -> dict[str, Any]:
@@ -55,10 +56,13 @@ def measure_rate(target: Any, url: str, names: PipelineNames, rate: float, secon
 
 def run(rates: Iterable[float] = (200, 500, 1000), seconds: float = 60.0, out: Path | None = None,
         settle_s: float = 120.0, log: Callable[[str], None] = print, stop_at_failure: bool = False,
-        config: Any = None) -> dict[str, Any]:
-    """Deploy a `bench` stack on the local stack, measure each rate, tear it down.
+        config: Any = None, warmup_s: float = WARMUP_SECONDS) -> dict[str, Any]:
+    """Deploy a `bench` stack on the local stack, warm it up, measure each rate, tear it down.
 
-    `stop_at_failure`: stop after the first rate that does not pass (the knee search)."""
+    `stop_at_failure`: stop after the first rate that does not pass (the knee search).
+    `warmup_s`: seconds of load at the first rate before measuring, not judged: on the local stack
+    the function's instances start as processes on the same cores as the API (on AWS they start
+    elsewhere), and those cold starts are not the steady state a rate is judged on."""
     from streamlab.connect import connect
     from streamlab.provision import deploy, teardown
 
@@ -69,6 +73,11 @@ def run(rates: Iterable[float] = (200, 500, 1000), seconds: float = 60.0, out: P
     try:
         pipeline = deploy(config, target=target, log=log)
         names = PipelineNames.of(pipeline)
+        rates = list(rates)
+        if warmup_s > 0 and rates:
+            log(f"warm-up: {rates[0]:g} req/s for {warmup_s:g} s (not judged) ...")
+            run_experiment(target, pipeline.invoke_url, load.constant(rate=rates[0], duration=warmup_s), out / "warmup",
+                           names=names, name="warm-up", settle_timeout=settle_s, progress=False)
         for rate in rates:
             log(f"{rate:g} req/s for {seconds:g} s ...")
             runs.append(measure_rate(target, pipeline.invoke_url, names, rate, seconds, out / f"rate-{rate:g}",
@@ -81,7 +90,7 @@ def run(rates: Iterable[float] = (200, 500, 1000), seconds: float = 60.0, out: P
                 break
     finally:
         teardown(config, target=target, log=lambda _: None)
-    return summarize(runs, seconds, out, settings=_settings(config))
+    return {**summarize(runs, seconds, out, settings=_settings(config)), "warmup_s": warmup_s}
 
 
 # The bench's own choices, separate from the suite's and from AWS's ESM defaults: enough
