@@ -17,7 +17,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from streamlab.localstack.esm.event import MAX_PAYLOAD_BYTES, _EVENT_OVERHEAD, key_lane, record_size, sequence_number
+from streamlab.localstack.esm.event import MAX_PAYLOAD_BYTES, key_lane, payload_bytes, record_size, sequence_number
 
 if TYPE_CHECKING:
     from streamlab.localstack.esm.shard import ShardPoller
@@ -49,7 +49,7 @@ class Lane:
 def next_batch(lane: Lane, batch_size: int) -> list[Slot]:
     """The lane's next batch: up to BatchSize records and 6 MB of payload (E2)."""
     batch: list[Slot] = []
-    size = _EVENT_OVERHEAD
+    size = payload_bytes(())
     while lane.waiting and len(batch) < batch_size:
         grow = record_size(lane.waiting[0].record)
         if batch and size + grow > MAX_PAYLOAD_BYTES:
@@ -103,7 +103,7 @@ class LaneRunner:
                 continue
             ready = (window == 0 or len(lane.waiting) >= mapping["BatchSize"] or self.poller.closed
                      or time.monotonic() - lane.since >= window
-                     or sum(record_size(s.record) for s in lane.waiting) >= MAX_PAYLOAD_BYTES)
+                     or payload_bytes(s.record for s in lane.waiting) >= MAX_PAYLOAD_BYTES)
             if ready:
                 batch = next_batch(lane, mapping["BatchSize"])
                 lane.task = asyncio.create_task(self._run(batch))
