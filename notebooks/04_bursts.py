@@ -75,6 +75,13 @@ def experiment(name, schedule, body=None, on=None):
     return exp
 
 
+def warm_up(label, on, work_ms, size=50):
+    """A small burst first, so every function instance a setting runs at once has started: on a
+    laptop a cold start takes the same cores as everything else, and it is not what we measure."""
+    experiment(f"warm-up: {label}", load.batches(size=size, count=1, gap=1.0),
+               body=load.JsonBodies(seed=seed, sleep_ms=work_ms), on=on)
+
+
 # %% [markdown]
 # ## Steady rates
 #
@@ -114,8 +121,8 @@ display(Image(RUN_DIR / "burst" / "lag.png"))
 # so at `knob_rate` requests/s one invocation at a time is nearly saturated. A new on-demand table's
 # stream has several shards (as on AWS, S7), and each shard has its own invocations, so for this
 # part we use a second stack whose table has **one** shard: there one shard's settings decide
-# everything. We change one setting at a time, re-deploy (the mapping is updated in place), and
-# send the same load:
+# everything. We change one setting at a time, re-deploy (the mapping is updated in place), warm
+# the function up with a small burst, and send the same load:
 #
 # | setting | what it does (reference §2) |
 # |---|---|
@@ -136,6 +143,7 @@ knobs = {
 knob_runs = []
 for label, change in knobs.items():
     deploy(slow.with_esm(**change), target=tgt, log=lambda _: None)
+    warm_up(label, slow_pipeline, work_ms)
     knob_runs.append(experiment(label, load.constant(rate=knob_rate, duration=knob_duration_s),
                                 body=load.JsonBodies(seed=seed, sleep_ms=work_ms), on=slow_pipeline))
 deploy(slow, target=tgt, log=lambda _: None)   # back to the defaults
@@ -200,8 +208,7 @@ display(Image(RUN_DIR / "lag_slope_by_rate.png"))
 # The knee sits where the offered rate meets the drain capacity. We measure the drain capacity
 # directly: with the mapping paused (`Enabled=false`, E13) `drain_burst` requests build a backlog
 # in the stream; then the mapping resumes and we count the records finished per second until the
-# last one is done. A small warm-up burst first starts every function instance the setting runs at
-# once (cold starts are not what we measure). One knob at a time:
+# last one is done (after the same warm-up as above). One knob at a time:
 #
 # | knob | what it changes |
 # |---|---|
@@ -232,7 +239,7 @@ def set_enabled(on, enabled, timeout_s=60):
 
 def measure_drain(label, cfg):
     on = deploy(cfg, target=tgt, log=lambda _: None)
-    experiment(f"warm-up: {label}", load.batches(size=drain_burst // 4, count=1, gap=1.0), body=work, on=on)
+    warm_up(label, on, knee_work_ms)
     set_enabled(on, False)
     backlog = load.run_load(on.invoke_url, load.batches(size=drain_burst, count=1, gap=1.0), body=work,
                             progress=False)

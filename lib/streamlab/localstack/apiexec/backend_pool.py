@@ -3,7 +3,8 @@
 Every API request makes one POST to MiniStack's DynamoDB. aiohttp's client costs about as much
 CPU per request as the rest of the API executor; this pool of persistent connections writes the
 request in one send and parses only what a DynamoDB answer needs (status, headers, a body sized
-by Content-Length or chunked), which halves the front door's CPU per API request.
+by Content-Length or chunked): `bench api` measured the front door's CPU per API request at
+0.40 ms with aiohttp's client and 0.22-0.27 ms with this pool (2-core machine, shared).
 """
 from __future__ import annotations
 
