@@ -31,6 +31,13 @@ def test_a_growing_lag_fails_even_while_its_p99_is_under_a_second():
     assert not verdict.keeps_up and "grows" in verdict.reasons[0]
 
 
+def test_a_few_seconds_of_noise_in_a_short_run_is_not_a_trend():
+    # 14 ms/s over the 3 s second half of a 6 s run adds 42 ms: noise, not a pipeline falling behind.
+    accepted, processed = _run(20, 6, lambda t: 150 + 14 * t)
+    verdict = judge_keep_up(accepted, processed)
+    assert verdict.lag_slope_ms_per_s == pytest.approx(14, rel=0.05) and verdict.keeps_up
+
+
 def test_a_backlog_reports_the_drain_capacity_and_fails():
     # 500 req/s offered, 330 records/s drained: record i completes at i / 330 s.
     accepted = np.arange(0, 60_000, 2.0)

@@ -6,7 +6,8 @@ half. A pipeline whose lag grows every second falls further behind for as long a
 lasts, however short the run; the trend says so before the p99 does.
 
 - lag slope: least-squares slope of each record's lag against its acceptance time, over the
-  records accepted in the run's second half, in ms of lag per s of run.
+  records accepted in the run's second half, in ms of lag per s of run. An upward trend is a
+  slope over 10 ms/s that also adds at least 100 ms of lag over that half.
 - drain capacity: records the processor finished per second while it had work, i.e. processed
   records / (last completion - first acceptance). When the pipeline keeps up this is the offered
   rate (capacity is at least that); when it falls behind it is what the processing side can do.
@@ -24,6 +25,9 @@ LAG_P99_LIMIT_MS = 1000.0
 # CHOSEN: a slope under 10 ms/s is noise on a shared machine (30 s of it add 0.3 s of lag, still
 # within the p99 limit); above it the backlog grows for as long as the load lasts.
 LAG_SLOPE_LIMIT_MS_PER_S = 10.0
+# CHOSEN: and it must add at least this much lag over the second half, so a few seconds of noise
+# in a short run (14 ms/s over 3 s is 42 ms) is not called a trend.
+LAG_GROWTH_FLOOR_MS = 100.0
 MIN_RECORDS_FOR_TREND = 20
 
 
@@ -45,6 +49,12 @@ class KeepUp:
 
 def lag_slope(accepted_ms: Sequence[float], lag_ms: Sequence[float]) -> float | None:
     """ms of lag per second of run over the second half of the acceptance times (None: too few records)."""
+    fit = _second_half_fit(accepted_ms, lag_ms)
+    return None if fit is None else fit[0]
+
+
+def _second_half_fit(accepted_ms: Sequence[float], lag_ms: Sequence[float]) -> tuple[float, float] | None:
+    """(slope in ms/s, length of the second half in s) of lag against acceptance time."""
     accepted, lag = np.asarray(accepted_ms, dtype=float), np.asarray(lag_ms, dtype=float)
     keep = ~(np.isnan(accepted) | np.isnan(lag))
     accepted, lag = accepted[keep], lag[keep]
@@ -55,7 +65,7 @@ def lag_slope(accepted_ms: Sequence[float], lag_ms: Sequence[float]) -> float | 
     if half.sum() < MIN_RECORDS_FOR_TREND // 2 or np.ptp(accepted[half]) == 0:
         return None
     slope_per_ms = np.polyfit(accepted[half], lag[half], 1)[0]
-    return float(slope_per_ms * 1000)
+    return float(slope_per_ms * 1000), float(np.ptp(accepted[half]) / 1000)
 
 
 def drain_capacity(accepted_ms: Sequence[float], processed_ms: Sequence[float]) -> float | None:
@@ -74,14 +84,16 @@ def judge_keep_up(accepted_ms: Sequence[float], processed_ms: Sequence[float]) -
     lag = processed - accepted
     done = lag[~np.isnan(lag)]
     p99 = float(np.percentile(done, 99)) if len(done) else None
-    slope = lag_slope(accepted, lag)
+    fit = _second_half_fit(accepted, lag)
+    slope = None if fit is None else fit[0]
     reasons = []
     if p99 is None:
         reasons.append("no record was processed")
     elif p99 > LAG_P99_LIMIT_MS:
         reasons.append(f"lag p99 {p99:.0f} ms > {LAG_P99_LIMIT_MS:.0f} ms")
-    if slope is not None and slope > LAG_SLOPE_LIMIT_MS_PER_S:
-        reasons.append(f"lag grows {slope:.0f} ms per s over the second half (limit {LAG_SLOPE_LIMIT_MS_PER_S:.0f})")
+    if fit is not None and slope > LAG_SLOPE_LIMIT_MS_PER_S and slope * fit[1] > LAG_GROWTH_FLOOR_MS:
+        reasons.append(f"lag grows {slope:.0f} ms per s over the second half (limit {LAG_SLOPE_LIMIT_MS_PER_S:.0f}), "
+                       f"{slope * fit[1]:.0f} ms in {fit[1]:.0f} s")
     if len(done) < len(lag):
         reasons.append(f"{len(lag) - len(done)} records not processed")
     return KeepUp(p99, slope, drain_capacity(accepted, processed), not reasons, tuple(reasons))
