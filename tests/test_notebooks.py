@@ -106,6 +106,12 @@ def test_bursts_notebook_lost_nothing_and_parallelization_cut_the_lag_E4(suite_r
     assert all(r["acknowledged"] == r["processed"] for r in rows.values())
     # With the processor saturated, four batches at once drain the stream faster than one.
     assert rows["parallelization 4"]["lag p99 ms"] < rows["defaults (batch 100)"]["lag p99 ms"]
+    # The knee search stops at the first rate the pipeline does not keep up with (lag bounded, no trend).
+    assert res["knee"][-1]["keeps up"] is False and all(r["keeps up"] for r in res["knee"][:-1])
+    drain = {r["knob"]: r for r in res["drain"]}
+    assert all(r["lost"] == 0 for r in drain.values())
+    assert drain["record concurrency 4"]["drain capacity rec/s"] > drain["1 shard, PF 1, 1 record at a time"][
+        "drain capacity rec/s"]
 
 
 def test_resilience_notebook_accounts_for_every_poison_record_E7_E8_E9(suite_run):
