@@ -12,6 +12,7 @@ of docs/aws-semantics.md).
     gateway     the gateway's own answers (403/404/400/413/415/429/500/504) and integration response choice
     throttling  stage and method throttling (UpdateStage's rate and burst limits) as token buckets
     dynamodb    the integration's call to MiniStack's DynamoDB
+    backend_pool  keep-alive HTTP/1.1 connections for those calls (less CPU than a general client)
     metrics     AWS/ApiGateway metrics, aggregated per second, flushed in the background
     upstream    headers for our calls to MiniStack
 """
