@@ -9,7 +9,7 @@ from streamlab.functions import failure_switches
 
 @pytest.fixture
 def fresh_client(monkeypatch, tmp_path):
-    monkeypatch.setattr(failure_switches, "_client", None)
+    monkeypatch.setattr(failure_switches, "_clients", {})
     creds = tmp_path / "credentials"
     creds.write_text("[default]\naws_access_key_id = AKIAFROMUSERFILE\naws_secret_access_key = user-secret\n")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))

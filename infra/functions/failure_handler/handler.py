@@ -19,8 +19,10 @@ A transient error (throttling, the stream or table unreachable) reports the mess
 item failure: SQS delivers it again after its visibility timeout, and the queue's redrive policy
 moves it to the dead-letter queue when it keeps failing.
 
-Environment: TABLE_NAME (whose stream the records must come from), DEAD_LETTER_QUEUE_URL.
-Dependencies: boto3 only. Locally MiniStack's worker sets AWS_ENDPOINT_URL; on AWS it is unset.
+Environment: TABLE_NAME (whose stream the records must come from), DEAD_LETTER_QUEUE_URL, and on
+the local stack STREAMS_ENDPOINT_URL (its front door, which serves the stream's shards).
+Dependencies: boto3 and the bundled failure_switches (its clients use the execution role's
+credentials only). Locally MiniStack's worker sets AWS_ENDPOINT_URL; on AWS it is unset.
 """
 from __future__ import annotations
 
@@ -28,18 +30,17 @@ import json
 import os
 import time
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
 try:  # bundled into the zip by streamlab.provision.package
+    import failure_switches as switches
     import request_schema as schema
 except ImportError:  # running from a checkout (unit tests)
     from streamlab import schema  # type: ignore[no-redef]
+    from streamlab.functions import failure_switches as switches  # type: ignore[no-redef]
 
 MAX_PAGES = 1000  # GetRecords calls per message; a batch is at most 10,000 records (E2)
 GONE = {"TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException"}
-_clients: dict[str, object] = {}
 
 
 class Unusable(Exception):
@@ -47,12 +48,10 @@ class Unusable(Exception):
 
 
 def _client(service: str):
-    if service not in _clients:
-        _clients[service] = boto3.client(
-            service, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
-            config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10),
-        )
-    return _clients[service]
+    # The execution role's credentials from the environment, never the default chain (see failure_switches).
+    # Locally the stream's shards are the front door's view, not MiniStack's: STREAMS_ENDPOINT_URL.
+    endpoint = os.environ.get("STREAMS_ENDPOINT_URL") if service == "dynamodbstreams" else None
+    return switches.client(service, endpoint or None)
 
 
 def parse_message(body: str, table_name: str) -> dict:

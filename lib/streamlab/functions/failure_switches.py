@@ -21,7 +21,7 @@ from botocore.config import Config
 
 POISON = 1 << 62  # attempts a poison record fails: all of them
 
-_client = None
+_clients: dict = {}
 
 
 class InjectedFailure(Exception):
@@ -59,18 +59,23 @@ def environment_credentials() -> dict:
             "aws_session_token": os.environ.get("AWS_SESSION_TOKEN") or None}
 
 
-def dynamodb():
-    """One client per worker (warm invocations reuse it). Locally AWS_ENDPOINT_URL points at MiniStack."""
-    global _client
-    if _client is None:
-        _client = boto3.client(
-            "dynamodb",
-            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+def client(service: str, endpoint_url: str | None = None):
+    """One client per service and worker (warm invocations reuse it), with the execution role's
+    credentials. Locally AWS_ENDPOINT_URL points at MiniStack; `endpoint_url` overrides it."""
+    if service not in _clients:
+        _clients[service] = boto3.client(
+            service,
+            endpoint_url=endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None,
             region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
             config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10),
             **environment_credentials(),
         )
-    return _client
+    return _clients[service]
+
+
+def dynamodb():
+    """The DynamoDB client of `client`."""
+    return client("dynamodb")
 
 
 def parse_switches(text: str | None) -> dict:

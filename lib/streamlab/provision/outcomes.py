@@ -38,14 +38,20 @@ class OutcomeLoop:
     created: bool
 
 
-def desired_configuration(config: PipelineConfig, role_arn: str, *, table_name: str, dead_letter_queue_url: str) -> dict:
+def desired_configuration(config: PipelineConfig, role_arn: str, *, table_name: str, dead_letter_queue_url: str,
+                          streams_endpoint_url: str | None = None) -> dict:
+    """The FailureHandler's settings; `streams_endpoint_url` only on the local stack, whose stream
+    shards are served by its front door (inside a function AWS_ENDPOINT_URL is MiniStack itself)."""
+    variables = {"TABLE_NAME": table_name, "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url}
+    if streams_endpoint_url:
+        variables["STREAMS_ENDPOINT_URL"] = streams_endpoint_url
     return {
         "Runtime": function.RUNTIME,
         "Handler": function.HANDLER,
         "Role": role_arn,
         "Timeout": TIMEOUT_SECONDS,
         "MemorySize": MEMORY_MB,
-        "Environment": {"Variables": {"TABLE_NAME": table_name, "DEAD_LETTER_QUEUE_URL": dead_letter_queue_url}},
+        "Environment": {"Variables": variables},
         "Description": f"streamlab stack {config.stack}: marks requests FAILED from on-failure records",
     }
 
@@ -91,7 +97,8 @@ def create_outcome_loop(target: Target, config: PipelineConfig, *, table_name: s
     )
     fn = function.ensure_function(
         target, config, config.failure_handler_name, function_dir(SOURCE),
-        desired_configuration(config, role.arn, table_name=table_name, dead_letter_queue_url=dlq.url),
+        desired_configuration(config, role.arn, table_name=table_name, dead_letter_queue_url=dlq.url,
+                              streams_endpoint_url=target.endpoint_url if target.is_local else None),
     )
     uuid = _ensure_queue_mapping(target, config, queue_arn)
     return OutcomeLoop(fn.name, fn.arn, role.arn, uuid, dlq.url, dlq.arn, fn.created)
