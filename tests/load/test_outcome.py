@@ -80,3 +80,17 @@ def test_an_answer_that_is_not_the_status_api_is_an_error_and_timeout_must_be_po
         wait_for_outcome(BASE, "a", clock=clock, sleep=clock.sleep, get=get)
     with pytest.raises(ConfigError):
         wait_for_outcome(BASE, "a", timeout_s=0)
+
+
+def test_headers_go_with_every_get_for_a_protected_api(monkeypatch):
+    from streamlab.load import outcome as outcome_module
+
+    seen = []
+
+    def fake_call(method, url, body=None, headers=None, **_):
+        seen.append((method, headers))
+        return reply(200, {"id": "a", "status": "PROCESSED", "accepted_at": 1})
+
+    monkeypatch.setattr(outcome_module.client, "call", fake_call)
+    assert wait_for_outcome(BASE, "a", headers={"x-api-key": "k1"}).status == "PROCESSED"
+    assert seen == [("GET", {"x-api-key": "k1"})]

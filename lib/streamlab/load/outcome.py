@@ -75,15 +75,18 @@ def retry_after_s(reply: client.Reply) -> float:
 
 
 def wait_for_outcome(url: str, request_id: str | None = None, *, timeout_s: float = 60.0,
-                     clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                     get: Callable[[str], client.Reply] = lambda u: client.call("GET", u)) -> Outcome:
+                     headers: dict[str, str] | None = None, clock: Callable[[], float] = time.time,
+                     sleep: Callable[[float], None] = time.sleep,
+                     get: Callable[[str], client.Reply] | None = None) -> Outcome:
     """Poll the request's status until it is PROCESSED or FAILED, or `timeout_s` passes.
 
     `url`: the POST URL with `request_id` (an id or the POST's Location), or a status URL alone.
+    `headers`: sent with every GET (an API key, for a protected API).
     A 404 (no such request) returns status NOT_FOUND at once; a 429/503 is waited out.
     """
     if timeout_s <= 0:
         raise ConfigError(f"timeout_s must be positive seconds, got {timeout_s!r}.")
+    get = get or (lambda u: client.call("GET", u, headers=headers))
     target = status_url(url, request_id) if request_id else url
     deadline = clock() + timeout_s
     wait, polls, doc = FIRST_WAIT_S, 0, None
@@ -144,10 +147,11 @@ class OutcomeProbe:
     """
 
     def __init__(self, url: str, every_s: float = 1.0, body: Callable[[int], Any] = lambda i: {"probe": i},
-                 timeout_s: float = 60.0):
+                 timeout_s: float = 60.0, headers: dict[str, str] | None = None):
         if every_s <= 0:
             raise ConfigError(f"every_s must be positive seconds, got {every_s!r}.")
         self.url, self.every_s, self.body, self.timeout_s = url, every_s, body, timeout_s
+        self.headers = dict(headers or {})  # sent with every POST and GET (an API key, for a protected API)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._results: list[Outcome] = []
@@ -174,11 +178,11 @@ class OutcomeProbe:
             self._stop.wait(self.every_s)
 
     def _follow(self, i: int) -> None:
-        reply = client.call("POST", self.url, self.body(i))
+        reply = client.call("POST", self.url, self.body(i), headers=self.headers)
         if reply.status != 202:
             outcome = Outcome("", f"HTTP {reply.status}", None, None, 0)
         else:
-            outcome = wait_for_outcome(self.url, reply.json()["id"], timeout_s=self.timeout_s)
+            outcome = wait_for_outcome(self.url, reply.json()["id"], timeout_s=self.timeout_s, headers=self.headers)
         with self._lock:
             self._results.append(outcome)
 

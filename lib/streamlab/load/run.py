@@ -86,7 +86,8 @@ def run_load(
     opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap,
                        headers=tuple(sent_headers.items()))
     bar = progress_bar(len(schedule), desc="requests", unit="requests", enabled=progress)
-    probe = OutcomeProbe(url, outcome_probe_every_s, timeout_s=max(60.0, timeout)) if outcome_probe_every_s else None
+    probe = (OutcomeProbe(url, outcome_probe_every_s, timeout_s=max(60.0, timeout), headers=dict(headers or {}))
+             if outcome_probe_every_s else None)
     started = time.time()
     with probe if probe is not None else contextlib.nullcontext():
         try:

@@ -157,15 +157,17 @@ def settle(acknowledged: Iterable[str], read: Reader, failed: Callable[[], Itera
         failed_ids |= set(failed())
 
 
-def read_through_api(url: str, ids: list[str], threads: int = 16) -> dict[str, dict]:
-    """{id: GET /requests/{id} answer} for the ids the API knows (404s are left out); `url` is the POST URL."""
+def read_through_api(url: str, ids: list[str], threads: int = 16,
+                     headers: dict[str, str] | None = None) -> dict[str, dict]:
+    """{id: GET /requests/{id} answer} for the ids the API knows (404s are left out); `url` is the POST
+    URL; `headers` go with every GET (an API key, for a protected API)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from streamlab.load.outcome import status_url
     from streamlab.load.client import call
 
     def get(i: str) -> tuple[str, Any]:
-        reply = call("GET", status_url(url, i))
+        reply = call("GET", status_url(url, i), headers=headers)
         if reply.status == 404:
             return i, None
         if reply.status != 200:
@@ -177,7 +179,7 @@ def read_through_api(url: str, ids: list[str], threads: int = 16) -> dict[str, d
 
 
 def audit(target: Any, table: str, acknowledged: Any, *, through_api: str | None = None,
-          settle_timeout: float = 60.0, poll: float = 1.0) -> AuditResult:
+          api_headers: dict[str, str] | None = None, settle_timeout: float = 60.0, poll: float = 1.0) -> AuditResult:
     """The no-loss audit of a run against the real table, or through the API's GET when
     `through_api` is its POST URL (…/requests).
 
@@ -189,7 +191,7 @@ def audit(target: Any, table: str, acknowledged: Any, *, through_api: str | None
 
     def read(some: list[str]) -> dict[str, dict]:
         if through_api:
-            return read_through_api(through_api, some)
+            return read_through_api(through_api, some, headers=api_headers)
         return {item[schema.ID]: item for item in get_items(target, table, some)}
 
     return settle(ids, read, timeout=settle_timeout, poll=poll)
