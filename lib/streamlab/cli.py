@@ -45,7 +45,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     from streamlab.connect import connect
     from streamlab.provision import deploy
 
-    pipeline = deploy(_pipeline_config(args), target=connect(log=_say), log=_say)
+    target = connect(log=_say)
+    pipeline = deploy(_pipeline_config(args), target=target, log=_say)
+    if target.is_local:
+        stack.clear_recovery_report()
     print(json.dumps(pipeline.to_dict(), indent=2))
     return 0
 

@@ -16,6 +16,7 @@ from typing import Awaitable, Callable
 import aiohttp
 from aiohttp import web
 
+from streamlab.localstack.durable.journal import Journal, wants_body
 from streamlab.localstack.service import run_service, serve_app
 from streamlab.localstack.state import StackPaths
 
@@ -41,6 +42,8 @@ class FrontDoorContext:
     upstream: str
     paths: StackPaths
     http: aiohttp.ClientSession = field(repr=False)
+    # Acknowledged state changes since MiniStack's last snapshot (streamlab.localstack.durable).
+    journal: Journal | None = field(default=None, repr=False)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -70,11 +73,17 @@ async def forward(request: web.Request, ctx: FrontDoorContext, unreachable_hint:
     and stream the answer back. `unreachable_hint` replaces the message when it cannot be reached."""
     url = ctx.upstream + request.raw_path
     body = request.content if request.body_exists else None
+    if body is not None and wants_body(request.method, request.headers.get("X-Amz-Target", "")):
+        body = await request.read()  # a DynamoDB item write, journalled whole for replay
     try:
         async with ctx.http.request(
             request.method, url, headers=_forward_headers(request.headers), data=body,
             allow_redirects=False,
         ) as upstream:
+            if ctx.journal is not None and upstream.status < 300:
+                # Before the client hears of it: every acknowledged change is journalled.
+                ctx.journal.record(request.method, request.path, request.headers,
+                                   body if isinstance(body, bytes) else None)
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             for key, value in upstream.headers.items():
                 if key.lower() not in _HOP_BY_HOP:
@@ -106,12 +115,13 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
             connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent", "Content-Type"),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
         )
-        ctx = FrontDoorContext(upstream=upstream, paths=paths, http=http)
+        ctx = FrontDoorContext(upstream=upstream, paths=paths, http=http, journal=Journal(paths, "frontdoor"))
         app["ctx"] = ctx
         app["routes"] = build_routes(ctx)
 
     async def close_client(app: web.Application) -> None:
         await app["ctx"].http.close()
+        app["ctx"].journal.close()
 
     app.on_startup.append(start_client)
     app.on_cleanup.append(close_client)

@@ -52,12 +52,43 @@ def stop(record: ProcessRecord, timeout: float = 10.0) -> bool:
     """Stop the process and its descendants: SIGTERM, then SIGKILL after `timeout`. True if it was running."""
     if not is_alive(record):
         _reap(record.pid)
+        _terminate(left_behind(record), timeout)
         return False
     members = _group_members(record)
     try:
         os.killpg(record.pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
+    _terminate(members, timeout)
+    _reap(record.pid)
+    return True
+
+
+def left_behind(record: ProcessRecord) -> list[psutil.Process]:
+    """Processes a dead leader left running (MiniStack's Lambda workers after a SIGKILL).
+
+    They keep its session and group id, both equal to its pid. While any of them lives the
+    kernel gives that pid to no new process, so a live process holding the pid means the group
+    is not ours (the pid was reused after they all ended) and nothing is returned.
+    """
+    try:
+        holder = psutil.Process(record.pid)
+        if holder.status() != psutil.STATUS_ZOMBIE or abs(holder.create_time() - record.create_time) >= 0.01:
+            return []
+    except psutil.NoSuchProcess:
+        pass
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if (proc.pid != record.pid and os.getsid(proc.pid) == record.pid and os.getpgid(proc.pid) == record.pid
+                    and proc.create_time() >= record.create_time - 0.01):
+                found.append(proc)
+        except (OSError, psutil.Error):
+            continue
+    return found
+
+
+def _terminate(members: list[psutil.Process], timeout: float) -> None:
     for proc in members:
         try:
             proc.terminate()
@@ -70,8 +101,6 @@ def stop(record: ProcessRecord, timeout: float = 10.0) -> bool:
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(alive, timeout=timeout)
-    _reap(record.pid)
-    return True
 
 
 def _reap(pid: int) -> None:

@@ -248,6 +248,7 @@ class Executor:
             backend = await dynamodb.call(
                 self.ctx.http, self.ctx.upstream, region=region, action=action,
                 access_key=account_of(integration.credentials), body=backend_body, timeout_s=integration.timeout_s,
+                journal=self.ctx.journal,
             )
         except dynamodb.BackendTimeout:
             return await self._error(call, gateway.INTEGRATION_TIMEOUT)
