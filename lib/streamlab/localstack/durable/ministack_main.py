@@ -25,7 +25,7 @@ from typing import Any, Awaitable, Callable
 
 from streamlab.localstack.durable.journal import changes_state
 from streamlab.localstack.durable.snapshot import (
-    ESM_CHECKPOINTS, STREAMS, Snapshot, current_snapshot, ministack_folder, write_snapshot,
+    STREAMS, Snapshot, current_snapshot, ministack_folder, running_marker, write_snapshot,
 )
 from streamlab.localstack.esm.store import esm_folder
 from streamlab.localstack.state import StackPaths
@@ -81,6 +81,7 @@ class Snapshotter:
                 if self._ticker is not None:
                     self._ticker.cancel()
                 await self.snapshot(clean=True)
+                running_marker(self.paths).unlink(missing_ok=True)
             return message
 
         await self.ministack.app(scope, on_receive, on_send)
@@ -184,6 +185,8 @@ def load_ministack(paths: StackPaths) -> tuple[ModuleType, ModuleType, Path | No
     lambda_svc = importlib.import_module("ministack.services.lambda_svc")
     lambda_svc.CODE_BLOB_DIR = str(base / "lambda-blobs")
     restore_from = current_snapshot(paths)
+    # From here until the final snapshot, a death of this process is a crash (recovery.prepare).
+    running_marker(paths).write_text(str(os.getpid()))
     # MiniStack's boot load reads <STATE_DIR>/<service>.json: point it at the snapshot.
     persistence.STATE_DIR = str(restore_from or base / "no-snapshot-yet")
     return ministack, persistence, restore_from

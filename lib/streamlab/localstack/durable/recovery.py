@@ -26,7 +26,7 @@ import boto3
 import botocore.exceptions
 
 from streamlab.localstack.durable import journal
-from streamlab.localstack.durable.snapshot import ESM_CHECKPOINTS, current_snapshot, read_manifest
+from streamlab.localstack.durable.snapshot import ESM_CHECKPOINTS, current_snapshot, read_manifest, running_marker
 from streamlab.localstack.esm.store import Store, esm_folder
 from streamlab.localstack.state import StackPaths, write_atomically
 from streamlab.target import LOCAL_CREDENTIALS, LOCAL_REGION
@@ -68,11 +68,9 @@ class RecoveryReport:
 
 def prepare(paths: StackPaths) -> RecoveryPlan | None:
     """Before MiniStack starts: None after a clean stop; else rewind the ESM to the snapshot."""
+    if not running_marker(paths).exists():
+        return None  # stopped after its final snapshot, or never started
     manifest = read_manifest(paths)
-    if manifest is not None and manifest["clean"]:
-        return None
-    if manifest is None and not journal.entries_since(paths, 0.0):
-        return None  # a first start: nothing ever happened
     plan = RecoveryPlan(snapshot_taken_at=manifest["taken_at"] if manifest else None)
     plan.rewound = _rewind_checkpoints(paths)
     return plan

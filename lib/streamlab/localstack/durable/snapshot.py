@@ -4,6 +4,7 @@
         lambda-blobs/          function code, content-addressed (MiniStack's own layout)
         snap-<ms>/             one snapshot: <service>.json, streams.json, esm-checkpoints/, manifest.json
         current -> snap-<ms>   the latest complete snapshot (a symlink replaced with rename)
+        running                MiniStack is up (or died): removed after its final snapshot
 
 A snapshot folder is written and fsynced before `current` points at it, so a kill at any
 instant leaves `current` naming a complete, consistent snapshot (or none yet).
@@ -26,6 +27,11 @@ ESM_CHECKPOINTS = "esm-checkpoints"
 
 def ministack_folder(paths: StackPaths) -> Path:
     return paths.data / "ministack"
+
+
+def running_marker(paths: StackPaths) -> Path:
+    """Present from MiniStack's boot until its final snapshot: if found while it is not running, it died."""
+    return ministack_folder(paths) / "running"
 
 
 def current_snapshot(paths: StackPaths) -> Path | None:
