@@ -210,12 +210,6 @@ def _scanner_notes(resources: dict[str, dict]) -> dict[str, dict]:
         if logical in resources:
             resources[logical].setdefault("Metadata", {})["checkov"] = {
                 "skip": [{"id": check, "comment": reason} for check, reason in sorted(skips.items())]}
-    for logical, resource in resources.items():
-        if resource["Type"] == "AWS::ApiGateway::Method":
-            resource["Metadata"] = {"checkov": {"skip": [{
-                "id": "CKV_AWS_59",
-                "comment": "the method requires an API key (usage plan with throttle and quota) unless the "
-                           "stack is deployed with ApiAccess=open, the documented switch to open it"}]}}
     return resources
 
 
