@@ -20,6 +20,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from streamlab.localstack.apiexec import dynamodb, gateway, loader, routing, vtl
+from streamlab.localstack.apiexec.apikeys import API_KEY_HEADER, ApiKeyCache
 from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, Method, Stage
 from streamlab.localstack.apiexec.gateway import GatewayError
 from streamlab.localstack.apiexec.metrics import Metrics
@@ -139,6 +140,7 @@ class Executor:
     def __init__(self, ctx: FrontDoorContext):
         self.ctx = ctx
         self.cache = loader.DefinitionCache(ctx.http, ctx.upstream)
+        self.keys = ApiKeyCache(self.cache.items)
         self.metrics = Metrics(ctx.http, ctx.upstream)
 
     # -- control plane -------------------------------------------------------------------------
@@ -203,6 +205,9 @@ class Executor:
         if found is None:
             return await self._error(call, gateway.MISSING_AUTH_TOKEN)
         method, integration = found.method, found.method.integration
+        if method.api_key_required and not await self.keys.allows(call.api_id, call.stage_name,
+                                                                  request.headers.get(API_KEY_HEADER)):
+            return await self._error(call, gateway.FORBIDDEN)
         if integration is None:
             return await self._error(call, gateway.INTERNAL_ERROR)
         if integration.dynamodb is None:
