@@ -1,5 +1,5 @@
 # The two quick-start commands: `make run` (the notebook suite on the local stack) and `make test`.
-.PHONY: run test lab lock bench clean iac-scan checkov-lock
+.PHONY: run test lab lock bench clean notebooks-sync iac-scan checkov-lock
 
 run:
 	@scripts/bootstrap
@@ -35,6 +35,12 @@ lab:
 bench:
 	@scripts/bootstrap
 	.venv/bin/streamlab bench
+
+# Bring each notebook and its percent-format script (notebooks/NN_*.py) back in step, whichever
+# side was edited last; tests/notebook/test_pairs.py fails while they differ.
+notebooks-sync:
+	@scripts/bootstrap
+	.venv/bin/jupytext --sync notebooks/[0-9][0-9]_*.ipynb
 
 # Re-resolve the pins from pyproject.toml's ranges into a fresh venv and rewrite requirements.lock.
 lock:

@@ -8,8 +8,8 @@ import pytest
 
 from streamlab.localstack import stack
 from streamlab.localstack.state import StackPaths, read_state
-from streamlab.results import read_results
-from streamlab.suite import list_notebooks, run_suite
+from streamlab.notebook.results import read_results
+from streamlab.notebook.suite import list_notebooks, run_suite
 
 pytestmark = pytest.mark.notebooks
 

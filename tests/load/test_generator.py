@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from streamlab.bench_load import free_port, trivial_server
+from streamlab.bench.load import free_port, trivial_server
 from streamlab.errors import ConfigError
 from streamlab.load import JsonBodies, constant, load_run, run_load
 

@@ -8,7 +8,7 @@ from typing import Any, Callable
 import pytest
 import urllib3
 
-from streamlab.localstack.apiexec import sample_api
+from tests.localstack.apiexec import sample_api
 
 
 @dataclass

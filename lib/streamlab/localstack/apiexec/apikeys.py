@@ -10,10 +10,8 @@ import asyncio
 import time
 from typing import Awaitable, Callable
 
-from streamlab.provision.protection import API_KEY_HEADER
-
 KEYS_TTL = 2.0
-__all__ = ["API_KEY_HEADER", "ApiKeyCache", "KEYS_TTL"]
+API_KEY_HEADER = "x-api-key"  # API Gateway's header (the emulator stands alone: not from provision)
 
 # (api id, stage name) -> the key values that may call it
 Grants = dict[tuple[str, str], frozenset[str]]
