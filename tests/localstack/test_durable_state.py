@@ -98,9 +98,9 @@ def test_clean_down_up_keeps_every_resource_item_and_stream_position(own_stack):
     _put(target, name, [f"a{i}" for i in range(20)])
     wait_for(lambda: len(_delivered(target, name)) >= 20, what="20 records delivered")
     records = _stream_record_count(target, made["stream_arn"])
-    checkpoints = Store(StackPaths(home)).load_checkpoints(made["uuid"])
 
     stack.down(home=home)
+    checkpoints = Store(StackPaths(home)).load_checkpoints(made["uuid"])  # where the ESM stopped
     state = up()
     target = local_target(state.endpoint_url)
 
