@@ -40,7 +40,6 @@ VALUES: dict[str, str] = {
     "RestApi": "a1b2c3d4e5",
     "RestApi.RootResourceId": "root0id",
     "ApiAccessLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/apigateway/{CONFIG.stack}-access:*",
-    "ApiGatewayLogsRole.Arn": f"arn:aws:iam::{ACCOUNT}:role/{CONFIG.stack}-apigw-logs-role",
 }
 
 

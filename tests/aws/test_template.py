@@ -169,11 +169,7 @@ def test_function_has_the_library_runtime_handler_timeout_memory_and_environment
 def test_roles_carry_exactly_the_library_policies(template):
     roles = {r["Properties"]["RoleName"]: r["Properties"] for r in resolve(
         resources_of_type(template, "AWS::IAM::Role")).values()}
-    logs_role = f"{CONFIG.stack}-apigw-logs-role"  # lets API Gateway write the stage's access logs
-    assert set(roles) == {CONFIG.api_role_name, CONFIG.processor_role_name, logs_role}
-    assert roles[logs_role]["ManagedPolicyArns"] == [
-        "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"]
-    assert "Policies" not in roles[logs_role]
+    assert set(roles) == {CONFIG.api_role_name, CONFIG.processor_role_name}
     api, proc = roles[CONFIG.api_role_name], roles[CONFIG.processor_role_name]
     assert api["AssumeRolePolicyDocument"] == policies.trust_policy("apigateway.amazonaws.com")
     assert proc["AssumeRolePolicyDocument"] == policies.trust_policy("lambda.amazonaws.com")
@@ -195,8 +191,7 @@ def test_names_match_the_library_and_every_taggable_resource_carries_the_stack_t
     }
     assert {k: res[k]["Properties"][p] for k, (p, _) in names.items()} == {k: v for k, (_, v) in names.items()}
     untaggable = {"AWS::ApiGateway::Model", "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::Resource",
-                  "AWS::ApiGateway::Method", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::UsagePlanKey",
-                  "AWS::ApiGateway::Account"}
+                  "AWS::ApiGateway::Method", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::UsagePlanKey"}
     for logical, r in res.items():
         if r["Type"] not in untaggable:
             assert {STACK_TAG: CONFIG.stack} in [{t["Key"]: t["Value"]} for t in r["Properties"]["Tags"]], logical

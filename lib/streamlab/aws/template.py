@@ -40,7 +40,8 @@ HEADER = """\
 #   aws cloudformation deploy --template-file infra/template.yaml --stack-name streamlab \\
 #     --capabilities CAPABILITY_NAMED_IAM \\
 #     --parameter-overrides CodeS3Bucket=BUCKET CodeS3Key=streamlab/stream_processor.zip
-# See docs/aws.md.
+# Access logging needs the account's API Gateway CloudWatch role (once per account and region);
+# `ApiAccess=open` deploys the API without a key. See docs/aws.md.
 """
 
 
@@ -213,7 +214,12 @@ def _scanner_notes(resources: dict[str, dict]) -> dict[str, dict]:
 
 
 def _protection_resources(guard: protection.ProtectionSettings) -> dict[str, dict]:
-    """API key, usage plan and the access log group (with the account role API Gateway logs through)."""
+    """API key, usage plan and the access log group.
+
+    Access logs also need the region's API Gateway account setting to name a role that may write
+    to CloudWatch Logs. That setting is shared by every API of the account, so the stack does not
+    take it over: docs/aws.md says how to set it once.
+    """
     key_only = {"Condition": KEY_REQUIRED}
     return {
         "ApiKey": {
@@ -243,24 +249,6 @@ def _protection_resources(guard: protection.ProtectionSettings) -> dict[str, dic
             "UpdateReplacePolicy": "Delete",
             "Properties": {"LogGroupName": _sub(_named(protection.access_log_group_name(_PLACEHOLDER))),
                            "RetentionInDays": guard.log_retention_days, "Tags": _sub(_tags_list())},
-        },
-        # Access logs need the region's API Gateway account setting to name a role that may write
-        # to CloudWatch Logs. It is one setting per account and region: deploying sets it to this
-        # stack's role (docs/aws.md).
-        "ApiGatewayLogsRole": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "RoleName": _sub(_named(f"{_PLACEHOLDER}-apigw-logs-role")),
-                "Description": _sub(_named(f"streamlab stack {_PLACEHOLDER}: API Gateway writes access logs")),
-                "AssumeRolePolicyDocument": policies.trust_policy("apigateway.amazonaws.com"),
-                "ManagedPolicyArns": [
-                    {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs"}],
-                "Tags": _sub(_tags_list()),
-            },
-        },
-        "ApiGatewayAccount": {
-            "Type": "AWS::ApiGateway::Account",
-            "Properties": {"CloudWatchRoleArn": {"Fn::GetAtt": ["ApiGatewayLogsRole", "Arn"]}},
         },
     }
 
@@ -371,7 +359,6 @@ def build_template(spec: ApiSpec | None = None) -> dict:
         },
         "ApiStage": {
             "Type": "AWS::ApiGateway::Stage",
-            "DependsOn": ["ApiGatewayAccount"],
             "Properties": {
                 "RestApiId": {"Ref": "RestApi"},
                 "StageName": {"Ref": "Stage"},

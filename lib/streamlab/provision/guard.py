@@ -25,6 +25,7 @@ class ProtectionInfo:
     api_key_id: str  # "" when the API is open
     api_key: str
     usage_plan_id: str
+    created: bool  # a first deploy: the access log group did not exist
     changed: tuple[str, ...]
 
 
@@ -39,13 +40,13 @@ def protect(target: Target, config: PipelineConfig, *, api_id: str) -> Protectio
                                          ReservedConcurrentExecutions=guard.reserved_concurrency)
             changed.append(f"reserved concurrency {guard.reserved_concurrency}")
         _retain(target, config, log_group_name(config), changed)
-        access_logs = _retain(target, config, access_log_group_name(config.stack), changed)
+        access_logs, created = _retain(target, config, access_log_group_name(config.stack), changed)
         _protect_stage(target, config, api_id, access_logs, changed)
         if not guard.api_key_required:
-            return ProtectionInfo("", "", "", tuple(changed))
+            return ProtectionInfo("", "", "", created, tuple(changed))
         key = _ensure_key(target, config, changed)
         plan_id = _ensure_usage_plan(target, config, api_id, key["id"], changed)
-    return ProtectionInfo(key["id"], key["value"], plan_id, tuple(changed))
+    return ProtectionInfo(key["id"], key["value"], plan_id, created, tuple(changed))
 
 
 def _log_group(target: Target, name: str) -> dict | None:
@@ -53,11 +54,12 @@ def _log_group(target: Target, name: str) -> dict | None:
     return next((g for g in groups if g["logGroupName"] == name), None)
 
 
-def _retain(target: Target, config: PipelineConfig, name: str, changed: list[str]) -> str:
-    """The log group, created if missing, keeping its events ProtectionSettings.log_retention_days; its ARN."""
+def _retain(target: Target, config: PipelineConfig, name: str, changed: list[str]) -> tuple[str, bool]:
+    """The log group, created if missing, keeping events ProtectionSettings.log_retention_days: (ARN, created)."""
     logs = target.client("logs")
     days = config.protection.log_retention_days
     group = _log_group(target, name)
+    created = group is None
     if group is None:
         logs.create_log_group(logGroupName=name, tags=config.tags)
         group = _log_group(target, name) or {}
@@ -65,7 +67,7 @@ def _retain(target: Target, config: PipelineConfig, name: str, changed: list[str
     if group.get("retentionInDays") != days:
         logs.put_retention_policy(logGroupName=name, retentionInDays=days)
         changed.append(f"{name} kept {days} days")
-    return str(group.get("arn", "")).removesuffix(":*")
+    return str(group.get("arn", "")).removesuffix(":*"), created
 
 
 def _protect_stage(target: Target, config: PipelineConfig, api_id: str, access_log_arn: str,

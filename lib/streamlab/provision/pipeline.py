@@ -63,8 +63,9 @@ def deploy(config: PipelineConfig | None = None, *, target: Target, log: Log = p
     a = api.create_api(target, config, table_name=t.name, api_role_arn=api_role.arn)
     say(6, f"REST API {a.id} stage {a.stage}: {_state(a.created, a.changed)} -> POST {a.invoke_url}")
     p = guard.protect(target, config, api_id=a.id)
-    say(7, ("API key " + (p.api_key_id or "?") + " in a usage plan" if p.api_key_id else
-            f"OPEN API (no key: {OPEN_API_ENV}=yes)") + f"; {', '.join(p.changed) or 'guard rails unchanged'}")
+    say(7, f"guard rails: {_state(p.created, p.changed)} ("
+           + (f"API key {p.api_key_id} in usage plan {p.usage_plan_id}" if p.api_key_id else
+              f"OPEN API, no key: {OPEN_API_ENV}=yes") + ")")
     return Pipeline(
         target=target.name, region=target.region, stack=config.stack,
         table_name=t.name, table_arn=t.arn, stream_arn=t.stream_arn,
