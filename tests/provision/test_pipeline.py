@@ -113,23 +113,14 @@ def test_describing_a_stack_that_is_not_deployed_names_what_is_missing_and_the_f
 
 
 def test_deployed_api_needs_its_key_and_keeps_the_guard_rails(target, config):
-    import json
-    import urllib.error
-    import urllib.request
-
+    from streamlab.notebook.client import call
     from streamlab.provision.protection import ProtectionSettings
 
     pipeline = deploy(config, target=target, log=lambda _: None)
     guard = ProtectionSettings()
     try:
         def post(headers: dict) -> int:
-            request = urllib.request.Request(pipeline.invoke_url, data=json.dumps({"payload": "x"}).encode(),
-                                             headers={"Content-Type": "application/json", **headers}, method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=30) as resp:
-                    return resp.status
-            except urllib.error.HTTPError as exc:
-                return exc.code
+            return call("POST", pipeline.invoke_url, {"payload": "x"}, headers=headers).status
 
         assert pipeline.request_headers == {"x-api-key": pipeline.api_key} and pipeline.api_key
         assert post({}) == 403 and post({"x-api-key": "wrong"}) == 403

@@ -8,6 +8,7 @@ One small module per step, each with create (idempotent: finds and reuses), desc
     function  the StreamProcessor Lambda                 create_function / describe_function / ...
     mapping   stream -> function event source mapping    create_mapping / describe_mapping / ...
     api       the REST API from infra/api/               create_api / describe_api / delete_api
+    guard     key, usage plan, throttles, retention      protect / describe_key / delete_protection
     sync_api  the synchronous design of notebook 07      deploy_sync / describe_sync / teardown_sync
 
 Shared by the steps: `config` (names, settings, tags), `calls` (AWS errors as ProvisionError,
