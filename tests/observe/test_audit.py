@@ -39,7 +39,8 @@ def test_on_failure_covers_an_unprocessed_item_and_pending_is_not_lost():
     r = classify(["a", "b", "c"], t, failed_ids={"b"})
     assert (r.processed, r.on_failure, r.pending, r.missing) == (1, 1, 1, 0)
     assert r.passed and not r.settled and r.pending_ids == ["c"]
-    assert "not settled" in r.verdict
+    # pending is not a pass yet: the verdict must not start with PASS while records may still fail
+    assert r.verdict.startswith("NOT SETTLED: 1 of 3 still pending") and "PASS" not in r.verdict
 
 
 def test_on_failure_also_covers_an_item_missing_from_the_table():
@@ -104,3 +105,11 @@ def test_settle_counts_on_failure_records_that_arrive_later():
     r = settle(["a"], lambda ids: {i: state[i] for i in ids if i in state},
                failed=lambda: {"a"} if clock.now >= 2 else set(), timeout=30, poll=1, clock=clock, sleep=clock.sleep)
     assert r.on_failure == 1 and r.settled
+
+
+def test_a_notebook_shows_the_audit_as_its_summary_not_a_dump_of_ids():
+    from IPython.lib.pretty import pretty
+
+    r = classify(["a", "b"], table(item("a"), item("b")))
+    assert pretty(r) == str(r) == "PASS: 0 of 2 acknowledged requests lost\n" \
+        "  acknowledged 2: processed 2, on-failure 0, pending 0, missing 0"

@@ -11,6 +11,9 @@ One small module per step, each with create (idempotent: finds and reuses), desc
     guard     key, usage plan, throttles, retention      protect / describe_key / delete_protection
     sync_api  the synchronous design of notebook 07      deploy_sync / describe_sync / teardown_sync
 
+Checked, never created: `prerequisites` (what a notebook needs from earlier ones, with the
+notebook to run named when it is missing).
+
 Shared by the steps: `config` (names, settings, tags), `calls` (AWS errors as ProvisionError,
 idempotent helpers), `policies` (least-privilege IAM documents), `protection` (API key, throttles,
 retention, encryption and concurrency settings the template and deploy share), `apispec` (infra/api/ read into
