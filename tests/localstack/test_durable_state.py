@@ -155,8 +155,9 @@ def test_sigkill_of_ministack_mid_load_loses_nothing_acknowledged(own_stack):
     assert stack.status(home=home).running
 
 
-def test_what_cannot_be_replayed_is_named_and_status_is_not_healthy_until_deploy(own_stack):
+def test_what_cannot_be_replayed_is_named_and_status_is_not_healthy_until_deploy(own_stack, monkeypatch):
     up, home = own_stack
+    monkeypatch.setenv("STREAMLAB_SNAPSHOT_INTERVAL", "3600")  # only the snapshot of the clean stop
     state = up()
     target = local_target(state.endpoint_url)
     name = f"dur{uuid.uuid4().hex[:8]}"

@@ -39,8 +39,8 @@ HEALTH_PATH = {"ministack": "/_ministack/health", "esm": "/_streamlab/esm/health
 
 
 def snapshot_interval() -> float:
-    """Seconds between MiniStack snapshots while anything changes (STREAMLAB_SNAPSHOT_INTERVAL, default 2)."""
-    return float(os.environ.get("STREAMLAB_SNAPSHOT_INTERVAL") or 2.0)
+    """Seconds between MiniStack snapshots while anything changes (STREAMLAB_SNAPSHOT_INTERVAL, default 10)."""
+    return float(os.environ.get("STREAMLAB_SNAPSHOT_INTERVAL") or 10.0)
 
 
 @dataclass(frozen=True)

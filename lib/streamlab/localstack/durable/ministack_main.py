@@ -19,14 +19,16 @@ import os
 import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 from streamlab.localstack.durable.journal import changes_state
 from streamlab.localstack.durable.snapshot import (
     STREAMS, Snapshot, current_snapshot, ministack_folder, running_marker, write_snapshot,
 )
+from streamlab.errors import StackError
 from streamlab.localstack.esm.store import esm_folder
 from streamlab.localstack.state import StackPaths
 
@@ -34,11 +36,14 @@ log = logging.getLogger("streamlab.snapshot")
 
 # A change is in a snapshot at most this long (plus the snapshot's own time) after it was made;
 # the front door's journal covers the gap (see recovery). Measured cost: docs/architecture.md.
-DEFAULT_INTERVAL_SECONDS = 2.0
+DEFAULT_INTERVAL_SECONDS = 10.0
 # MiniStack's stream stores, which its own get_state leaves out.
 STREAM_STORES = ("_stream_records", "_stream_trimmed", "_closed_streams")
 
-Asgi = Callable[..., Awaitable[None]]
+
+
+class SnapshotError(StackError):
+    """A snapshot could not be written; the previous one stays current."""
 
 
 class Snapshotter:
@@ -95,18 +100,37 @@ class Snapshotter:
                 except Exception:
                     log.exception("snapshot failed; the previous one stays current")
 
-    async def snapshot(self, clean: bool = False) -> Path:
-        """Capture every service at one instant (no await in between), then write it off the event loop."""
+    async def snapshot(self, clean: bool = False) -> None:
+        """Every service at one instant, written by a forked child while this process serves on.
+
+        fork() gives the child a copy-on-write image of the whole state as it is between two
+        event-loop steps, so the loop is held only for the fork itself (copying the state here
+        held it for about 2 s at 30,000 items); serialising and writing happen in the child.
+        """
         async with self.lock:
             self.dirty = False
             started = time.perf_counter()
-            captured = self._capture()
+            pid = os.fork()
+            if pid == 0:
+                self._write_and_exit(clean)
             held = time.perf_counter() - started
-            snap = await asyncio.to_thread(self._serialise, captured, clean)
-            folder = await asyncio.to_thread(write_snapshot, self.paths, snap)
-            log.info("snapshot %s: event loop held %.1f ms, %.1f ms in all, %d bytes", folder.name, held * 1000,
-                     (time.perf_counter() - started) * 1000, sum(len(t) for t in snap.files.values()))
-            return folder
+            _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                self.dirty = True
+                raise SnapshotError(f"the snapshot writer exited with {os.waitstatus_to_exitcode(status)}")
+            log.info("snapshot: event loop held %.1f ms, written in %.1f ms", held * 1000,
+                     (time.perf_counter() - started) * 1000)
+
+    def _write_and_exit(self, clean: bool) -> None:
+        """In the forked child: capture, serialise, write, and leave without touching the parent's loop."""
+        code = 1
+        try:
+            write_snapshot(self.paths, self._serialise(self._capture(), clean))
+            code = 0
+        except BaseException:  # noqa: BLE001 - the parent reports the exit code
+            traceback.print_exc()
+        finally:
+            os._exit(code)
 
     def _capture(self) -> dict[str, Any]:
         taken_at = time.time()  # before anything is read: a write answered earlier is in this snapshot
