@@ -89,12 +89,17 @@ def _stream_record_count(target, stream_arn: str) -> int:
     return count
 
 
-def test_clean_down_up_keeps_every_resource_item_and_stream_position(own_stack):
-    up, home = own_stack
+def _started_pipeline(up) -> tuple:
+    """A stack brought up by `up`, with a pipeline of its own: (state, target, name, mapping info)."""
     state = up()
     target = local_target(state.endpoint_url)
     name = f"dur{uuid.uuid4().hex[:8]}"
-    made = _pipeline(target, state.endpoint_url, name)
+    return state, target, name, _pipeline(target, state.endpoint_url, name)
+
+
+def test_clean_down_up_keeps_every_resource_item_and_stream_position(own_stack):
+    up, home = own_stack
+    state, target, name, made = _started_pipeline(up)
     _put(target, name, [f"a{i}" for i in range(20)])
     wait_for(lambda: len(_delivered(target, name)) >= 20, what="20 records delivered")
     records = _stream_record_count(target, made["stream_arn"])
@@ -119,10 +124,7 @@ def test_clean_down_up_keeps_every_resource_item_and_stream_position(own_stack):
 
 def test_sigkill_of_ministack_mid_load_loses_nothing_acknowledged(own_stack):
     up, home = own_stack
-    state = up()
-    target = local_target(state.endpoint_url)
-    name = f"dur{uuid.uuid4().hex[:8]}"
-    made = _pipeline(target, state.endpoint_url, name)
+    state, target, name, made = _started_pipeline(up)
     acked: list[str] = []
 
     def load():

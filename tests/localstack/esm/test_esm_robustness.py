@@ -26,7 +26,7 @@ from streamlab.localstack.esm.store import Store, esm_folder
 from streamlab.localstack.esm.upstream import Upstream, invoke
 from streamlab.localstack.state import StackPaths
 
-from .esm_helpers import wait_for
+from .esm_helpers import run_poller_until, wait_for
 
 ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026-01-01T00:00:00.000"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:dlq"
@@ -126,16 +126,7 @@ def _poll(stream: Scripted, tmp_path, until, checkpoints: dict | None = None, **
                            **settings}, "f", "arn:aws:lambda:us-east-1:000000000000:function:f")
     poller = ShardPoller(lambda: mapping, "shard-0", stream, Store(StackPaths(tmp_path)), Metrics(stream),
                          dict(checkpoints or {}))
-
-    async def main():
-        task = asyncio.create_task(poller.run())
-        for _ in range(300):
-            if until():
-                break
-            await asyncio.sleep(0.02)
-        task.cancel()
-    asyncio.run(main())
-    return poller
+    return run_poller_until(poller, until)
 
 
 def _metric(poller: ShardPoller, name: str) -> float:
