@@ -37,6 +37,8 @@ log = logging.getLogger("streamlab.snapshot")
 # A change is in a snapshot at most this long (plus the snapshot's own time) after it was made;
 # the front door's journal covers the gap (see recovery). Measured cost: docs/architecture.md.
 DEFAULT_INTERVAL_SECONDS = 10.0
+# The snapshot writer yields the CPU to everything else (it has seconds, requests have milliseconds).
+WRITER_NICENESS = 19
 # MiniStack's stream stores, which its own get_state leaves out.
 STREAM_STORES = ("_stream_records", "_stream_trimmed", "_closed_streams")
 
@@ -125,6 +127,7 @@ class Snapshotter:
         """In the forked child: capture, serialise, write, and leave without touching the parent's loop."""
         code = 1
         try:
+            os.nice(WRITER_NICENESS)  # the pipeline's own processes go first on a small machine
             write_snapshot(self.paths, self._serialise(self._capture(), clean))
             code = 0
         except BaseException:  # noqa: BLE001 - the parent reports the exit code
