@@ -22,18 +22,19 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
-import boto3
 import botocore.exceptions
 
 from streamlab.localstack.durable import journal
 from streamlab.localstack.durable.snapshot import ESM_CHECKPOINTS, current_snapshot, read_manifest, running_marker
 from streamlab.localstack.esm.store import Store, esm_folder
 from streamlab.localstack.state import StackPaths, write_atomically
-from streamlab.target import LOCAL_CREDENTIALS, LOCAL_REGION
+from streamlab.target import local_target
 
 REPORT = "recovery.json"
 RECOVER_HINT = "run `streamlab deploy` to recreate the pipeline's resources, then resend what is listed as lost"
 _REPLAY_TIMEOUT_SECONDS = 10.0
+# Loopback calls never go through a proxy named in the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass
@@ -112,7 +113,7 @@ def _replay(ministack_url: str, entry: journal.Entry) -> str:
     request = urllib.request.Request(ministack_url + entry.path, data=(entry.body or "").encode(), method="POST",
                                      headers=entry.headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=_REPLAY_TIMEOUT_SECONDS):
+        with _DIRECT.open(request, timeout=_REPLAY_TIMEOUT_SECONDS):
             return ""
     except urllib.error.HTTPError as exc:
         text = exc.read().decode("utf-8", "replace")
@@ -124,9 +125,8 @@ def _replay(ministack_url: str, entry: journal.Entry) -> str:
 
 def _missing_sources(paths: StackPaths, ministack_url: str) -> list[str]:
     """Mappings whose stream or function the restored state no longer has."""
-    session = boto3.Session(region_name=LOCAL_REGION, **LOCAL_CREDENTIALS)
-    streams = session.client("dynamodbstreams", endpoint_url=ministack_url)
-    functions = session.client("lambda", endpoint_url=ministack_url)
+    ministack = local_target(ministack_url)
+    streams, functions = ministack.client("dynamodbstreams"), ministack.client("lambda")
     lost = []
     for uuid, mapping in Store(paths).load_mappings().items():
         checks = ((lambda: streams.describe_stream(StreamArn=mapping["EventSourceArn"], Limit=1), "stream",
