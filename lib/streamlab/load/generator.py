@@ -63,6 +63,8 @@ class ShareResult:
 def classify_status(status: int) -> str:
     if 200 <= status < 300:
         return OK
+    if 300 <= status < 400:
+        return "http_3xx_not_followed"
     if 400 <= status < 500:
         return "http_4xx"
     if 500 <= status < 600:
@@ -157,7 +159,9 @@ async def send_share(
         nonlocal in_flight, finished
         dispatched[k] = loop.time() - t0
         try:
-            async with session.request(opts.method, opts.url, data=bodies[k], trace_request_ctx={"k": k}) as resp:
+            # Never follow a redirect: a burst aimed at this machine must not land on a real (billed) endpoint.
+            async with session.request(opts.method, opts.url, data=bodies[k], trace_request_ctx={"k": k},
+                                       allow_redirects=False) as resp:
                 payload = await resp.read()
             done[k] = loop.time() - t0
             status[k] = resp.status

@@ -50,3 +50,20 @@ def test_a2_base64_round_trip_and_parse_json():
 def test_values_print_like_java():
     assert vtlutil.to_text({"a": 1, "b": [True, "x"]}) == "{a=1, b=[true, x]}"
     assert vtlutil.to_text(None) == ""
+
+
+def test_escape_javascript_of_a_large_mixed_body_matches_the_per_character_rule():
+    from streamlab.localstack.apiexec.vtlutil import _SHORT, escape_javascript
+
+    def one(ch: str) -> str:
+        if ch in _SHORT:
+            return _SHORT[ch]
+        if ord(ch) < 0x20 or 0x80 <= ord(ch) <= 0xFFFF:
+            return "\\u%04X" % ord(ch)
+        if ord(ch) > 0xFFFF:
+            code = ord(ch) - 0x10000
+            return "\\u%04X\\u%04X" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
+        return ch
+
+    text = ("aé€漢😀'\"/\\\n\x01z" * 30_000)[:200_003]  # crosses the slices the escaper works in
+    assert escape_javascript(text) == "".join(one(ch) for ch in text)
