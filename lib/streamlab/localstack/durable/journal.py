@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 from streamlab.localstack.durable.snapshot import read_manifest
+from streamlab.localstack.private import FILE_MODE, make_private_dir
 from streamlab.localstack.state import StackPaths
 
 DYNAMODB_PREFIX = "DynamoDB_20120810."
@@ -67,7 +68,7 @@ class Journal:
         self.paths = paths
         self.writer = writer
         self.folder = journal_folder(paths)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.folder)
         self._segment = -1
         self._fd = -1
 
@@ -88,7 +89,7 @@ class Journal:
         if segment != self._segment:
             self.close()
             name = self.folder / f"{segment:012d}-{self.writer}.jsonl"
-            self._fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
             self._segment = segment
             prune(self.paths)
         return self._fd

@@ -30,6 +30,7 @@ from streamlab.localstack.durable.snapshot import (
 )
 from streamlab.errors import StackError
 from streamlab.localstack.esm.store import esm_folder
+from streamlab.localstack.private import make_private_dir, open_private
 from streamlab.localstack.state import StackPaths
 
 log = logging.getLogger("streamlab.snapshot")
@@ -202,7 +203,7 @@ def _target(scope: dict) -> str:
 def load_ministack(paths: StackPaths) -> tuple[ModuleType, ModuleType, Path | None]:
     """Import MiniStack set up to boot from our latest snapshot."""
     base = ministack_folder(paths)
-    base.mkdir(parents=True, exist_ok=True)
+    make_private_dir(base)
     os.environ["PERSIST_STATE"] = "1"
     os.environ["STATE_DIR"] = str(base)
     ministack = importlib.import_module("ministack.app")
@@ -213,7 +214,8 @@ def load_ministack(paths: StackPaths) -> tuple[ModuleType, ModuleType, Path | No
     lambda_svc.CODE_BLOB_DIR = str(base / "lambda-blobs")
     restore_from = current_snapshot(paths)
     # From here until the final snapshot, a death of this process is a crash (recovery.prepare).
-    running_marker(paths).write_text(str(os.getpid()))
+    with open_private(running_marker(paths)) as fh:
+        fh.write(str(os.getpid()))
     # MiniStack's boot load reads <STATE_DIR>/<service>.json: point it at the snapshot.
     persistence.STATE_DIR = str(restore_from or base / "no-snapshot-yet")
     return ministack, persistence, restore_from

@@ -15,7 +15,6 @@ The report is kept in data/recovery.json; `status` and `up` show it until `strea
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -27,6 +26,7 @@ import botocore.exceptions
 from streamlab.localstack.durable import journal
 from streamlab.localstack.durable.snapshot import ESM_CHECKPOINTS, current_snapshot, read_manifest, running_marker
 from streamlab.localstack.esm.store import Store, esm_folder
+from streamlab.localstack.private import make_private_dir
 from streamlab.localstack.state import StackPaths, write_atomically
 from streamlab.target import local_target
 
@@ -82,10 +82,10 @@ def _rewind_checkpoints(paths: StackPaths) -> list[str]:
     if snapshot is None:
         return []
     live = esm_folder(paths) / "checkpoints"
-    live.mkdir(parents=True, exist_ok=True)
+    make_private_dir(live)
     rewound = []
     for saved in sorted((snapshot / ESM_CHECKPOINTS).glob("*.json")):
-        shutil.copyfile(saved, live / saved.name)
+        write_atomically(live / saved.name, saved.read_text())
         rewound.append(saved.stem)
     return rewound
 

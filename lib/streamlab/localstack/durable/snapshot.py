@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streamlab.localstack.private import make_private_dir, open_private
 from streamlab.localstack.state import StackPaths
 
 MANIFEST = "manifest.json"
@@ -67,12 +68,11 @@ class Snapshot:
 def write_snapshot(paths: StackPaths, snapshot: Snapshot) -> Path:
     """Write `snapshot` to a new folder, fsync it, then make it `current`; older folders are removed."""
     base = ministack_folder(paths)
-    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    make_private_dir(base)
     folder = base / f"snap-{int(snapshot.taken_at * 1000)}-{os.getpid()}"
     if folder.exists():
         shutil.rmtree(folder)
-    folder.mkdir(mode=0o700)
-    (folder / ESM_CHECKPOINTS).mkdir(mode=0o700)
+    make_private_dir(folder / ESM_CHECKPOINTS)
     for name, text in snapshot.esm_checkpoints.items():
         _write_synced(folder / ESM_CHECKPOINTS / name, text)
     for name, text in snapshot.files.items():
@@ -91,8 +91,8 @@ def write_snapshot(paths: StackPaths, snapshot: Snapshot) -> Path:
 
 
 def _write_synced(path: Path, text: str) -> None:
-    # Private to the user whatever the umask: snapshots hold every item and the function code refs.
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+    # Private to the user whatever the umask: snapshots hold every item of every table.
+    with open_private(path, "w") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
