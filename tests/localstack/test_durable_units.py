@@ -61,7 +61,16 @@ def _snapshot(taken_at: float, tables: list[str]) -> Snapshot:
                     esm_checkpoints={"u.json": "{}"}, summary={"tables": tables})
 
 
-def test_only_a_complete_snapshot_becomes_current(tmp_path):
+@pytest.fixture
+def lax_umask():
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_only_a_complete_snapshot_becomes_current(tmp_path, lax_umask):
     paths = StackPaths(tmp_path)
     assert current_snapshot(paths) is None
     first = write_snapshot(paths, _snapshot(100.0, ["a"]))
@@ -75,6 +84,8 @@ def test_only_a_complete_snapshot_becomes_current(tmp_path):
     assert current_snapshot(paths) == second and not first.exists() and not torn.exists()
     assert json.loads((second / "dynamodb.json").read_text()) == ["a", "b"]
     assert (second / "esm-checkpoints" / "u.json").read_text() == "{}"
+    # Every item of every table is in there: private to the user whatever the umask.
+    assert {(p.stat().st_mode & 0o777) for p in second.rglob("*")} == {0o600, 0o700}
 
 
 def test_journal_segments_a_snapshot_holds_are_pruned(tmp_path, monkeypatch):
