@@ -95,8 +95,8 @@ def recover(paths: StackPaths, plan: RecoveryPlan, ministack_url: str) -> Recove
     replayed, lost = 0, []
     for entry in journal.entries_since(paths, plan.snapshot_taken_at or 0.0):
         if not entry.replayable:
-            lost.append(f"{entry.operation} acknowledged at {_clock(entry.at)} ({entry.body or entry.path}) "
-                        "is not in the snapshot and cannot be replayed safely")
+            lost.append(f"{entry.operation} acknowledged at {_clock(entry.at)} ({entry.body or entry.path}), "
+                        "after the snapshot, cannot be replayed safely")
             continue
         problem = _replay(ministack_url, entry)
         if problem:
