@@ -1,12 +1,16 @@
 # The two quick-start commands: `make run` (the notebook suite on the local stack) and `make test`.
 .PHONY: run test lab lock bench clean notebooks-sync iac-scan checkov-lock
 
+# `make run PROFILE=lab` for longer runs with repeats (notebooks/profiles.json); ci is the short one.
+PROFILE ?= ci
+
 run:
 	@scripts/bootstrap
-	.venv/bin/streamlab suite
+	.venv/bin/streamlab suite --profile $(PROFILE)
 
 test: iac-scan
 	@scripts/bootstrap
+	@scripts/install-browser
 	.venv/bin/python -m pytest
 
 # The IaC scanner on infra/template.yaml: every finding is fixed or skipped in the template with

@@ -17,6 +17,7 @@
     cloudwatch  the per-second CloudWatch publisher both services use
     apiexec/    the API Gateway integration executor (REST API invocations)
     esm/        the event source mapping for DynamoDB streams (its own process)
+    streams/    DynamoDB Streams with several shards per stream over MiniStack's one (served by the ESM process)
     durable/    MiniStack's state across down/up and crashes: snapshots, the journal, recovery
     faults      inject faults into the stack's own processes, by pid
 

@@ -22,6 +22,7 @@ from aiohttp import web
 from streamlab.localstack import limits
 from streamlab.localstack.apiexec import dynamodb, gateway, loader, routing, vtl
 from streamlab.localstack.apiexec.apikeys import API_KEY_HEADER, ApiKeyCache
+from streamlab.localstack.apiexec.backend_pool import BackendPool
 from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, Method, Stage
 from streamlab.localstack.apiexec.gateway import GatewayError
 from streamlab.localstack.apiexec.metrics import Metrics
@@ -143,6 +144,7 @@ class Executor:
         self.cache = loader.DefinitionCache(ctx.http, ctx.upstream)
         self.keys = ApiKeyCache(self.cache.items)
         self.metrics = Metrics(ctx.http, ctx.upstream)
+        self.backend = BackendPool(ctx.upstream)  # the integration's PutItem/GetItem calls (backend_pool.py)
 
     # -- control plane -------------------------------------------------------------------------
 
@@ -257,7 +259,7 @@ class Executor:
             backend = await dynamodb.call(
                 self.ctx.http, self.ctx.upstream, region=region, action=action,
                 access_key=account_of(integration.credentials), body=backend_body, timeout_s=integration.timeout_s,
-                journal=self.ctx.journal,
+                pool=self.backend, journal=self.ctx.journal,
             )
         except dynamodb.BackendTimeout:
             return await self._error(call, gateway.INTEGRATION_TIMEOUT)
