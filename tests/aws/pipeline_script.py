@@ -329,10 +329,10 @@ def _log_group_arn(name: str) -> str:
 def protection(aws: Script, *, new: bool) -> None:
     """The guard rails (streamlab.provision.guard.protect): concurrency, log retention, stage, key, plan."""
     ok = lambda service, op, response=None, **p: aws.ok(service, op, response, **p)  # noqa: E731
-    ok("lambda", "get_function_concurrency", {} if new else {"ReservedConcurrentExecutions": 20}, FunctionName=FUNCTION)
+    ok("lambda", "get_function_concurrency", {} if new else {"ReservedConcurrentExecutions": 50}, FunctionName=FUNCTION)
     if new:
-        ok("lambda", "put_function_concurrency", {"ReservedConcurrentExecutions": 20}, FunctionName=FUNCTION,
-           ReservedConcurrentExecutions=20)
+        ok("lambda", "put_function_concurrency", {"ReservedConcurrentExecutions": 50}, FunctionName=FUNCTION,
+           ReservedConcurrentExecutions=50)
     for group in (LOG_GROUP, ACCESS_LOG_GROUP):
         found = {"logGroupName": group, "arn": _log_group_arn(group)}
         if new:

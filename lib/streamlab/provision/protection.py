@@ -39,8 +39,10 @@ class ProtectionSettings:
     # Requests per day per key: about $3.50 of REST API calls at us-east-1 prices.
     quota_per_day: int = 1_000_000
     log_retention_days: int = 14
-    # At most this many StreamProcessor invocations at once (ParallelizationFactor x shards).
-    reserved_concurrency: int = 20
+    # At most this many StreamProcessor invocations at once: the lab's largest mapping is
+    # ParallelizationFactor 10 x 4 shards (notebook 07). AWS keeps 100 of the account's limit
+    # unreserved, so the account needs a limit of at least 150 (docs/aws.md).
+    reserved_concurrency: int = 50
 
     @classmethod
     def from_env(cls) -> "ProtectionSettings":
