@@ -43,6 +43,7 @@ from streamlab.notebook.client import call
 from streamlab.notebook.conclusions import show, status_change_sentence, stored_body_sentence
 from streamlab.observe import wait_processed
 from streamlab.provision import PipelineConfig, create_api, create_api_role, create_table
+from streamlab.provision.guard import protect
 from streamlab.provision.paths import api_dir
 from streamlab.provision.prerequisites import require_stream_processing
 from streamlab.notebook.results import record_results
@@ -123,11 +124,27 @@ for status, resp in sorted(integration["integrationResponses"].items()):
     print(f"{status}: selectionPattern={resp.get('selectionPattern', '')!r}")
 
 # %% [markdown]
+# ## Only callers with the key
+#
+# The methods require an API key (`apiKeyRequired`), so the URL alone is not enough to run up a
+# bill: `protect` adds the key to a usage plan with a throttle and a daily quota, throttles the
+# stage below the account's default (A6), turns on access logs and log retention, and caps the
+# processor's concurrency: the same guard rails as `infra/template.yaml`. Every call below sends
+# the key as `x-api-key`. (`STREAMLAB_OPEN_API=yes` deploys the API open, without a key.)
+
+# %%
+guard = protect(tgt, config, api_id=api.id)
+key = {"x-api-key": guard.api_key} if guard.api_key else {}
+if key:
+    print("API key", guard.api_key_id, "in usage plan", guard.usage_plan_id)
+    print("without the key:", call("POST", post_url, {"order": 0}))
+
+# %% [markdown]
 # ## Call it
 
 # %%
 sent_body = json.dumps({"order": 42, "note": "it's \"quoted\" and has a $dollar"})
-reply = call("POST", post_url, sent_body)
+reply = call("POST", post_url, sent_body, headers=key)
 print(reply)
 print("Location:", reply.headers.get("Location"))
 request_id = reply.json()["id"]
@@ -141,16 +158,16 @@ request_id = reply.json()["id"]
 
 # %%
 status_url = status_url_of(post_url, reply.headers["Location"])
-first = call("GET", status_url)
+first = call("GET", status_url, headers=key)
 print(first, "| Retry-After:", first.headers.get("Retry-After"))
-outcome = wait_for_outcome(post_url, reply.headers["Location"], timeout_s=wait_s)
-last = call("GET", status_url)
+outcome = wait_for_outcome(post_url, reply.headers["Location"], timeout_s=wait_s, headers=key)
+last = call("GET", status_url, headers=key)
 print(last)
 print(f"{outcome.status} after {outcome.polls} GETs; known {outcome.time_to_known_outcome_ms:.0f} ms after acceptance")
 rows = wait_processed(tgt, table.name, [request_id], timeout_s=wait_s)   # raises, saying why, on timeout
 stored = ddb.get_item(TableName=table.name, Key={schema.ID: {"S": request_id}}, ConsistentRead=True)["Item"]
 print("stored body:", stored[schema.BODY]["S"])
-print("GET of an unknown id:", call("GET", status_url_of(post_url, "no-such-request")))
+print("GET of an unknown id:", call("GET", status_url_of(post_url, "no-such-request"), headers=key))
 show([stored_body_sentence(sent_body, stored[schema.BODY]["S"]),
       status_change_sentence(first.json()["status"], last.json()["status"])])
 
@@ -167,12 +184,12 @@ show([stored_body_sentence(sent_body, stored[schema.BODY]["S"]),
 # %%
 before = count_items()
 cases = {
-    "malformed JSON": call("POST", post_url, '{"order": 42,'),
-    "body is not an object": call("POST", post_url, "[1, 2, 3]"),
-    "text/plain": call("POST", post_url, "order=42", content_type="text/plain"),
-    "item over 400 KB": call("POST", post_url, {"blob": "x" * 450_000}),
-    "Idempotency-Key too long": call("POST", post_url, {"order": 42}, headers={"Idempotency-Key": "k" * 65}),
-    "Idempotency-Key with a space": call("POST", post_url, {"order": 42}, headers={"Idempotency-Key": "my key"}),
+    "malformed JSON": call("POST", post_url, '{"order": 42,', headers=key),
+    "body is not an object": call("POST", post_url, "[1, 2, 3]", headers=key),
+    "text/plain": call("POST", post_url, "order=42", content_type="text/plain", headers=key),
+    "item over 400 KB": call("POST", post_url, {"blob": "x" * 450_000}, headers=key),
+    "Idempotency-Key too long": call("POST", post_url, {"order": 42}, headers={**key, "Idempotency-Key": "k" * 65}),
+    "Idempotency-Key with a space": call("POST", post_url, {"order": 42}, headers={**key, "Idempotency-Key": "my key"}),
 }
 for name, r in cases.items():
     print(f"{name:28s} -> {r.status} {r.body.decode()[:90]}")
@@ -200,17 +217,17 @@ if tgt.is_local:
     apigw.update_integration(restApiId=api.id, resourceId=resource, httpMethod="POST", patchOperations=[
         {"op": "replace", "path": "/timeoutInMillis", "value": str(fault_timeout_ms)}])
     apigw.create_deployment(restApiId=api.id, stageName=api.stage)
-    call("POST", post_url, {"warm": True})          # the new deployment is live
-    key = f"order-43-{uuid.uuid4().hex[:8]}"
+    call("POST", post_url, {"warm": True}, headers=key)          # the new deployment is live
+    idem = f"order-43-{uuid.uuid4().hex[:8]}"
     with paused("ministack"):
-        fault = call("POST", post_url, {"order": 43}, headers={"Idempotency-Key": key})
+        fault = call("POST", post_url, {"order": 43}, headers={**key, "Idempotency-Key": idem})
     print(fault)
     assert 500 <= fault.status < 600, fault
-    retried = call("POST", post_url, {"order": 43}, headers={"Idempotency-Key": key})
+    retried = call("POST", post_url, {"order": 43}, headers={**key, "Idempotency-Key": idem})
     print("retry with the same key:", retried)
-    retry_copies = copies_of(key)
-    print(f"items with id {key}: {retry_copies}")
-    assert retried.status == 202 and retried.json()["id"] == key and retry_copies == 1
+    retry_copies = copies_of(idem)
+    print(f"items with id {idem}: {retry_copies}")
+    assert retried.status == 202 and retried.json()["id"] == idem and retry_copies == 1
     api = create_api(tgt, config, table_name=table.name, api_role_arn=api_role.arn)   # back to the desired state
     print("restored; changed:", api.changed)
 
@@ -221,13 +238,13 @@ if tgt.is_local:
 # says so (422) and points at it. The stored request is never replaced.
 
 # %%
-key = f"order-44-{uuid.uuid4().hex[:8]}"
-original = call("POST", post_url, {"order": 44}, headers={"Idempotency-Key": key})
-repeat = call("POST", post_url, {"order": 44}, headers={"Idempotency-Key": key})
-conflict = call("POST", post_url, {"order": 45}, headers={"Idempotency-Key": key})
+idem = f"order-44-{uuid.uuid4().hex[:8]}"
+original = call("POST", post_url, {"order": 44}, headers={**key, "Idempotency-Key": idem})
+repeat = call("POST", post_url, {"order": 44}, headers={**key, "Idempotency-Key": idem})
+conflict = call("POST", post_url, {"order": 45}, headers={**key, "Idempotency-Key": idem})
 for name, r in (("first", original), ("same body again", repeat), ("another body", conflict)):
     print(f"{name:16s} -> {r}")
-assert (original.status, repeat.status, conflict.status) == (202, 202, 422) and copies_of(key) == 1
+assert (original.status, repeat.status, conflict.status) == (202, 202, 422) and copies_of(idem) == 1
 
 # %% [markdown]
 # ## Back-pressure: 429 with Retry-After
@@ -240,14 +257,17 @@ assert (original.status, repeat.status, conflict.status) == (202, 202, 422) and 
 
 # %%
 limits = {"burstLimit": "2", "rateLimit": "0.01"}
+stage_default = apigw.get_stage(restApiId=api.id, stageName=api.stage).get("methodSettings", {}).get("*/*", {})
+restore = {"burstLimit": str(stage_default.get("throttlingBurstLimit", 5000)),
+           "rateLimit": str(stage_default.get("throttlingRateLimit", 10000))}
 apigw.update_stage(restApiId=api.id, stageName=api.stage, patchOperations=[
     {"op": "replace", "path": f"/*/*/throttling/{k}", "value": v} for k, v in limits.items()])
-stage_burst = [call("GET", status_url) for _ in range(5)]
+stage_burst = [call("GET", status_url, headers=key) for _ in range(5)]
 print("stage throttling:", [r.status for r in stage_burst])
 print("  the 429:", stage_burst[-1], "| Retry-After:", stage_burst[-1].headers.get("Retry-After"))
 apigw.update_stage(restApiId=api.id, stageName=api.stage, patchOperations=[
     {"op": "replace", "path": f"/*/*/throttling/{k}", "value": v}
-    for k, v in {"burstLimit": "5000", "rateLimit": "10000"}.items()])
+    for k, v in restore.items()])   # the guard rails' stage throttle again
 if tgt.is_local:
     assert [r.status for r in stage_burst].count(429) >= 1
 
@@ -257,7 +277,7 @@ if tgt.is_local:
 
     items_before = count_items()
     with throttle_dynamodb(share=0.5, seconds=30):
-        throttled = [call("POST", post_url, {"n": i}) for i in range(6)]
+        throttled = [call("POST", post_url, {"n": i}, headers=key) for i in range(6)]
     print("DynamoDB throttling:", [r.status for r in throttled])
     refused = [r for r in throttled if r.status == 429]
     print("  a 429:", refused[0], "| Retry-After:", refused[0].headers.get("Retry-After"))

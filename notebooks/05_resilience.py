@@ -114,7 +114,8 @@ def outcome_table(experiments):
 lam, sqs = tgt.client("lambda"), tgt.client("sqs")
 lam.update_event_source_mapping(UUID=pipeline.failure_mapping_uuid, Enabled=False)
 try:
-    one = call("POST", pipeline.invoke_url, {"fail": "poison", "note": "one on-failure message"}).json()["id"]
+    one = call("POST", pipeline.invoke_url, {"fail": "poison", "note": "one on-failure message"},
+               headers=pipeline.request_headers).json()["id"]
     message, deadline = None, time.monotonic() + settle_s
     while message is None and time.monotonic() < deadline:
         got = sqs.receive_message(QueueUrl=pipeline.queue_url, WaitTimeSeconds=1, VisibilityTimeout=1)
@@ -122,7 +123,7 @@ try:
 finally:
     lam.update_event_source_mapping(UUID=pipeline.failure_mapping_uuid, Enabled=True)
 print(json.dumps(json.loads(message["Body"]), indent=1))
-one_outcome = wait_for_outcome(pipeline.invoke_url, one, timeout_s=settle_s)
+one_outcome = wait_for_outcome(pipeline.invoke_url, one, timeout_s=settle_s, headers=pipeline.request_headers)
 print(json.dumps(one_outcome.body, indent=1))
 
 
@@ -170,7 +171,8 @@ blocked = scenario("defaults: blocked", raising.with_esm(maximum_retry_attempts=
 # Only the mapping changes: the same function, now with a retry limit and bisect.
 deploy(raising.with_esm(maximum_retry_attempts=2, bisect_batch_on_function_error=True,
                         report_batch_item_failures=False), target=tgt, log=lambda _: None)
-unblocked = audit_run(tgt, pipeline.table_name, blocked.run, through_api=pipeline.invoke_url, settle_timeout=settle_s)
+unblocked = audit_run(tgt, pipeline.table_name, blocked.run, through_api=pipeline.invoke_url,
+                      api_headers=pipeline.request_headers, settle_timeout=settle_s)
 print("after the fix, as GET shows it:", unblocked.verdict)
 unblocked
 
@@ -277,7 +279,8 @@ failed_ids = [i for e in everything for i in e.obs.audit.on_failure_ids] + [one]
 deploy(base.with_processor(request_failures=False), target=tgt, log=lambda _: None)
 redriven = redrive(tgt, failed_ids, table=pipeline.table_name, function_name=pipeline.function_name)
 print(redriven)
-after_redrive = audit_run(tgt, pipeline.table_name, failed_ids, through_api=pipeline.invoke_url, settle_timeout=settle_s)
+after_redrive = audit_run(tgt, pipeline.table_name, failed_ids, through_api=pipeline.invoke_url,
+                          api_headers=pipeline.request_headers, settle_timeout=settle_s)
 print("the redriven requests, as GET shows them:", after_redrive.verdict)
 deploy(base, target=tgt, log=lambda _: None)   # the suite's defaults again
 

@@ -47,6 +47,7 @@ VALUES: dict[str, str] = {
     "FailureHandlerDeadLetterQueue.Arn": DLQ_ARN,
     "RestApi": "a1b2c3d4e5",
     "RestApi.RootResourceId": "root0id",
+    "ApiAccessLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/apigateway/{CONFIG.stack}-access:*",
 }
 
 

@@ -105,8 +105,9 @@ def test_whole_deploy_then_rerun_creates_nothing_the_second_time(aws, aws_target
     second = deploy(CONFIG, target=aws_target, log=lines.append)
     assert first == second
     assert first.invoke_url == f"https://{s.API_ID}.execute-api.us-east-1.amazonaws.com/dev/requests"
-    assert len(lines) == 14 and all("created" in line for line in lines[:7])
-    assert all("exists, unchanged" in line for line in lines[7:])
+    assert len(lines) == 16 and all("created" in line for line in lines[:8])
+    assert all("exists, unchanged" in line for line in lines[8:])
+    assert first.api_key == s.KEY["value"] and first.request_headers == {"x-api-key": s.KEY["value"]}
     assert (first.failure_handler_name, first.failure_mapping_uuid, first.dead_letter_queue_url) == (
         s.FAILURE_HANDLER, s.FH_MAPPING, s.DLQ_URL)
 
@@ -118,6 +119,7 @@ def test_teardown_deletes_in_order_waits_and_a_second_run_finds_nothing(aws, aws
     second = teardown(CONFIG, target=aws_target, log=lambda _: None)
     assert first.clean and second.clean
     assert first.deleted == {"outcome loop": [s.FH_MAPPING, s.FAILURE_HANDLER, s.FH_ROLE, s.DLQ],
+                             "protection": [s.PLAN["name"], s.KEY["name"], s.ACCESS_LOG_GROUP],
                              "api": [s.API_ID], "mapping": [s.MAPPING], "function": [s.FUNCTION],
                              "roles": [s.PROC_ROLE, s.API_ROLE], "queue": [s.QUEUE], "table": [s.TABLE]}
     assert all(v == [] for v in second.deleted.values())

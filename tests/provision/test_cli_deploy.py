@@ -16,7 +16,8 @@ def test_deploy_prints_the_pipeline_and_teardown_removes_it(target, stack_home, 
         out, err = capsys.readouterr()
         pipeline = json.loads(out)
         assert pipeline["stack"] == stack and pipeline["invoke_url"].startswith(target.endpoint_url)
-        assert "[6/7] REST API" in err and "[7/7] failure handler" in err
+        assert "[6/8] REST API" in err and "[7/8] guard rails: created (API key" in err
+        assert "[8/8] failure handler" in err and pipeline["api_key"]
     finally:
         assert cli.main(["teardown", "--stack", stack]) == 0
     assert "nothing left" in capsys.readouterr().err

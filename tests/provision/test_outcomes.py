@@ -38,7 +38,13 @@ def pipeline(target, config):
 
 
 def post(pipeline, body, key: str | None = None) -> client.Reply:
-    return client.call("POST", pipeline.invoke_url, body, headers={"Idempotency-Key": key} if key else None)
+    """POST with the pipeline's API key (its guard rails require one), and an Idempotency-Key if given."""
+    return client.call("POST", pipeline.invoke_url, body,
+                       headers={**pipeline.request_headers, **({"Idempotency-Key": key} if key else {})})
+
+
+def get(pipeline, url: str) -> client.Reply:
+    return get(pipeline, url, headers=pipeline.request_headers)
 
 
 def items_with_id(target, pipeline, item_id: str) -> list[dict]:
@@ -58,28 +64,28 @@ def test_post_answers_202_with_location_and_get_reports_the_outcome(pipeline):
     body = reply.json()
     assert body["status"] == schema.ACCEPTED and body["duplicate"] is False
     assert reply.headers["Location"] == body["location"] == f"requests/{body['id']}"
-    first = client.call("GET", status_url(pipeline.invoke_url, reply.headers["Location"]))
+    first = get(pipeline, status_url(pipeline.invoke_url, reply.headers["Location"]))
     assert first.status == 200 and first.json()["id"] == body["id"]
     if first.json()["status"] == schema.ACCEPTED:
         assert first.headers["Retry-After"] == "1"
-    outcome = wait_for_outcome(pipeline.invoke_url, body["location"], timeout_s=DEADLINE_S)
+    outcome = wait_for_outcome(pipeline.invoke_url, body["location"], timeout_s=DEADLINE_S, headers=pipeline.request_headers)
     assert outcome.status == schema.PROCESSED and outcome.attempts == 1
     assert outcome.time_to_known_outcome_ms is not None and outcome.time_to_known_outcome_ms > 0
-    done = client.call("GET", status_url(pipeline.invoke_url, body["id"]))
+    done = get(pipeline, status_url(pipeline.invoke_url, body["id"]))
     assert "Retry-After" not in done.headers and done.json()["processed_at"] >= done.json()["accepted_at"]
 
 
 def test_unknown_and_malformed_ids_are_404_never_5xx(pipeline):
-    assert client.call("GET", status_url(pipeline.invoke_url, "no-such-request")).status == 404
+    assert get(pipeline, status_url(pipeline.invoke_url, "no-such-request")).status == 404
     for bad in ("%22%7D%7B", "x" * 300, "a%00b", "..%2F..%2Fetc"):
-        reply = client.call("GET", pipeline.invoke_url + "/" + bad)
+        reply = get(pipeline, pipeline.invoke_url + "/" + bad)
         assert reply.status in (400, 404), (bad, reply)
 
 
 def test_poison_request_ends_failed_with_its_reason_then_a_redrive_after_the_fix_processes_it(target, pipeline, config):
     ids = [post(pipeline, {"fail": "poison", "n": i}).json()["id"] for i in range(2)]
     for request_id in ids:
-        outcome = wait_for_outcome(pipeline.invoke_url, request_id, timeout_s=DEADLINE_S)
+        outcome = wait_for_outcome(pipeline.invoke_url, request_id, timeout_s=DEADLINE_S, headers=pipeline.request_headers)
         assert outcome.status == schema.FAILED, outcome
         assert outcome.reason == "RetryAttemptsExhausted"
         assert outcome.attempts >= config.esm.maximum_retry_attempts + 1  # bisecting may add one
@@ -88,7 +94,7 @@ def test_poison_request_ends_failed_with_its_reason_then_a_redrive_after_the_fix
 
     still_poison = redrive(target, ids, table=pipeline.table_name, function_name=pipeline.function_name)
     assert sorted(still_poison.failed) == sorted(ids) and not still_poison.processed
-    assert all(wait_for_outcome(pipeline.invoke_url, i, timeout_s=5).status == schema.FAILED for i in ids)
+    assert all(wait_for_outcome(pipeline.invoke_url, i, timeout_s=5, headers=pipeline.request_headers).status == schema.FAILED for i in ids)
 
     fixed = config.with_processor(request_failures=False)
     function_step.create_function(target, fixed, role_arn=pipeline.processor_role_arn)
@@ -97,7 +103,7 @@ def test_poison_request_ends_failed_with_its_reason_then_a_redrive_after_the_fix
                          function_name=pipeline.function_name)
         assert sorted(result.processed) == sorted(ids) and result.skipped == {"never-existed": "not found"}
         for request_id in ids:
-            assert client.call("GET", status_url(pipeline.invoke_url, request_id)).json()["status"] == schema.PROCESSED
+            assert get(pipeline, status_url(pipeline.invoke_url, request_id)).json()["status"] == schema.PROCESSED
         again = redrive(target, ids, table=pipeline.table_name, function_name=pipeline.function_name)
         assert again.skipped == {i: "already PROCESSED" for i in ids}
     finally:
@@ -117,7 +123,8 @@ def test_reconcile_finds_requests_stuck_in_accepted_and_redrives_them(target, pi
         fixed = reconcile(target, table=pipeline.table_name, function_name=pipeline.function_name,
                           older_than_s=0.5, redrive_stuck=True)
         assert stuck_id in fixed.redrive.processed
-        result = audit(target, pipeline.table_name, [stuck_id], through_api=pipeline.invoke_url, settle_timeout=1)
+        result = audit(target, pipeline.table_name, [stuck_id], through_api=pipeline.invoke_url,
+                       api_headers=pipeline.request_headers, settle_timeout=1)
         assert result.processed == 1 and result.settled and result.passed
     finally:
         lam.update_event_source_mapping(UUID=pipeline.mapping_uuid, Enabled=True)
@@ -136,7 +143,7 @@ def test_idempotency_key_stores_one_item_and_a_different_body_is_refused_with_th
     assert other.status == 422 and other.json()["id"] == key and "first request stands" in other.json()["message"]
     stored = items_with_id(target, pipeline, key)
     assert len(stored) == 1 and json.loads(stored[0][schema.BODY]["S"]) == {"amount": 10}
-    assert wait_for_outcome(pipeline.invoke_url, key, timeout_s=DEADLINE_S).status == schema.PROCESSED
+    assert wait_for_outcome(pipeline.invoke_url, key, timeout_s=DEADLINE_S, headers=pipeline.request_headers).status == schema.PROCESSED
     late = post(pipeline, {"amount": 10}, key)  # a retry after processing does not start it again
     assert late.status == 202 and late.json()["status"] == schema.PROCESSED
     assert int(items_with_id(target, pipeline, key)[0][schema.ATTEMPTS]["N"]) == 1
@@ -146,7 +153,7 @@ def test_idempotency_key_stores_one_item_and_a_different_body_is_refused_with_th
 def test_a_bad_idempotency_key_is_400_and_nothing_is_written(target, pipeline, key):
     before = count_items(target, pipeline)
     reply = client.call("POST", pipeline.invoke_url, {"a": 1},
-                        headers={"Idempotency-Key": key.encode("utf-8").decode("latin-1")})
+                        headers={**pipeline.request_headers, "Idempotency-Key": key.encode("utf-8").decode("latin-1")})
     assert reply.status == 400 and "Idempotency-Key" in reply.json()["message"]
     assert count_items(target, pipeline) == before
 
@@ -171,7 +178,7 @@ def test_stage_throttling_set_with_update_stage_answers_429_like_api_gateway(tar
         {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "0.01"},
     ])
     try:
-        statuses = [client.call("GET", status_url(pipeline.invoke_url, "nothing-here")) for _ in range(4)]
+        statuses = [get(pipeline, status_url(pipeline.invoke_url, "nothing-here")) for _ in range(4)]
         assert [r.status for r in statuses] == [404, 404, 429, 429]
         assert statuses[2].headers["x-amzn-ErrorType"] == "TooManyRequestsException"
         assert statuses[2].json() == {"message": "Too Many Requests"} and int(statuses[2].headers["Retry-After"]) >= 1
@@ -181,7 +188,7 @@ def test_stage_throttling_set_with_update_stage_answers_429_like_api_gateway(tar
             {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "10000"},
         ])
     deadline = time.monotonic() + 10
-    while client.call("GET", status_url(pipeline.invoke_url, "nothing-here")).status == 429:
+    while get(pipeline, status_url(pipeline.invoke_url, "nothing-here")).status == 429:
         assert time.monotonic() < deadline, "stage throttling still on after UpdateStage removed it"
         time.sleep(0.2)
 
@@ -233,7 +240,7 @@ def test_failure_handler_parks_malformed_foreign_and_vanished_batches_and_marks_
     sqs = target.client("sqs")
     before = count_items(target, pipeline)
     processed_id = post(pipeline, {"fine": True}).json()["id"]
-    assert wait_for_outcome(pipeline.invoke_url, processed_id, timeout_s=DEADLINE_S).status == schema.PROCESSED
+    assert wait_for_outcome(pipeline.invoke_url, processed_id, timeout_s=DEADLINE_S, headers=pipeline.request_headers).status == schema.PROCESSED
     shard, seq = _insert_record_of(target, pipeline, processed_id)
     bodies = {
         "not JSON": "{oops",
@@ -254,7 +261,7 @@ def test_failure_handler_parks_malformed_foreign_and_vanished_batches_and_marks_
     sqs.send_message(QueueUrl=pipeline.queue_url, MessageBody=json.dumps(
         on_failure_record(pipeline, start=seq, end=seq, shard=shard)))
     time.sleep(3)
-    assert client.call("GET", status_url(pipeline.invoke_url, processed_id)).json()["status"] == schema.PROCESSED
+    assert get(pipeline, status_url(pipeline.invoke_url, processed_id)).json()["status"] == schema.PROCESSED
     assert count_items(target, pipeline) == before + 1
 
 
@@ -266,7 +273,7 @@ def test_failure_handler_is_idempotent_under_duplicate_deliveries(target, pipeli
         shard, seq = _insert_record_of(target, pipeline, item_id)
         record = json.dumps(on_failure_record(pipeline, start=seq, end=seq, shard=shard))
         sqs.send_message(QueueUrl=pipeline.queue_url, MessageBody=record)
-        first = wait_for_outcome(pipeline.invoke_url, item_id, timeout_s=DEADLINE_S)
+        first = wait_for_outcome(pipeline.invoke_url, item_id, timeout_s=DEADLINE_S, headers=pipeline.request_headers)
         assert first.status == schema.FAILED and first.reason == "RetryAttemptsExhausted"
         sqs.send_message(QueueUrl=pipeline.queue_url, MessageBody=record)  # SQS delivers at least once
         deadline = time.monotonic() + 10
@@ -274,7 +281,7 @@ def test_failure_handler_is_idempotent_under_duplicate_deliveries(target, pipeli
                   ["ApproximateNumberOfMessages"]) and time.monotonic() < deadline:
             time.sleep(0.2)
         time.sleep(1.5)
-        again = client.call("GET", status_url(pipeline.invoke_url, item_id)).json()
+        again = get(pipeline, status_url(pipeline.invoke_url, item_id)).json()
         assert again["status"] == schema.FAILED and again["failed_at"] == first.body["failed_at"]
         assert len(items_with_id(target, pipeline, item_id)) == 1
     finally:
@@ -292,13 +299,14 @@ def test_a_client_nobody_here_wrote_retries_a_throttled_post_safely(target, pipe
     with throttle_dynamodb(1.0, seconds=1.5, home=stack_home):
         started = time.monotonic()
         answer = http.request("POST", pipeline.invoke_url, body=b'{"via": "urllib3"}',
-                              headers={"Content-Type": "application/json", "Idempotency-Key": key})
+                              headers={"Content-Type": "application/json", "Idempotency-Key": key,
+                                       **pipeline.request_headers})
         took = time.monotonic() - started
     assert answer.status == 202 and json.loads(answer.data)["id"] == key
     assert took >= 1.0  # it waited as Retry-After asked, at least once
     assert len(items_with_id(target, pipeline, key)) == 1
     location = answer.headers["Location"]
-    status = http.request("GET", status_url(pipeline.invoke_url, location))
+    status = http.request("GET", status_url(pipeline.invoke_url, location), headers=pipeline.request_headers)
     assert status.status == 200 and json.loads(status.data)["id"] == key
 
 
@@ -307,7 +315,7 @@ def test_the_load_runner_samples_time_to_known_outcome_during_a_run(target, pipe
     from streamlab.load.run import run_load
 
     result = run_load(pipeline.invoke_url, schedule.constant(20, 3.0), workers=1, progress=False,
-                      outcome_probe_every_s=0.5, out=tmp_path)
+                      outcome_probe_every_s=0.5, out=tmp_path, headers=pipeline.request_headers)
     frame = result.outcomes
     assert len(frame) >= 4 and set(frame["status"]) == {schema.PROCESSED}
     assert (frame["time_to_known_outcome_ms"] > 0).all() and (frame["polls"] >= 1).all()
@@ -315,5 +323,6 @@ def test_the_load_runner_samples_time_to_known_outcome_during_a_run(target, pipe
     assert summary["n"] == len(frame) and summary["unknown"] == 0 and 0 < summary["p50"] <= summary["max"]
     assert (tmp_path / "outcomes.csv").exists()
     # The audit through GET: every acknowledged request of the run reached an outcome.
-    checked = audit(target, pipeline.table_name, result, through_api=pipeline.invoke_url, settle_timeout=DEADLINE_S)
+    checked = audit(target, pipeline.table_name, result, through_api=pipeline.invoke_url,
+                    api_headers=pipeline.request_headers, settle_timeout=DEADLINE_S)
     assert checked.passed and checked.settled and checked.processed == len(result.acknowledged_ids)

@@ -11,7 +11,12 @@ def deploy(args: argparse.Namespace) -> int:
     from streamlab.connect import connect
     from streamlab.provision import deploy as deploy_pipeline
 
-    pipeline = deploy_pipeline(pipeline_config(args), target=connect(log=say), log=say)
+    target = connect(log=say)
+    pipeline = deploy_pipeline(pipeline_config(args), target=target, log=say)
+    if target.is_local:
+        from streamlab.localstack.stack import clear_recovery_report
+
+        clear_recovery_report()  # a crash recovery's losses are recreated now
     print(json.dumps(pipeline.to_dict(), indent=2))
     return 0
 

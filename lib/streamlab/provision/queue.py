@@ -13,6 +13,8 @@ from streamlab.target import Target
 
 # AWS keeps on-failure records 4 days by default; the maximum gives an experiment time to be audited.
 RETENTION_SECONDS = 14 * 24 * 3600
+# Encrypted at rest with SQS managed keys (no KMS permissions needed by the mapping that sends).
+ENCRYPTED = {"SqsManagedSseEnabled": "true"}
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,7 @@ def create_queue(target: Target, config: PipelineConfig, name: str | None = None
     """Create the on-failure queue (or queue `name`), or reuse it and converge its `attributes`."""
     sqs = target.client("sqs")
     name = name or config.queue_name
-    wanted = {"MessageRetentionPeriod": str(RETENTION_SECONDS), **(attributes or {})}
+    wanted = {"MessageRetentionPeriod": str(RETENTION_SECONDS), **ENCRYPTED, **(attributes or {})}
     existing = describe_queue(target, config, name)
     with provisioning(f"creating queue {name}"):
         if existing is None:

@@ -1,7 +1,6 @@
 """The shard poller against a scripted stream (pure logic, no stack): iterator expiry (S6) and retries (E5)."""
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import time
@@ -14,6 +13,8 @@ from streamlab.localstack.esm.metrics import Metrics
 from streamlab.localstack.esm.shard import ShardPoller
 from streamlab.localstack.esm.store import Store
 from streamlab.localstack.state import StackPaths
+
+from .esm_helpers import run_poller_until
 
 ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026-01-01T00:00:00.000"
 
@@ -65,16 +66,7 @@ def _run(stream: ScriptedStream, tmp_path, until, **settings) -> ShardPoller:
                            "BatchSize": 2, **settings}, "f", "arn:aws:lambda:us-east-1:000000000000:function:f")
     store = Store(StackPaths(tmp_path))
     poller = ShardPoller(lambda: mapping, "shard-0", stream, store, Metrics(stream), {})
-
-    async def main():
-        task = asyncio.create_task(poller.run())
-        for _ in range(400):
-            if until():
-                break
-            await asyncio.sleep(0.02)
-        task.cancel()
-    asyncio.run(main())
-    return poller
+    return run_poller_until(poller, until)
 
 
 def test_S6_expired_iterator_resumes_after_the_buffer_without_duplicates(tmp_path):
