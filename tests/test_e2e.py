@@ -127,7 +127,7 @@ def test_transient_failure_is_retried_and_poison_ends_failed_with_its_reason_E7_
 
     deadline = time.monotonic() + DEADLINE_S
     while time.monotonic() < deadline:
-        status, raw = _http("GET", pipeline.status_url(ids["poison"]))
+        status, raw = _http("GET", pipeline.status_url(ids["poison"]), headers=pipeline.request_headers)
         if json.loads(raw)["status"] != schema.ACCEPTED:
             break
         time.sleep(0.5)

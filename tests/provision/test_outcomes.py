@@ -44,7 +44,7 @@ def post(pipeline, body, key: str | None = None) -> client.Reply:
 
 
 def get(pipeline, url: str) -> client.Reply:
-    return get(pipeline, url, headers=pipeline.request_headers)
+    return client.call("GET", url, headers=pipeline.request_headers)
 
 
 def items_with_id(target, pipeline, item_id: str) -> list[dict]:
