@@ -1,5 +1,5 @@
 # The two quick-start commands: `make run` (the notebook suite on the local stack) and `make test`.
-.PHONY: run test lab lock bench clean
+.PHONY: run test test-unit lab lock bench clean
 
 run:
 	@scripts/bootstrap
@@ -8,6 +8,11 @@ run:
 test:
 	@scripts/bootstrap
 	.venv/bin/python -m pytest
+
+# The fast tier: no stack, no server process (tests/tiers.py fails a test that starts one).
+test-unit:
+	@scripts/bootstrap
+	.venv/bin/python -m pytest -m "not integration and not notebooks" --timeout 30 -q
 
 lab:
 	@scripts/bootstrap

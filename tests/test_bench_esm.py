@@ -1,6 +1,8 @@
 """`streamlab bench esm`: its arithmetic, and a tiny run end to end so the command cannot rot."""
 from __future__ import annotations
 
+import pytest
+
 from streamlab import bench_esm
 
 
@@ -12,6 +14,7 @@ def test_percentile_is_nearest_rank():
     assert bench_esm.percentile([], 50) is None
 
 
+@pytest.mark.integration  # starts its own stack
 def test_tiny_run_processes_every_write_on_both_sides():
     result = bench_esm.run(rate=20, duration=1)
     for side in ("ours", "ministack"):

@@ -14,6 +14,7 @@ def test_without_wrk_the_bench_says_so_and_carries_on(monkeypatch):
     assert bench_load.run_wrk("http://127.0.0.1:9/") == {"available": False, "note": "wrk not installed"}
 
 
+@pytest.mark.integration  # starts the trivial server
 def test_short_bench_reports_rates_and_lag(monkeypatch):
     monkeypatch.setattr(bench_load, "run_wrk", lambda url: {"available": False, "note": "wrk not installed"})
     report = bench_load.bench_load(rates=(100,), seconds=1.0, log=lambda m: None)

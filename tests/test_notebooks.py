@@ -10,11 +10,12 @@ from streamlab.localstack import stack
 from streamlab.localstack.state import StackPaths, read_state
 from streamlab.results import read_results
 from streamlab.suite import list_notebooks, run_suite
+from tests.tiers import process_fixture
 
 pytestmark = pytest.mark.notebooks
 
 
-@pytest.fixture(scope="module")
+@process_fixture("notebooks", scope="module")
 def suite_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("nb-home")
     run_dir = tmp_path_factory.mktemp("nb-run")

@@ -26,6 +26,7 @@ def _all_pids(state) -> set[int]:
     return pids
 
 
+@pytest.mark.integration  # starts a stack of its own
 def test_up_reuse_down_leaves_no_process(tmp_path):
     port = stack.pick_free_port()
     state = stack.up(port=port, home=tmp_path)
@@ -54,6 +55,7 @@ def test_front_door_binds_loopback_only(local_stack):
                 assert conn.laddr.ip == "127.0.0.1", (rec.name, conn.laddr)
 
 
+@pytest.mark.integration  # starts a stack of its own
 def test_taken_port_is_a_clear_error_and_starts_nothing(tmp_path):
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
@@ -64,6 +66,7 @@ def test_taken_port_is_a_clear_error_and_starts_nothing(tmp_path):
     assert read_state(StackPaths(tmp_path)) is None
 
 
+@pytest.mark.integration  # starts a stack of its own
 def test_stale_state_file_is_cleaned_up(tmp_path):
     port = stack.pick_free_port()
     state = stack.up(port=port, home=tmp_path)
@@ -81,6 +84,7 @@ def test_stale_state_file_is_cleaned_up(tmp_path):
         stack.down(home=tmp_path)
 
 
+@pytest.mark.integration  # starts a stack of its own
 def test_garbage_state_file_does_not_block_up(tmp_path):
     paths = StackPaths(tmp_path)
     paths.create()
@@ -93,6 +97,7 @@ def test_garbage_state_file_does_not_block_up(tmp_path):
         stack.down(home=tmp_path)
 
 
+@pytest.mark.integration  # starts a stack of its own
 def test_child_that_dies_at_start_gives_log_tail_and_no_orphan(tmp_path, monkeypatch):
     bad = stack.ServiceSpec(
         name="frontdoor",

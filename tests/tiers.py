@@ -1,0 +1,72 @@
+"""Test tiers that select themselves: unit, integration (a stack or a server process), notebooks.
+
+A test is put in a tier by what it uses, at collection:
+
+- `@process_fixture(tier)` declares a fixture that starts processes (the local stack, a
+  subprocess server, papermill); every test that uses it, even through other fixtures, gets
+  the tier's marker;
+- a test that starts processes in its own body carries `@pytest.mark.integration` itself.
+
+Everything else is the unit tier (`make test-unit`), and the guard below holds it to that: a
+test outside the integration and notebooks tiers that starts a subprocess fails at once,
+naming the command, instead of quietly starting a stack.
+"""
+from __future__ import annotations
+
+import subprocess
+from typing import Any, Callable
+
+import pytest
+
+TIERS = ("integration", "notebooks")
+PROCESS_FIXTURES: dict[str, str] = {}
+
+
+def process_fixture(tier: str = "integration", **fixture_kwargs: Any) -> Callable:
+    """`pytest.fixture` for a fixture that starts processes; its users join `tier`."""
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
+
+    def register(function: Callable) -> Any:
+        PROCESS_FIXTURES[fixture_kwargs.get("name", function.__name__)] = tier
+        return pytest.fixture(**fixture_kwargs)(function)
+
+    return register
+
+
+def mark_tiers(items: list[pytest.Item]) -> None:
+    """Add the integration/notebooks marker to every test using a process fixture."""
+    for item in items:
+        used = [PROCESS_FIXTURES[name] for name in getattr(item, "fixturenames", ()) if name in PROCESS_FIXTURES]
+        for tier in dict.fromkeys(used):
+            if item.get_closest_marker(tier) is None:
+                item.add_marker(tier)
+
+
+def is_unit(item: pytest.Item) -> bool:
+    return not any(item.get_closest_marker(tier) for tier in TIERS)
+
+
+class ProcessGuard:
+    """Fails a unit test that starts a subprocess (a stack, a server, anything)."""
+
+    def __init__(self) -> None:
+        self.unit_test: str | None = None
+        self._original = subprocess.Popen.__init__
+
+    def install(self) -> None:
+        guard, original = self, self._original
+
+        def guarded_init(popen: subprocess.Popen, args: Any, *rest: Any, **kwargs: Any) -> None:
+            if guard.unit_test is not None:
+                pytest.fail(
+                    f"{guard.unit_test} is a unit test but started a process: {args!r}. Use a stack "
+                    "fixture, or mark the test @pytest.mark.integration (see tests/tiers.py).",
+                    pytrace=False,
+                )
+            original(popen, args, *rest, **kwargs)
+
+        subprocess.Popen.__init__ = guarded_init  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        subprocess.Popen.__init__ = self._original  # type: ignore[method-assign]
