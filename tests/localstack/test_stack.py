@@ -48,8 +48,9 @@ def test_up_reuse_down_leaves_no_process(tmp_path):
         stack.running_state(home=tmp_path)
 
 
-def test_front_door_binds_loopback_only(local_stack):
-    for rec in local_stack.processes.values():
+def test_front_door_binds_loopback_only(local_stack, stack_home):
+    # The state file has the pids as they are now (a test may have restarted the ESM).
+    for rec in read_state(StackPaths(stack_home)).processes.values():
         for conn in psutil.Process(rec.pid).net_connections(kind="inet"):
             if conn.status == psutil.CONN_LISTEN:
                 assert conn.laddr.ip == "127.0.0.1", (rec.name, conn.laddr)

@@ -163,17 +163,18 @@ def test_a5_request_validators_and_models_round_trip_through_the_control_plane(t
     assert json.loads(ag.get_model(restApiId=api.api_id, modelName="RequestBody")["schema"]) == {"type": "object"}
 
 
-def test_other_integration_types_are_left_to_ministack(target, requests_api, invoke):
+def test_other_integration_types_are_left_to_ministack(target, make_api, invoke):
+    api = make_api(with_get=False)  # its own API: the shared requests_api stays as other tests expect
     ag = target.client("apigateway")
-    resource = ag.create_resource(restApiId=requests_api.api_id, parentId=requests_api.post_resource_id, pathPart="ping")
-    ag.put_method(restApiId=requests_api.api_id, resourceId=resource["id"], httpMethod="GET", authorizationType="NONE")
-    ag.put_integration(restApiId=requests_api.api_id, resourceId=resource["id"], httpMethod="GET", type="MOCK",
+    resource = ag.create_resource(restApiId=api.api_id, parentId=api.post_resource_id, pathPart="ping")
+    ag.put_method(restApiId=api.api_id, resourceId=resource["id"], httpMethod="GET", authorizationType="NONE")
+    ag.put_integration(restApiId=api.api_id, resourceId=resource["id"], httpMethod="GET", type="MOCK",
                        requestTemplates={"application/json": '{"statusCode": 200}'})
-    ag.put_method_response(restApiId=requests_api.api_id, resourceId=resource["id"], httpMethod="GET", statusCode="200")
-    ag.put_integration_response(restApiId=requests_api.api_id, resourceId=resource["id"], httpMethod="GET",
+    ag.put_method_response(restApiId=api.api_id, resourceId=resource["id"], httpMethod="GET", statusCode="200")
+    ag.put_integration_response(restApiId=api.api_id, resourceId=resource["id"], httpMethod="GET",
                                 statusCode="200", responseTemplates={"application/json": '{"pong": true}'})
-    ag.create_deployment(restApiId=requests_api.api_id, stageName=requests_api.stage)
-    reply = invoke("GET", requests_api.url + "/requests/ping", content_type=None)
+    ag.create_deployment(restApiId=api.api_id, stageName=api.stage)
+    reply = invoke("GET", api.url + "/requests/ping", content_type=None)
     assert (reply.status, reply.json()) == (200, {"pong": True})
 
 
