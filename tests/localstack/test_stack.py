@@ -125,3 +125,22 @@ def _started_from(proc: psutil.Process, home) -> bool:
 
 def test_down_when_not_running_is_harmless(tmp_path):
     assert stack.down(home=tmp_path) == []
+
+
+@pytest.mark.integration  # starts a stack of its own
+def test_a_port_taken_before_a_child_binds_it_is_retried_on_other_ports(tmp_path, monkeypatch):
+    real_pick = stack.pick_free_port
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        # The race, made certain: the port picked for MiniStack is bound by someone else first.
+        picks = iter([real_pick(), taken])
+        monkeypatch.setattr(stack, "pick_free_port", lambda: next(picks, None) or real_pick())
+        said: list[str] = []
+        state = stack.up_on_free_port(home=tmp_path, log=said.append)
+        try:
+            assert state.ministack_port != taken and stack.status(home=tmp_path).running
+            assert any("already in use" in line and "attempt 1 of 3" in line for line in said), said
+        finally:
+            stack.down(home=tmp_path)

@@ -248,8 +248,9 @@ def _wait_healthy(spec: ServiceSpec, state: StackState, record: ProcessRecord) -
         if not processes.is_alive(record):
             tail = _log_tail(record.log)
             # Its port was free when picked, but another program bound it first: say so, so
-            # callers can pick again.
-            error = PortInUseError if "address already in use" in tail.lower() else StackError
+            # callers can pick again. ("address already in use" from Python, "… is already in
+            # use" from MiniStack's own check.)
+            error = PortInUseError if "already in use" in tail.lower() else StackError
             raise error(f"{spec.name} exited while starting. Last lines of {record.log}:\n{tail}")
         if _answers(url, timeout=2.0):
             return
