@@ -9,10 +9,10 @@ test:
 	@scripts/bootstrap
 	.venv/bin/python -m pytest
 
-# The fast tier: no stack, no server process (tests/tiers.py fails a test that starts one).
+# The fast tier: no stack, no server process, 30 s per test (tests/tiers.py).
 test-unit:
 	@scripts/bootstrap
-	.venv/bin/python -m pytest -m "not integration and not notebooks" --timeout 30 -q
+	.venv/bin/python -m pytest -m "not integration and not notebooks" -q
 
 lab:
 	@scripts/bootstrap

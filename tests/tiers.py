@@ -20,6 +20,8 @@ import pytest
 
 TIERS = ("integration", "notebooks")
 PROCESS_FIXTURES: dict[str, str] = {}
+# A unit test that runs longer is stuck (a bug looping), not slow: the tier stays about a minute.
+UNIT_TIMEOUT_SECONDS = 30
 
 
 def process_fixture(tier: str = "integration", **fixture_kwargs: Any) -> Callable:
@@ -35,12 +37,15 @@ def process_fixture(tier: str = "integration", **fixture_kwargs: Any) -> Callabl
 
 
 def mark_tiers(items: list[pytest.Item]) -> None:
-    """Add the integration/notebooks marker to every test using a process fixture."""
+    """Add the integration/notebooks marker to every test using a process fixture, and give
+    the rest (the unit tier) a short timeout."""
     for item in items:
         used = [PROCESS_FIXTURES[name] for name in getattr(item, "fixturenames", ()) if name in PROCESS_FIXTURES]
         for tier in dict.fromkeys(used):
             if item.get_closest_marker(tier) is None:
                 item.add_marker(tier)
+        if is_unit(item) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT_SECONDS))
 
 
 def is_unit(item: pytest.Item) -> bool:

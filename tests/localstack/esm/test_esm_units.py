@@ -51,6 +51,29 @@ def test_E11_numeric_and_or():
     assert matches_any([], {"anything": 1})
 
 
+@pytest.mark.parametrize("pattern, value, ok", [
+    ({"x": [True]}, {"x": 1}, False),  # EventBridge compares types: true is not 1
+    ({"x": [1]}, {"x": True}, False),
+    ({"x": [1]}, {"x": 1}, True),
+    ({"x": [None]}, {"x": None}, True),
+    ({"x": [{"numeric": [">", 0]}]}, {"x": True}, False),  # a boolean is not a number
+    ({"x": [{"numeric": [">=", 1, "<", 3]}]}, {"x": 3}, False),
+    ({"x": [{"numeric": [">=", 1, "<", 3]}]}, {"x": 1}, True),
+    ({"x": [{"anything-but": ["a", "b"]}]}, {"x": "c"}, True),
+    ({"x": [{"anything-but": "a"}]}, {"x": "a"}, False),
+    ({"x": [{"anything-but": {"prefix": "a"}}]}, {"x": "ab"}, False),
+    ({"x": [{"equals-ignore-case": "AbC"}]}, {"x": "aBc"}, True),
+    ({"x": [{"suffix": "z"}]}, {"x": "za"}, False),
+    ({"x": [{"prefix": {"equals-ignore-case": "AB"}}]}, {"x": "abc"}, True),
+    ({"x": {"y": ["1"]}}, {}, False),  # a nested pattern needs the field
+    ({"x": {"y": [{"exists": False}]}}, {"x": {}}, True),
+    ({"x": [{"exists": False}]}, {"x": 1}, False),
+    ({"x": ["a"]}, {"x": ["b", "a"]}, True),  # a list matches if any element does
+])
+def test_E11_rule_edges(pattern, value, ok):
+    assert matches(pattern, value) is ok
+
+
 # --- responses (E9, E12) ---
 
 def result(payload, kind="ok"):
@@ -173,6 +196,7 @@ def body(**kw):
     {"FilterCriteria": {"Filters": [{"Pattern": "{}"}] * 6}},
     {"DestinationConfig": {"OnFailure": {"Destination": "arn:aws:lambda:us-east-1:000000000000:function:x"}}},
     {"DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:sqs:us-east-1:000000000000:q"}}},
+    {"DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:q.fifo"}}},
     {"MetricsConfig": {"Metrics": ["Other"]}}, {"Enabled": "false"},
 ])
 def test_E2_E6_E12_invalid_create(kw):
