@@ -127,6 +127,18 @@ def test_E2_batch_size_and_6mb_cap():
     assert len(batch) == 2 and len(json.dumps({"Records": batch})) <= MAX_PAYLOAD_BYTES
 
 
+def test_E2_the_6mb_cap_counts_the_whole_event():
+    from streamlab.localstack.esm.event import payload_bytes, record_size
+
+    first = rec(0, size=1000)
+    room = MAX_PAYLOAD_BYTES - payload_bytes([first])  # what a second record may still take
+    pad = room - record_size(rec(1))
+    exact, over = rec(1, size=pad), rec(1, size=pad + 1)
+    assert payload_bytes([first, exact]) == MAX_PAYLOAD_BYTES  # (a byte over the JSON's length: on the safe side)
+    assert ids(cut_batches([first, exact], 100, 1)) == [[0, 1]]
+    assert ids(cut_batches([first, over], 100, 1)) == [[0]]
+
+
 def test_E2_a_record_over_6mb_still_goes_alone():
     huge = [rec(0, size=MAX_PAYLOAD_BYTES), rec(1)]
     assert ids(cut_batches(huge, 100, 1)) == [[0]]
@@ -209,6 +221,19 @@ def test_E2_E6_E12_invalid_create(kw):
                                 {"MaximumRetryAttempts": 10000}, {"BatchSize": 10000}, {"TumblingWindowInSeconds": 900}])
 def test_E2_E6_edges_are_valid(kw):
     assert new_mapping(body(**kw), "f", "arn:f")[next(iter(kw))] == next(iter(kw.values()))
+
+
+def test_E2_E5_E13_defaults_of_a_new_mapping():
+    made = new_mapping(body(), "f", "arn:f")
+    assert {k: made[k] for k in (
+        "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor", "MaximumRetryAttempts",
+        "MaximumRecordAgeInSeconds", "BisectBatchOnFunctionError", "TumblingWindowInSeconds", "FunctionResponseTypes",
+        "DestinationConfig", "State", "Enabled", "StartingPosition")} == {
+        "BatchSize": 100, "MaximumBatchingWindowInSeconds": 0, "ParallelizationFactor": 1, "MaximumRetryAttempts": -1,
+        "MaximumRecordAgeInSeconds": -1, "BisectBatchOnFunctionError": False, "TumblingWindowInSeconds": 0,
+        "FunctionResponseTypes": [], "DestinationConfig": {"OnFailure": {}}, "State": "Creating", "Enabled": True,
+        "StartingPosition": "LATEST"}
+    assert new_mapping(body(Enabled=False), "f", "arn:f")["Enabled"] is False
 
 
 def test_update_rules():
