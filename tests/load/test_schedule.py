@@ -44,6 +44,18 @@ def test_steps_climb_a_staircase():
     assert s.peak_rate == 40
 
 
+def test_steps_longer_than_a_second_follow_each_other():
+    s = sch.steps([10, 20], step=2.0)
+    assert len(s) == 60 and s.windows == ((0.0, 2.0), (2.0, 4.0))
+    assert np.bincount(np.floor(s.times / 2).astype(int)).tolist() == [20, 40]
+    assert np.all(np.diff(s.times) > 0)
+
+
+def test_parse_batches_count_fills_the_duration_at_the_gap():
+    b = sch.parse_profile("batches:size=5,gap=2", 0, 6)
+    assert (b.params["count"], len(b)) == (3, 15)
+
+
 def test_ramp_times_start_at_zero_and_stay_inside_the_ramp():
     s = sch.ramp(10, 30, duration=2)
     assert s.times[0] == 0.0 and np.all(s.times >= 0) and np.all(s.times < 2)

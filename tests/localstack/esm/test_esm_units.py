@@ -272,6 +272,14 @@ def test_E10_failure_record_after_invocations_carries_the_last_answer():
                                                  last_result=ok, shard_id="s", stream_arn=ARN)["responseContext"]
 
 
+def test_E10_timestamps_in_aws_formats():
+    from streamlab.localstack.esm.event import iso_millis, iso_seconds
+
+    assert iso_millis(1_700_000_000.123456) == "2023-11-14T22:13:20.123Z"
+    assert iso_millis(1_700_000_000.0) == "2023-11-14T22:13:20.000Z"
+    assert iso_seconds(1_700_000_000.9) == "2023-11-14T22:13:20Z"
+
+
 def test_M2_arrival_time_uses_sequence_millis_only_when_consistent():
     from streamlab.localstack.esm.event import arrival_time
 
