@@ -1,5 +1,5 @@
 # The two quick-start commands: `make run` (the notebook suite on the local stack) and `make test`.
-.PHONY: run test test-unit lab lock bench clean
+.PHONY: run test test-unit lab lock bench clean notebooks-sync
 
 run:
 	@scripts/bootstrap
@@ -21,6 +21,12 @@ lab:
 bench:
 	@scripts/bootstrap
 	.venv/bin/streamlab bench
+
+# Bring each notebook and its percent-format script (notebooks/NN_*.py) back in step, whichever
+# side was edited last; tests/notebook/test_pairs.py fails while they differ.
+notebooks-sync:
+	@scripts/bootstrap
+	.venv/bin/jupytext --sync notebooks/[0-9][0-9]_*.ipynb
 
 # Re-resolve the pins from pyproject.toml's ranges into a fresh venv and rewrite requirements.lock.
 lock:

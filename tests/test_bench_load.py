@@ -5,7 +5,9 @@ import uuid
 
 import pytest
 
-from streamlab import bench_load, bench_pipeline, schema
+from streamlab import schema
+from streamlab.bench import load as bench_load
+from streamlab.bench import pipeline as bench_pipeline
 from streamlab.experiment import PipelineNames
 
 

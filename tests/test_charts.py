@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from streamlab import charts, schema
+from streamlab import schema
+from streamlab.experiment import charts
 from streamlab.load.generator import ShareResult
 from streamlab.load.results import LoadResult, histograms_of, records_frame, summarize
 from streamlab.observe.failures import OnFailureRecord
@@ -143,7 +144,7 @@ def test_figures_are_saved_as_png_next_to_the_run(tmp_path):
 def test_lag_overlay_draws_one_cdf_per_run_ending_at_one():
     import pandas as pd
 
-    from streamlab.charts import lag_overlay
+    from streamlab.experiment.charts import lag_overlay
 
     fast = pd.DataFrame({"lag_ms": [10.0, 20.0, 30.0, None]})
     slow = pd.DataFrame({"lag_ms": [100.0, 400.0]})
@@ -158,7 +159,7 @@ def test_lag_overlay_draws_one_cdf_per_run_ending_at_one():
 def test_lag_overlay_of_nothing_says_so():
     import pandas as pd
 
-    from streamlab.charts import lag_overlay
+    from streamlab.experiment.charts import lag_overlay
 
     ax = lag_overlay({"none": pd.DataFrame({"lag_ms": []})}).axes[0]
     assert not ax.lines and any("no processed" in t.get_text() for t in ax.texts)

@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from streamlab import schema
-from streamlab.compare import (
+from streamlab.experiment.compare import (
     TaggedBodies, body_run, describe, outcome, outcomes_chart, outcomes_frame, run_items,
 )
 from streamlab.errors import ConfigError

@@ -1,7 +1,7 @@
 """The cost estimate follows the §5 prices, and the guard refuses a burst above the cap."""
 import pytest
 
-from streamlab.cost import estimate_cost, guard_cost
+from streamlab.aws.cost import estimate_cost, guard_cost
 from streamlab.errors import CostGuardError
 
 

@@ -7,28 +7,20 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.error
-import urllib.request
 import uuid
 
 import pytest
 
 from streamlab import schema
+from streamlab.notebook.client import call
 from streamlab.provision import PipelineConfig, deploy, teardown
 
 DEADLINE_S = 60.0  # generous: the machine is small and shared
-# No proxy from the environment may sit between the test and 127.0.0.1.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def http(method: str, url: str, body: bytes | None = None, content_type: str = "application/json"):
-    headers = {"Content-Type": content_type} if body is not None else {}
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
-    try:
-        with _OPENER.open(request, timeout=30) as resp:
-            return resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read()
+def _http(*args, **kwargs) -> tuple[int, bytes]:
+    reply = call(*args, **kwargs)
+    return reply.status, reply.body
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +55,7 @@ def _count(target, pipeline) -> int:
 
 def test_post_is_accepted_stored_processed_and_readable(target, pipeline):
     text = '{"msg": "w\u00f6rld \u2713 \\"quoted\\" it\'s\\nnew line $x #set($a = 1) \\\\ done"}'
-    status, raw = http("POST", pipeline.invoke_url, text.encode("utf-8"))
+    status, raw = _http("POST", pipeline.invoke_url, text.encode("utf-8"))
     assert status == 202, raw
     request_id = json.loads(raw)["id"]
     assert request_id
@@ -79,7 +71,7 @@ def test_post_is_accepted_stored_processed_and_readable(target, pipeline):
     lag_ms = int(done[schema.PROCESSED_AT]["N"]) - int(done[schema.ACCEPTED_AT]["N"])
     assert lag_ms >= 0 and int(done[schema.ATTEMPTS]["N"]) >= 1
 
-    status, raw = http("GET", pipeline.status_url(request_id))
+    status, raw = _http("GET", pipeline.status_url(request_id))
     assert status == 200, raw
     assert json.loads(raw) == {
         "id": request_id, "status": schema.PROCESSED,
@@ -90,7 +82,7 @@ def test_post_is_accepted_stored_processed_and_readable(target, pipeline):
 def test_every_accepted_request_is_processed(target, pipeline):
     ids = []
     for i in range(20):
-        status, raw = http("POST", pipeline.invoke_url, json.dumps({"n": i}).encode())
+        status, raw = _http("POST", pipeline.invoke_url, json.dumps({"n": i}).encode())
         assert status == 202, raw
         ids.append(json.loads(raw)["id"])
     assert len(set(ids)) == len(ids)
@@ -109,14 +101,14 @@ def test_every_accepted_request_is_processed(target, pipeline):
 )
 def test_bad_input_is_refused_and_nothing_is_written(target, pipeline, body, content_type, expected):
     before = _count(target, pipeline)
-    status, raw = http("POST", pipeline.invoke_url, body, content_type)
+    status, raw = _http("POST", pipeline.invoke_url, body, content_type)
     assert status == expected, raw
     assert "id" not in json.loads(raw)
     assert _count(target, pipeline) == before
 
 
 def test_get_of_an_unknown_id_is_404(pipeline):
-    status, raw = http("GET", pipeline.status_url("no-such-request"))
+    status, raw = _http("GET", pipeline.status_url("no-such-request"))
     assert status == 404, raw
     assert json.loads(raw)["id"] == "no-such-request"
 
@@ -135,7 +127,7 @@ def test_transient_failure_is_retried_and_poison_goes_to_the_on_failure_queue_E7
     """With the default settings (2 retries, bisect, ReportBatchItemFailures) nothing is lost."""
     ids = {}
     for name, body in (("once", {"fail": "once"}), ("poison", {"fail": "poison"}), ("after", {"n": 1})):
-        status, raw = http("POST", pipeline.invoke_url, json.dumps(body).encode())
+        status, raw = _http("POST", pipeline.invoke_url, json.dumps(body).encode())
         assert status == 202, raw
         ids[name] = json.loads(raw)["id"]
 

@@ -11,9 +11,9 @@ import uuid
 import aiohttp
 import pytest
 
-from streamlab.lab import lab_argv
+from streamlab.notebook.lab import lab_argv
 from streamlab.localstack import processes, stack
-from streamlab.suite import list_notebooks
+from streamlab.notebook.suite import list_notebooks
 
 
 def _get(url: str, token: str):

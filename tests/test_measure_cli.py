@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from streamlab import schema
-from streamlab.bench_load import trivial_server
+from streamlab.bench.load import trivial_server
 from streamlab.cli import main
 from tests.tiers import process_fixture
 

@@ -8,8 +8,8 @@ import pytest
 
 from streamlab.localstack import stack
 from streamlab.localstack.state import StackPaths, read_state
-from streamlab.results import read_results
-from streamlab.suite import list_notebooks, run_suite
+from streamlab.notebook.results import read_results
+from streamlab.notebook.suite import list_notebooks, run_suite
 from tests.tiers import process_fixture
 
 pytestmark = pytest.mark.notebooks
@@ -97,7 +97,7 @@ def test_teardown_notebook_left_nothing(suite_run):
     assert not any(res["remaining"].values())
 
 
-def test_bursts_notebook_lost_nothing_and_parallelization_cut_the_lag_E4(suite_run):
+def test_bursts_notebook_lost_nothing_and_measured_parallelization_E4(suite_run):
     res = read_results(suite_run[0].run_dir, "04_bursts")
     rows = {r["experiment"]: r for r in res["rows"]}
     assert res["all_passed"] is True and res["lost"] == 0

@@ -8,12 +8,15 @@ A test is put in a tier by what it uses, at collection:
 - a test that starts processes in its own body carries `@pytest.mark.integration` itself.
 
 Everything else is the unit tier (`make test-unit`), and the guard below holds it to that: a
-test outside the integration and notebooks tiers that starts a subprocess fails at once,
-naming the command, instead of quietly starting a stack.
+test outside the integration and notebooks tiers that starts a Python process (the stack, a
+server, JupyterLab, a kernel: every long-lived process here is one) fails at once, naming the
+command, instead of quietly starting a stack. Short tools such as `git` may run.
 """
 from __future__ import annotations
 
+import os
 import subprocess
+import sys
 from typing import Any, Callable
 
 import pytest
@@ -52,8 +55,15 @@ def is_unit(item: pytest.Item) -> bool:
     return not any(item.get_closest_marker(tier) for tier in TIERS)
 
 
+def starts_python(args: Any) -> bool:
+    """Whether `args` (as given to Popen) runs a Python interpreter or a Jupyter/MiniStack command."""
+    argv = args.split() if isinstance(args, str) else [os.fspath(a) for a in args]
+    program = os.path.basename(argv[0]) if argv else ""
+    return (bool(argv) and os.fspath(argv[0]) == sys.executable) or program.startswith(("python", "jupyter", "ministack"))
+
+
 class ProcessGuard:
-    """Fails a unit test that starts a subprocess (a stack, a server, anything)."""
+    """Fails a unit test that starts a Python process (a stack, a server, a kernel)."""
 
     def __init__(self) -> None:
         self.unit_test: str | None = None
@@ -63,9 +73,9 @@ class ProcessGuard:
         guard, original = self, self._original
 
         def guarded_init(popen: subprocess.Popen, args: Any, *rest: Any, **kwargs: Any) -> None:
-            if guard.unit_test is not None:
+            if guard.unit_test is not None and starts_python(args):
                 pytest.fail(
-                    f"{guard.unit_test} is a unit test but started a process: {args!r}. Use a stack "
+                    f"{guard.unit_test} is a unit test but started a Python process: {args!r}. Use a stack "
                     "fixture, or mark the test @pytest.mark.integration (see tests/tiers.py).",
                     pytrace=False,
                 )

@@ -6,9 +6,12 @@
      │    ├── PortInUseError
      │    └── StackNotRunningError
      ├── ProvisionError       an AWS call made while provisioning failed
-     └── CostGuardError       an AWS burst was refused by the cost guard
+     ├── CostGuardError       an AWS burst was refused by the cost guard
+     └── NotebookFailed       a notebook of the suite raised; the message names the notebook and cell
 
-Every message says what happened and what to do about it.
+Every message says what happened and what to do about it. This tree is for users of the
+library and the command line. The emulated AWS services of the local stack answer their clients
+with AWS-shaped errors instead (`streamlab.localstack.awserror`), never with these.
 """
 
 
@@ -37,4 +40,8 @@ class ProvisionError(StreamlabError):
 
 
 class CostGuardError(StreamlabError):
+    pass
+
+
+class NotebookFailed(StreamlabError):
     pass

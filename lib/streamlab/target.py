@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 import boto3
 from botocore.config import Config
@@ -57,6 +58,14 @@ class Target:
         if self.is_local:
             return LOCAL_ACCOUNT_ID
         return self.client("sts").get_caller_identity()["Account"]
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_local_url(url: str) -> bool:
+    """True when `url` points at this machine (the local stack, a test server), so nothing is billed."""
+    return (urlparse(url).hostname or "") in LOOPBACK_HOSTS
 
 
 def target_name_from_env() -> TargetName:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from streamlab.aws.burst import guard_burst
-from streamlab.cost import estimate_cost
+from streamlab.aws.cost import estimate_cost
 from streamlab.errors import ConfigError, CostGuardError
 from streamlab.target import Target
 

@@ -29,7 +29,7 @@ def template() -> dict:
 
 def test_committed_template_is_what_the_library_generates():
     assert TEMPLATE.read_text(encoding="utf-8") == render_template(), (
-        "infra/template.yaml is stale: run `python -m streamlab.aws.template` and commit it"
+        "infra/template.yaml is stale: run `streamlab aws template` and commit it"
     )
 
 

@@ -6,10 +6,10 @@ import json
 import numpy as np
 import pytest
 
-from streamlab.bench_load import trivial_server
-from streamlab.localstack.stack import pick_free_port
+from streamlab.bench.load import trivial_server
 from streamlab.errors import ConfigError
 from streamlab.load import JsonBodies, constant, load_run, run_load
+from streamlab.localstack.stack import pick_free_port
 from tests.tiers import process_fixture
 
 

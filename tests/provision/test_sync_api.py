@@ -59,7 +59,7 @@ def test_both_handlers_fail_by_the_same_switches_and_ship_them(handler_module):
     import zipfile
     from pathlib import Path
 
-    from streamlab import failure_switches
+    from streamlab.functions import failure_switches
     from streamlab.provision.package import build_zip
 
     stream = _load("stream_processor", "stream_processor_for_sync_test")

@@ -30,7 +30,7 @@ try:  # bundled into the zip by streamlab.provision.package
     import failure_switches as switches
     import request_schema as schema
 except ImportError:  # running from a checkout (unit tests)
-    from streamlab import failure_switches as switches  # type: ignore[no-redef]
+    from streamlab.functions import failure_switches as switches  # type: ignore[no-redef]
     from streamlab import schema  # type: ignore[no-redef]
 
 ATTEMPT = 1  # a synchronous request is tried once; retrying is the client's business

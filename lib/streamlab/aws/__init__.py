@@ -8,6 +8,8 @@
     privilege   least-privilege check of IAM documents    find_broad_grants
     template    infra/template.yaml, generated            build_template / write_template
     package     the function zip for the template route   write_package
+    permissions the IAM policy a deployer needs           deployer_policy
+    cost        what a burst costs on AWS, and the cap    estimate_cost / guard_cost
 """
 from streamlab.aws.burst import guard_burst
 from streamlab.aws.inventory import Resource, find_stack_resources, list_tagged

@@ -5,17 +5,10 @@ from typing import Callable
 from urllib.parse import urlparse
 
 from streamlab.aws.optin import OPT_IN_ENV, aws_opted_in
-from streamlab.cost import CostEstimate, cost_cap_usd, estimate_cost, guard_cost
+from streamlab.aws.cost import CostEstimate, cost_cap_usd, estimate_cost, guard_cost
 from streamlab.errors import ConfigError, CostGuardError
 from streamlab.provision.config import EsmSettings, ProcessorSettings
-from streamlab.target import Target
-
-
-LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
-def is_local_url(url: str) -> bool:
-    return (urlparse(url).hostname or "") in LOCAL_HOSTS
+from streamlab.target import Target, is_local_url
 
 
 def guard_burst(

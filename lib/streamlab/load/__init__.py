@@ -3,6 +3,13 @@
     from streamlab import load
     result = load.run_load(url, load.constant(rate=200, duration=10), out="runs/r1")
     result.summary, result.records, result.intervals("latency")
+
+    schedule   intended send times: constant, batches, windows, steps, ramp
+    bodies     request bodies (seeded, picklable factories) with the processor's failure switches
+    generator  one event loop's open-loop sender: intended, sent and done times per request
+    run        run_load: spreads a schedule over worker processes and merges what they measured
+    results    records, HDR histograms and the summary; saved to and read back from a run folder
+    hdr        HDR histogram helpers: per-interval histograms, merges, percentiles
 """
 from streamlab.load.bodies import BodyFactory, JsonBodies
 from streamlab.load.results import LoadResult, format_summary, load_run

@@ -9,7 +9,7 @@ import queue as queue_mod
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 
 from streamlab.errors import ConfigError, StreamlabError
 from streamlab.load.bodies import BodyFactory, JsonBodies
@@ -60,6 +60,7 @@ def run_load(
     max_in_flight: int | None = None,
     timeout: float = 10.0,
     late_ms: float = 10.0,
+    headers: Mapping[str, str] | None = None,
     progress: bool = True,
     out: str | Path | None = None,
 ) -> LoadResult:
@@ -68,6 +69,7 @@ def run_load(
     pool_size: keep-alive connections per worker (default: sized for the peak rate).
     max_in_flight: outstanding requests per worker before a send is dropped (default: 8 per
         connection, at least the peak rate so a whole burst fits).
+    headers: sent with every request, besides Content-Type: application/json (which they may replace).
     out: a folder to save requests.csv, histograms.json and run.json into.
     """
     if not url.startswith(("http://", "https://")):
@@ -83,7 +85,9 @@ def run_load(
     cap = max_in_flight or max(pool * 8, math.ceil(schedule.peak_rate / n_workers))
     if pool < 1 or cap < 1:
         raise ConfigError("pool_size and max_in_flight must be at least 1.")
-    opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap)
+    sent_headers = {"Content-Type": "application/json", **(headers or {})}
+    opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap,
+                       headers=tuple(sent_headers.items()))
     bar = _progress_bar(len(schedule), progress)
     started = time.time()
     try:

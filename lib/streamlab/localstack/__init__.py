@@ -1,1 +1,16 @@
-"""The embedded local stack: MiniStack plus our front door, API executor and event source mapping."""
+"""The embedded local stack: MiniStack plus our front door, API executor and event source mapping.
+
+    stack       bring the stack up, find it, take it down (streamlab up / down / status / restart)
+    processes   start and stop child processes by pid (with their create time), never by name
+    state       STREAMLAB_HOME: the state file (pids, ports), logs, data, the lock
+    service     the command line and serving loop every service process shares
+    frontdoor   the public endpoint on 127.0.0.1: our routes first, everything else to MiniStack
+    proxy       what the front door and its services share: routes, context, forwarding
+    awserror    the emulated services' error base (AWS status, code, message)
+    cloudwatch  the per-second CloudWatch publisher both services use
+    apiexec/    the API Gateway integration executor (REST API invocations)
+    esm/        the event source mapping for DynamoDB streams (its own process)
+    faults      inject faults into the stack's own processes, by pid
+
+How the processes fit together: docs/architecture.md.
+"""

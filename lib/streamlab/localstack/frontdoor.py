@@ -4,18 +4,18 @@ Requests that one of our services claims (REST API invocations for the API execu
 control-plane calls MiniStack lacks) are answered here; everything else is forwarded to MiniStack
 unchanged, bodies streamed both ways.
 
-Services plug in through `build_routes`: each contributes `Route`s, tried in order.
+Services plug in through `build_routes`: each contributes `Route`s (`proxy`), tried in order.
 """
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass, field
-from typing import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 
+from streamlab.localstack.apiexec.service import routes as api_routes
+from streamlab.localstack.esm.routes import routes as esm_routes
+from streamlab.localstack.proxy import FrontDoorContext, Route, forward
 from streamlab.localstack.service import run_service, serve_app
 from streamlab.localstack.state import StackPaths
 
@@ -25,76 +25,11 @@ HEALTH_PATH = "/_streamlab/health"
 # Bodies up to this size reach our handlers; the API executor enforces AWS's own 10 MB limit
 # below it so it can answer 413 itself.
 MAX_BODY = 64 * 1024 * 1024
-_HOP_BY_HOP = frozenset(
-    h.lower()
-    for h in (
-        "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
-        "TE", "Trailer", "Trailers", "Transfer-Encoding", "Upgrade",
-    )
-)
-
-
-@dataclass
-class FrontDoorContext:
-    """What every service behind the front door shares."""
-
-    upstream: str
-    paths: StackPaths
-    http: aiohttp.ClientSession = field(repr=False)
-
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-@dataclass(frozen=True)
-class Route:
-    name: str
-    matches: Callable[[web.Request], bool]
-    handle: Handler
 
 
 def build_routes(ctx: FrontDoorContext) -> list[Route]:
     """Every service that answers at the front door, in the order they are tried."""
-    from streamlab.localstack.apiexec.service import routes as api_routes
-    from streamlab.localstack.esm.routes import routes as esm_routes
-
     return [*api_routes(ctx), *esm_routes(ctx)]
-
-
-def _forward_headers(headers: "aiohttp.typedefs.LooseHeaders") -> list[tuple[str, str]]:
-    return [(k, v) for k, v in headers.items() if k.lower() not in _HOP_BY_HOP]
-
-
-async def forward(request: web.Request, ctx: FrontDoorContext, unreachable_hint: str = "") -> web.StreamResponse:
-    """Send the request to `ctx.upstream` (MiniStack unless a service says otherwise) as it came
-    and stream the answer back. `unreachable_hint` replaces the message when it cannot be reached."""
-    url = ctx.upstream + request.raw_path
-    body = request.content if request.body_exists else None
-    try:
-        async with ctx.http.request(
-            request.method, url, headers=_forward_headers(request.headers), data=body,
-            allow_redirects=False,
-        ) as upstream:
-            response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
-            for key, value in upstream.headers.items():
-                if key.lower() not in _HOP_BY_HOP:
-                    response.headers.add(key, value)
-            await response.prepare(request)
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
-            await response.write_eof()
-            return response
-    except aiohttp.ClientConnectionError as exc:
-        return aws_error(502, "ServiceUnavailable", unreachable_hint or f"MiniStack at {ctx.upstream} is unreachable: {exc}")
-
-
-def aws_error(status: int, code: str, message: str) -> web.Response:
-    """An error in AWS's JSON shape (the one boto3 parses for rest-json and json protocols)."""
-    return web.json_response(
-        {"__type": code, "message": message, "Message": message},
-        status=status,
-        headers={"x-amzn-ErrorType": code},
-    )
 
 
 def make_app(upstream: str, paths: StackPaths) -> web.Application:

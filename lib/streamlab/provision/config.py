@@ -20,7 +20,7 @@ INSERTS_ONLY = {"eventName": ["INSERT"]}
 
 @dataclass(frozen=True)
 class EsmSettings:
-    """The event source mapping's knobs, passed to Lambda as-is (aws-semantics.md §2, E2–E11)."""
+    """The event source mapping's knobs, passed to Lambda as-is (docs/aws-semantics.md §2, E2–E11)."""
 
     batch_size: int = 100
     maximum_batching_window_in_seconds: int = 0

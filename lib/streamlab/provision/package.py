@@ -11,7 +11,8 @@ import io
 import zipfile
 from pathlib import Path
 
-from streamlab import failure_switches, schema
+from streamlab import schema
+from streamlab.functions import failure_switches
 from streamlab.errors import ConfigError
 from streamlab.provision.paths import function_dir
 

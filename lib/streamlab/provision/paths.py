@@ -5,13 +5,12 @@ import os
 from pathlib import Path
 
 from streamlab.errors import ConfigError
-
-_CHECKOUT_INFRA = Path(__file__).resolve().parents[3] / "infra"
+from streamlab.paths import INFRA
 
 
 def infra_dir() -> Path:
     """`infra/` of this checkout, or STREAMLAB_INFRA if set."""
-    path = Path(os.environ["STREAMLAB_INFRA"]) if os.environ.get("STREAMLAB_INFRA") else _CHECKOUT_INFRA
+    path = Path(os.environ["STREAMLAB_INFRA"]) if os.environ.get("STREAMLAB_INFRA") else INFRA
     if not (path / "functions").is_dir() or not (path / "api").is_dir():
         raise ConfigError(
             f"no deployable files at {path} (expected functions/ and api/). streamlab reads them from its "

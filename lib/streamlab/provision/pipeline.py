@@ -19,14 +19,6 @@ Log = Callable[[str], None]
 STEPS = ("table", "queue", "roles", "function", "mapping", "api")
 
 
-def _resolve(target: Target | None) -> Target:
-    if target is not None:
-        return target
-    from streamlab.connect import connect
-
-    return connect()
-
-
 def _state(created: bool, updated: bool | tuple | list = False) -> str:
     return "created" if created else ("updated" if updated else "exists, unchanged")
 
@@ -45,10 +37,9 @@ def _mapping_must_lead(target: Target, config: PipelineConfig) -> bool:
     return bool(current) and "ReportBatchItemFailures" not in (current[0].get("FunctionResponseTypes") or [])
 
 
-def deploy(config: PipelineConfig | None = None, *, target: Target | None = None, log: Log = print) -> Pipeline:
+def deploy(config: PipelineConfig | None = None, *, target: Target, log: Log = print) -> Pipeline:
     """Create (or converge) every resource of the pipeline; one progress line per step."""
     config = config or PipelineConfig()
-    target = _resolve(target)
     n = len(STEPS)
     say = lambda i, msg: log(f"[{i}/{n}] {msg}")  # noqa: E731
 
@@ -79,13 +70,12 @@ def deploy(config: PipelineConfig | None = None, *, target: Target | None = None
     )
 
 
-def describe_pipeline(config: PipelineConfig | None = None, *, target: Target | None = None) -> Pipeline:
+def describe_pipeline(config: PipelineConfig | None = None, *, target: Target) -> Pipeline:
     """The deployed pipeline, read without changing anything; ProvisionError naming what is missing.
 
     For code that runs after `deploy` (load, observe, a restarted notebook) and must not create.
     """
     config = config or PipelineConfig()
-    target = _resolve(target)
     t = table.describe_table(target, config)
     q = queue.describe_queue(target, config)
     api_role = roles.describe_role(target, config.api_role_name)
@@ -118,10 +108,9 @@ class TeardownReport:
         return not any(self.remaining.values())
 
 
-def find_remaining(config: PipelineConfig | None = None, *, target: Target | None = None) -> dict[str, list[str]]:
+def find_remaining(config: PipelineConfig | None = None, *, target: Target) -> dict[str, list[str]]:
     """What of this stack still exists, by kind (empty lists when nothing is left)."""
     config = config or PipelineConfig()
-    target = _resolve(target)
     return {
         "api": [a["id"] for a in api.find_apis(target, config)],
         "mapping": [m["UUID"] for m in mapping.list_mappings(target, config)],
@@ -151,10 +140,9 @@ def run_teardown(what: str, steps: Sequence[tuple[str, Callable[[], list[str]]]]
     return report
 
 
-def teardown(config: PipelineConfig | None = None, *, target: Target | None = None, log: Log = print) -> TeardownReport:
+def teardown(config: PipelineConfig | None = None, *, target: Target, log: Log = print) -> TeardownReport:
     """Delete every resource of the stack in reverse order, then prove nothing is left."""
     config = config or PipelineConfig()
-    target = _resolve(target)
     return run_teardown(f"stack {config.stack}", [
         ("api", lambda: api.delete_api(target, config)),
         ("mapping", lambda: mapping.delete_mappings(target, config)),

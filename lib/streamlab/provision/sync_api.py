@@ -126,14 +126,6 @@ class StepResult:
     response: dict = field(default_factory=dict, repr=False, compare=False)
 
 
-def _resolve(target: Target | None) -> Target:
-    if target is not None:
-        return target
-    from streamlab.connect import connect
-
-    return connect()
-
-
 def access_policy(*, table_arn: str, region: str, account_id: str, function_name: str) -> dict:
     """The SyncProcessor's role: PutItem on its own table, write its own logs; nothing else."""
     log_group = policies.log_group_arn(region, account_id, function_name)
@@ -315,10 +307,9 @@ def _state(step: StepResult) -> str:
     return f"updated ({', '.join(step.changed)})" if step.changed else "exists, unchanged"
 
 
-def deploy_sync(config: SyncConfig | None = None, *, target: Target | None = None, log: Log = print) -> SyncApi:
+def deploy_sync(config: SyncConfig | None = None, *, target: Target, log: Log = print) -> SyncApi:
     """Create (or converge) the synchronous API's table, role, function and REST API."""
     config = config or SyncConfig()
-    target = _resolve(target)
     n = len(STEPS)
     t = table.create_table(target, config.pipeline_config())
     log(f"[1/{n}] table {t.name}: {'created' if t.created else 'exists, unchanged'} ({t.status})")
@@ -337,10 +328,9 @@ def deploy_sync(config: SyncConfig | None = None, *, target: Target | None = Non
     )
 
 
-def describe_sync(config: SyncConfig | None = None, *, target: Target | None = None) -> SyncApi:
+def describe_sync(config: SyncConfig | None = None, *, target: Target) -> SyncApi:
     """The deployed synchronous API, read without changing anything; ProvisionError naming what is missing."""
     config = config or SyncConfig()
-    target = _resolve(target)
     pconfig = config.pipeline_config()
     t = table.describe_table(target, pconfig)
     r = roles.describe_role(target, config.role_name)
@@ -357,10 +347,9 @@ def describe_sync(config: SyncConfig | None = None, *, target: Target | None = N
     )
 
 
-def find_remaining_sync(config: SyncConfig | None = None, *, target: Target | None = None) -> dict[str, list[str]]:
+def find_remaining_sync(config: SyncConfig | None = None, *, target: Target) -> dict[str, list[str]]:
     """What of the synchronous API still exists, by kind (empty lists when nothing is left)."""
     config = config or SyncConfig()
-    target = _resolve(target)
     pconfig = config.pipeline_config()
     return {
         "api": [a["id"] for a in api.find_apis(target, pconfig)],
@@ -371,11 +360,10 @@ def find_remaining_sync(config: SyncConfig | None = None, *, target: Target | No
     }
 
 
-def teardown_sync(config: SyncConfig | None = None, *, target: Target | None = None,
+def teardown_sync(config: SyncConfig | None = None, *, target: Target,
                   log: Log = print) -> TeardownReport:
     """Delete the synchronous API's parts in reverse order, then prove nothing of them is left."""
     config = config or SyncConfig()
-    target = _resolve(target)
     pconfig = config.pipeline_config()
     return run_teardown(f"the synchronous API of stack {config.stack}", [
         ("api", lambda: api.delete_api(target, pconfig)),

@@ -8,8 +8,8 @@ from typing import Any, Callable
 import pytest
 import urllib3
 
-from streamlab.localstack.apiexec import sample_api
 from tests.cleanup import Cleanup
+from tests.localstack.apiexec import sample_api
 
 
 @dataclass

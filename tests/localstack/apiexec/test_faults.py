@@ -8,7 +8,7 @@ import time
 import pytest
 
 from streamlab.localstack import processes, stack
-from streamlab.localstack.apiexec import sample_api
+from tests.localstack.apiexec import sample_api
 from streamlab.target import local_target
 from tests.tiers import process_fixture
 

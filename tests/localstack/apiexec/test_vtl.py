@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 from streamlab.localstack.apiexec import vtl
-from streamlab.localstack.apiexec.sample_api import PUT_TEMPLATE
+from tests.localstack.apiexec.sample_api import PUT_TEMPLATE
 
 PARAMS = {"path": {"id": "p1"}, "querystring": {"q": "v", "id": "shadowed"}, "header": {"X-Trace": "t"}}
 

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from streamlab.localstack.esm import chosen
-from streamlab.localstack.esm.config import ApiError, apply_update, new_mapping
+from streamlab.localstack.esm.config import AwsError, apply_update, new_mapping
 from streamlab.localstack.esm.destinations import failure_record
 from streamlab.localstack.esm.event import MAX_PAYLOAD_BYTES, cut_batches, key_lane, lambda_record
 from streamlab.localstack.esm.filters import compile_patterns, matches, matches_any
@@ -212,7 +212,7 @@ def body(**kw):
     {"MetricsConfig": {"Metrics": ["Other"]}}, {"Enabled": "false"},
 ])
 def test_E2_E6_E12_invalid_create(kw):
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(AwsError) as err:
         new_mapping(body(**kw), "f", "arn:f")
     assert err.value.code == "InvalidParameterValueException" and err.value.status == 400
 
@@ -240,10 +240,10 @@ def test_update_rules():
     mapping = {**new_mapping(body(), "f", "arn:f"), "State": "Enabled"}
     assert apply_update(mapping, {"Enabled": False}, None)["State"] == "Disabling"
     assert apply_update(mapping, {"BatchSize": 5}, None)["State"] == "Updating"
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(AwsError) as err:
         apply_update({**mapping, "State": "Creating"}, {"BatchSize": 5}, None)
     assert err.value.code == "ResourceConflictException"
-    with pytest.raises(ApiError):
+    with pytest.raises(AwsError):
         apply_update(mapping, {"StartingPosition": "TRIM_HORIZON"}, None)
 
 
@@ -329,12 +329,12 @@ def test_E13_a_change_while_deleting_is_a_conflict_and_changes_nothing(tmp_path)
     assert service.delete(made["UUID"])["State"] == "Deleting"
     for change in (lambda: service.delete(made["UUID"]),
                    lambda: apply_update(service.mappings[made["UUID"]], {"BatchSize": 5}, None)):
-        with pytest.raises(ApiError) as err:
+        with pytest.raises(AwsError) as err:
             change()
         assert (err.value.status, err.value.code) == (409, "ResourceConflictException")
     assert service.mappings[made["UUID"]]["BatchSize"] == made["BatchSize"]
     service.reconcile()
     assert made["UUID"] not in service.mappings
-    with pytest.raises(ApiError) as err:
+    with pytest.raises(AwsError) as err:
         service.delete(made["UUID"])
     assert err.value.code == "ResourceNotFoundException"

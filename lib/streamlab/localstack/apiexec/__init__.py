@@ -1,4 +1,5 @@
-"""The API executor: runs REST APIs defined through the API Gateway control plane (rows A1–A8).
+"""The API executor: runs REST APIs defined through the API Gateway control plane (rows A1–A10
+of docs/aws-semantics.md).
 
     service     front-door routes: invocations, and control-plane calls that make a definition stale
     loader      reads deployed definitions back from MiniStack; snapshot per deployment, stage TTL
@@ -11,5 +12,4 @@
     dynamodb    the integration's call to MiniStack's DynamoDB
     metrics     AWS/ApiGateway metrics, aggregated per second, flushed in the background
     upstream    headers for our calls to MiniStack
-    sample_api  a small API defined with boto3, for tests and `streamlab bench api`
 """

@@ -1,4 +1,4 @@
-"""API Gateway's own answers (gateway responses) and the choice of integration response (A4).
+"""API Gateway's own answers (gateway responses, A10) and the choice of integration response (A4).
 
 Every status and message the gateway makes up itself is here, in one place.
 """

@@ -1,6 +1,6 @@
 """Read deployed REST APIs back from MiniStack's control plane and keep them in memory.
 
-A definition is a snapshot per (api, deployment), as on AWS: changes show once a deployment is
+A definition is a snapshot per (api, deployment), as on AWS (A9): changes show once a deployment is
 made. Snapshots are taken when a deployment passes the front door (`note_control_call`), or on
 first use. The stage (its deployment id and variables) is re-read in the background once it is
 STAGE_TTL seconds old, and before the next request after a control-plane call on the API

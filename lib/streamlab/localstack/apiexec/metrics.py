@@ -1,12 +1,11 @@
 """AWS/ApiGateway metrics (A8), aggregated in memory per second and flushed in the background.
 
-The request path only adds numbers to a dict; a task publishes every FLUSH_INTERVAL seconds to
-the stack's CloudWatch (MiniStack PutMetricData). Counts go as statistic sets; latencies as
-whole-millisecond Values/Counts so percentiles can be asked for.
+The request path only adds numbers to a dict; the shared publisher (`localstack.cloudwatch`)
+sends the finished seconds to the stack's CloudWatch (MiniStack PutMetricData). Counts go as
+statistic sets; latencies as whole-millisecond Values/Counts so percentiles can be asked for.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import time
@@ -16,13 +15,12 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from streamlab.localstack.apiexec.upstream import json_rpc_headers
+from streamlab.localstack.cloudwatch import SecondsPublisher
 
 log = logging.getLogger("streamlab.apiexec.metrics")
 
 NAMESPACE = "AWS/ApiGateway"
-FLUSH_INTERVAL = 1.0
 MAX_VALUES_PER_DATUM = 150  # CloudWatch's limit on Values per MetricDatum
-MAX_DATA_PER_CALL = 1000
 PUT_TIMEOUT = aiohttp.ClientTimeout(total=10)
 
 
@@ -35,13 +33,15 @@ class _Second:
     integration_latency: Counter[int] = field(default_factory=Counter)
 
 
-class Metrics:
+class Metrics(SecondsPublisher):
+    namespace = NAMESPACE
+
     def __init__(self, http: aiohttp.ClientSession, upstream: str, region: str = "us-east-1"):
+        super().__init__(self._put)
         self._http = http
         self._upstream = upstream
         self._region = region
         self._buckets: dict[tuple[int, str, str], _Second] = defaultdict(_Second)
-        self._task: asyncio.Task[None] | None = None
 
     def record(self, api_name: str, stage: str, status: int, latency_ms: float,
                integration_latency_ms: float | None) -> None:
@@ -52,36 +52,18 @@ class Metrics:
         bucket.latency[round(latency_ms)] += 1
         if integration_latency_ms is not None:
             bucket.integration_latency[round(integration_latency_ms)] += 1
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._run())
+        self.ensure_running()
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_INTERVAL)
-            try:
-                await self.flush()
-            except Exception:  # a metrics hiccup must never stop the publisher
-                log.exception("publishing API Gateway metrics failed")
+    def collect(self, before_second: int | None) -> list[dict]:
+        ready = [k for k in self._buckets if before_second is None or k[0] < before_second]
+        return [datum for key in ready for datum in _data(key, self._buckets.pop(key))]
 
-    async def flush(self, everything: bool = False) -> None:
-        """Publish the finished seconds (all of them with `everything`)."""
-        now = int(time.time())
-        ready = [k for k in self._buckets if everything or k[0] < now]
-        data = []
-        for key in ready:
-            data.extend(_data(key, self._buckets.pop(key)))
-        for start in range(0, len(data), MAX_DATA_PER_CALL):
-            await self._put(data[start:start + MAX_DATA_PER_CALL])
-
-    async def _put(self, data: list[dict]) -> None:
-        body = json.dumps({"Namespace": NAMESPACE, "MetricData": data})
+    async def _put(self, namespace: str, data: list[dict]) -> None:
+        body = json.dumps({"Namespace": namespace, "MetricData": data})
         headers = json_rpc_headers("GraniteServiceVersion20100801.PutMetricData", "monitoring", self._region)
-        try:
-            async with self._http.post(self._upstream + "/", data=body, headers=headers, timeout=PUT_TIMEOUT) as resp:
-                if resp.status >= 300:
-                    log.warning("PutMetricData answered %s: %s", resp.status, (await resp.read())[:200])
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            log.warning("PutMetricData failed (metrics of this second are lost): %r", exc)
+        async with self._http.post(self._upstream + "/", data=body, headers=headers, timeout=PUT_TIMEOUT) as resp:
+            if resp.status >= 300:
+                log.warning("PutMetricData answered %s: %s", resp.status, (await resp.read())[:200])
 
 
 def _data(key: tuple[int, str, str], second: _Second) -> list[dict]:

@@ -24,7 +24,7 @@ from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, 
 from streamlab.localstack.apiexec.gateway import GatewayError
 from streamlab.localstack.apiexec.metrics import Metrics
 from streamlab.localstack.apiexec.upstream import account_of
-from streamlab.localstack.frontdoor import FrontDoorContext, Route, forward
+from streamlab.localstack.proxy import FrontDoorContext, Route, forward
 from streamlab.target import LOCAL_ACCOUNT_ID
 
 log = logging.getLogger("streamlab.apiexec")

@@ -1,4 +1,4 @@
-"""Our picks where AWS documents nothing (the CHOSEN rows of aws-semantics.md), in one place.
+"""Our picks where AWS documents nothing (the CHOSEN rows of docs/aws-semantics.md), in one place.
 
 Change a behaviour here, not in the poller.
 """

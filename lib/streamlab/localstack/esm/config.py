@@ -12,7 +12,7 @@ import time
 import uuid
 from typing import Any
 
-from streamlab.errors import StreamlabError
+from streamlab.localstack.awserror import AwsError
 
 STREAM_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table/([^/]+)/stream/(.+)$")
 DESTINATION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:(sqs|sns|s3):[a-z0-9-]*:\d{0,12}:?.+$")
@@ -48,26 +48,18 @@ MAX_FILTERS = 5
 TRANSITIONAL = ("Creating", "Updating", "Enabling", "Disabling", "Deleting")
 
 
-class ApiError(StreamlabError):
-    """An error answered to the caller in AWS's shape."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
-def invalid(message: str) -> ApiError:
-    return ApiError(400, "InvalidParameterValueException", message)
+def invalid(message: str) -> AwsError:
+    return AwsError(400, "InvalidParameterValueException", message)
 
 
-def not_found(uuid_: str) -> ApiError:
-    return ApiError(404, "ResourceNotFoundException", f"The resource you requested does not exist. (UUID: {uuid_})")
+def not_found(uuid_: str) -> AwsError:
+    return AwsError(404, "ResourceNotFoundException", f"The resource you requested does not exist. (UUID: {uuid_})")
 
 
-def conflict(message: str) -> ApiError:
-    return ApiError(409, "ResourceConflictException", message)
+def conflict(message: str) -> AwsError:
+    return AwsError(409, "ResourceConflictException", message)
 
 
 def is_stream_arn(arn: Any) -> bool:

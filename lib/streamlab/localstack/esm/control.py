@@ -1,4 +1,4 @@
-"""The Lambda event-source-mapping API for DynamoDB stream sources (aiohttp handlers).
+"""The Lambda event-source-mapping API for DynamoDB stream sources (aiohttp handlers; E13, E15).
 
 Calls for other sources (SQS, Kinesis, ...) and for UUIDs we do not own go to MiniStack
 unchanged; ListEventSourceMappings answers ours and MiniStack's together.
@@ -6,34 +6,39 @@ unchanged; ListEventSourceMappings answers ours and MiniStack's together.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import aiohttp
 import botocore.exceptions
 from aiohttp import web
 
 from streamlab.localstack.esm.config import (
-    ApiError, apply_update, check_tags, describe, invalid, is_stream_arn, new_mapping, uuid_from_arn,
+    AwsError, apply_update, check_tags, describe, invalid, is_stream_arn, new_mapping, uuid_from_arn,
 )
 from streamlab.localstack.esm.shard import latest_mark
-from streamlab.localstack.esm.upstream import UNREACHABLE
-
-if TYPE_CHECKING:
-    from streamlab.localstack.esm.service import EsmService
+from streamlab.localstack.esm.store import Store
+from streamlab.localstack.esm.upstream import UNREACHABLE, Upstream
 
 PREFIX = "/2015-03-31/event-source-mappings"
 TAGS_PREFIX = "/2017-03-31/tags/"
 
 
-def api_error(error: ApiError) -> web.Response:
-    return web.json_response(
-        {"__type": error.code, "message": error.message, "Message": error.message, "Type": "User"},
-        status=error.status, headers={"x-amzn-ErrorType": error.code},
-    )
+class Mappings(Protocol):
+    """What the control plane needs of the running ESM (the service implements it)."""
+
+    mappings: dict[str, dict]
+    upstream: Upstream
+    store: Store
+
+    def add(self, mapping: dict) -> None: ...
+    def replace(self, mapping: dict) -> None: ...
+    def delete(self, uuid: str) -> dict: ...
+    def check_unique(self, mapping: dict) -> None: ...
+    async def shards(self, stream_arn: str) -> list[dict]: ...
 
 
 class Control:
-    def __init__(self, service: "EsmService", http: aiohttp.ClientSession) -> None:
+    def __init__(self, service: Mappings, http: aiohttp.ClientSession) -> None:
         self.service = service
         self.http = http
 
@@ -54,8 +59,8 @@ class Control:
             if request.method == "DELETE":
                 return web.json_response(describe(self.service.delete(tail)), status=202, dumps=_dumps)
             return await self._forward(request, body)
-        except ApiError as exc:
-            return api_error(exc)
+        except AwsError as exc:
+            return exc.to_response()
 
     async def handle_tags(self, request: web.Request) -> web.StreamResponse:
         """ListTags / TagResource / UntagResource for our mappings' ARNs; others go to MiniStack."""
@@ -76,8 +81,8 @@ class Control:
                 kept = {k: v for k, v in mapping.get("Tags", {}).items() if k not in drop}
                 self.service.replace({**mapping, "Tags": kept})
                 return web.Response(status=204)
-        except ApiError as exc:
-            return api_error(exc)
+        except AwsError as exc:
+            return exc.to_response()
         return await self._forward(request, body)
 
     async def _create(self, request: web.Request, raw: bytes) -> web.StreamResponse:
@@ -149,10 +154,10 @@ class Control:
             config = (await self.service.upstream.call("lambda", "get_function", FunctionName=base))["Configuration"]
         except botocore.exceptions.ClientError as exc:
             if exc.response["Error"]["Code"] == "ResourceNotFoundException":
-                raise ApiError(404, "ResourceNotFoundException", f"Function not found: {ref}") from exc
+                raise AwsError(404, "ResourceNotFoundException", f"Function not found: {ref}") from exc
             raise
         except UNREACHABLE as exc:
-            raise ApiError(503, "ServiceException", f"MiniStack is unreachable: {exc}") from exc
+            raise AwsError(503, "ServiceException", f"MiniStack is unreachable: {exc}") from exc
         arn = config["FunctionArn"].split(":function:")[0] + ":function:" + config["FunctionName"]
         return config["FunctionName"], f"{arn}:{qualifier}" if qualifier else arn
 

@@ -8,26 +8,23 @@ CloudWatch answers Sum, SampleCount, Minimum, Maximum and Average like AWS does.
 """
 from __future__ import annotations
 
-import asyncio
-import logging
 import math
-import time
 from datetime import datetime, timezone
 
+from streamlab.localstack.cloudwatch import SecondsPublisher
 from streamlab.localstack.esm.upstream import Upstream
 
-log = logging.getLogger("streamlab.esm.metrics")
-
 NAMESPACE = "AWS/Lambda"
-FLUSH_SECONDS = 1.0
-_BATCH = 500  # PutMetricData takes up to 1,000 data; keep requests small
 # MiniStack 1.5.33 already records these for every Invoke API call, ours included
 # (lambda_svc._emit_lambda_metrics); emitting them too would double every count.
 EMITTED_BY_MINISTACK = frozenset({"Invocations", "Errors", "Duration", "Throttles"})
 
 
-class Metrics:
+class Metrics(SecondsPublisher):
+    namespace = NAMESPACE
+
     def __init__(self, upstream: Upstream) -> None:
+        super().__init__(self._put)
         self.upstream = upstream
         # (name, unit, dims, second) -> [count, sum, min, max]
         self._cells: dict[tuple, list[float]] = {}
@@ -54,7 +51,7 @@ class Metrics:
     def finished(self, function_name: str) -> None:
         self._in_flight[function_name] = max(0, self._in_flight.get(function_name, 1) - 1)
 
-    def _take(self, before_second: int | None) -> list[dict]:
+    def collect(self, before_second: int | None) -> list[dict]:
         data = []
         for key in list(self._cells):
             name, unit, dims, second = key
@@ -71,15 +68,5 @@ class Metrics:
             })
         return data
 
-    async def flush(self, final: bool = False) -> None:
-        data = self._take(None if final else int(time.time()))
-        for i in range(0, len(data), _BATCH):
-            try:
-                await self.upstream.call("cloudwatch", "put_metric_data", Namespace=NAMESPACE, MetricData=data[i:i + _BATCH])
-            except Exception as exc:  # metrics must never stop the poller
-                log.warning("could not put %d metric data: %s", len(data[i:i + _BATCH]), exc)
-
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_SECONDS)
-            await self.flush()
+    async def _put(self, namespace: str, data: list[dict]) -> None:
+        await self.upstream.call("cloudwatch", "put_metric_data", Namespace=namespace, MetricData=data)

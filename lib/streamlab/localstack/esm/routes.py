@@ -5,13 +5,13 @@ import dataclasses
 
 from aiohttp import web
 
+from streamlab.localstack.awserror import aws_error
 from streamlab.localstack.esm.control import PREFIX, TAGS_PREFIX
+from streamlab.localstack.proxy import FrontDoorContext, Route, forward
 from streamlab.localstack.state import read_state
 
 
-def routes(ctx):  # -> list[Route]
-    from streamlab.localstack.frontdoor import Route, aws_error, forward
-
+def routes(ctx: FrontDoorContext) -> list[Route]:
     def esm_url() -> str | None:
         state = read_state(ctx.paths)
         port = getattr(state, "esm_port", 0) if state else 0

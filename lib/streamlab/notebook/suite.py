@@ -12,19 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from streamlab.errors import ConfigError, StreamlabError
+from streamlab import paths
+from streamlab.paths import NOTEBOOKS
+from streamlab.errors import ConfigError, NotebookFailed
 from streamlab.localstack import stack
 from streamlab.target import target_name_from_env
 
-REPO = Path(__file__).resolve().parents[2]
-NOTEBOOKS = REPO / "notebooks"
-BUILD = REPO / "build" / "run"
+BUILD = paths.BUILD / "run"
 KERNEL = "streamlab"
 CELL_TIMEOUT = 600
-
-
-class NotebookFailed(StreamlabError):
-    pass
 
 
 @dataclass

@@ -1,28 +1,30 @@
 """`streamlab bench esm`: stream lag through our ESM against MiniStack's own mapping, same load.
 
-Open-loop writes at a fixed rate (each item carries its send time `w`); a trivial handler logs
-`processing time - w` per record. Each side gets its own table and its own run, one after the
+Open-loop writes at a fixed rate, sent by the load generator as raw DynamoDB PutItem calls
+(each item carries its sequence number); a trivial handler logs when it saw each one, and the
+lag is that moment minus the write's intended send time. Each side gets its own table and its own run, one after the
 other, on an isolated local stack started for the benchmark. Output: one JSON document.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import io
 import json
-import math
 import shutil
 import tempfile
 import textwrap
-import threading
 import time
 import uuid
 import zipfile
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from streamlab.load import LoadResult, constant, run_load
 from streamlab.localstack import stack
-from streamlab.localstack.esm.metrics import FLUSH_SECONDS as METRICS_FLUSH_SECONDS
+from streamlab.localstack.apiexec.upstream import json_rpc_headers
+from streamlab.localstack.cloudwatch import FLUSH_SECONDS as METRICS_FLUSH_SECONDS
+from streamlab.observe.stats import percentile
 from streamlab.target import Target, local_target
 
 HANDLER = textwrap.dedent('''
@@ -34,10 +36,9 @@ HANDLER = textwrap.dedent('''
 
     def handler(event, context):
         now = time.time()
-        lags = [now - float(r["dynamodb"]["NewImage"]["w"]["N"]) for r in event["Records"]]
-        ids = [r["dynamodb"]["NewImage"]["id"]["S"] for r in event["Records"]]
+        seen = [[int(r["dynamodb"]["NewImage"]["seq"]["N"]), now] for r in event["Records"]]
         _log.put_item(TableName=os.environ["LOG_TABLE"], Item={
-            "k": {"S": str(uuid.uuid4())}, "lags": {"S": json.dumps(lags)}, "ids": {"S": json.dumps(ids)}})
+            "k": {"S": str(uuid.uuid4())}, "seen": {"S": json.dumps(seen)}})
 ''')
 
 
@@ -46,14 +47,6 @@ def _zip() -> bytes:
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("handler.py", HANDLER)
     return buf.getvalue()
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile (q in 0..100) of unsorted values."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def _table(ddb: Any, name: str, key: str, stream: bool) -> str | None:
@@ -66,43 +59,33 @@ def _table(ddb: Any, name: str, key: str, stream: bool) -> str | None:
     return ddb.describe_table(TableName=name)["Table"].get("LatestStreamArn")
 
 
-def _write_open_loop(ddb: Any, table: str, rate: float, duration: float) -> dict:
-    """Send `rate` writes/s for `duration` s on a precomputed schedule; never wait for answers."""
-    total = int(rate * duration)
-    sched_lag: list[float] = []
-    errors = 0
-    lock = threading.Lock()
+@dataclass(frozen=True)
+class PutItemBodies:
+    """Body n: a DynamoDB PutItem of item `i{n:07d}` carrying its sequence number."""
 
-    def put(i: int) -> None:
-        nonlocal errors
-        try:
-            ddb.put_item(TableName=table, Item={"id": {"S": f"i{i:07d}"}, "w": {"N": repr(time.time())}})
-        except Exception:
-            with lock:
-                errors += 1
+    table: str
 
-    start = time.perf_counter() + 0.2
-    with concurrent.futures.ThreadPoolExecutor(32) as pool:
-        for i in range(total):
-            intended = start + i / rate
-            delay = intended - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            sched_lag.append(max(0.0, time.perf_counter() - intended))
-            pool.submit(put, i)
-    return {"intended": total, "errors": errors,
-            "scheduler_lag_p99_ms": round(1000 * (percentile(sched_lag, 99) or 0), 2)}
+    def __call__(self, seq: int) -> dict:
+        return {"TableName": self.table, "Item": {"id": {"S": f"i{seq:07d}"}, "seq": {"N": str(seq)}}}
 
 
-def _collect(ddb: Any, log_table: str) -> tuple[list[float], list[str]]:
-    lags, ids, kwargs = [], [], {"TableName": log_table}
+def _write_open_loop(endpoint: str, region: str, table: str, rate: float, duration: float) -> LoadResult:
+    """`rate` PutItem calls a second for `duration` s, open loop, straight to the table's endpoint."""
+    return run_load(endpoint + "/", constant(rate, duration), body=PutItemBodies(table), progress=False,
+                    headers=json_rpc_headers("DynamoDB_20120810.PutItem", "dynamodb", region))
+
+
+def _collect(ddb: Any, log_table: str) -> dict[int, float]:
+    """When the handler first saw each sequence number (epoch seconds)."""
+    seen: dict[int, float] = {}
+    kwargs = {"TableName": log_table}
     while True:
         page = ddb.scan(**kwargs)
         for item in page["Items"]:
-            lags.extend(json.loads(item["lags"]["S"]))
-            ids.extend(json.loads(item["ids"]["S"]))
+            for seq, at in json.loads(item["seen"]["S"]):
+                seen[seq] = min(at, seen.get(seq, at))
         if "LastEvaluatedKey" not in page:
-            return lags, ids
+            return seen
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
@@ -130,17 +113,23 @@ def _run_side(target: Target, mapping_client: Any, side: str, endpoint: str, rat
                                                StartingPosition="TRIM_HORIZON", BatchSize=100)
     time.sleep(2.0)  # both sides settle to Enabled/polling before the clock starts
     since = datetime.now(timezone.utc)
-    load = _write_open_loop(ddb, name, rate, duration)
+    run = _write_open_loop(endpoint, target.region, name, rate, duration)
+    written = run.records[run.records["status"] == 200]
+    intended = dict(zip(written["seq"].astype(int), run.summary["start_epoch"] + written["intended_s"]))
     deadline = time.monotonic() + 120
-    lags, ids = _collect(ddb, f"{name}-log")
-    while len(set(ids)) < load["intended"] - load["errors"] and time.monotonic() < deadline:
+    seen = _collect(ddb, f"{name}-log")
+    while len(seen.keys() & intended.keys()) < len(intended) and time.monotonic() < deadline:
         time.sleep(1.0)
-        lags, ids = _collect(ddb, f"{name}-log")
+        seen = _collect(ddb, f"{name}-log")
     # The ESM flushes a second's metrics after that second ends, once a second.
     time.sleep(2 * METRICS_FLUSH_SECONDS + 0.5)
+    lags = [seen[seq] - at for seq, at in intended.items() if seq in seen]
     return {
-        "writes": load, "processed_unique": len(set(ids)), "deliveries": len(ids),
-        "missing": load["intended"] - load["errors"] - len(set(ids)),
+        "writes": {"intended": len(run.records), "acknowledged": len(intended),
+                   "errors": len(run.records) - len(intended),
+                   "scheduler_lag_p99_ms": run.summary["lag_ms"]["p99"]},
+        "processed": len(seen.keys() & intended.keys()),
+        "missing": len(intended.keys() - seen.keys()),
         "lag_ms": {q: _ms(percentile(lags, p)) for q, p in (("p50", 50), ("p90", 90), ("p99", 99), ("max", 100))},
         "iterator_age": _iterator_age(target, name, since),
     }
@@ -165,5 +154,5 @@ def run(rate: float = 200.0, duration: float = 60.0) -> dict:
     return {"benchmark": "esm", "rate_per_s": rate, "duration_s": duration,
             "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "ours": ours, "ministack": theirs,
-            "notes": "lag = handler time - item send time; IteratorAge from the stack's CloudWatch "
+            "notes": "lag = handler time - the intended send time of the write; IteratorAge from the stack's CloudWatch "
                      "(MiniStack's own mapping emits none)."}

@@ -6,14 +6,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from streamlab import charts, load
-from streamlab.aws.burst import guard_burst
+from streamlab import load
+from streamlab.errors import CostGuardError
+from streamlab.experiment import charts
 from streamlab.load.bodies import encode_body
 from streamlab.observe import Observations, observe_run, save_observations
+from streamlab.target import is_local_url
+
+# Called before anything is sent: (url, requests, item_bytes, confirm); raises to refuse the burst.
+BurstGuard = Callable[..., object]
+
+
+def refuse_remote(url: str, requests: int, item_bytes: int, confirm: bool = False) -> None:
+    """The guard when none is given: this machine only, since a remote URL may be a billed API."""
+    if not is_local_url(url):
+        raise CostGuardError(
+            f"{url} is not this machine, and AWS may bill these {requests} requests. Pass the cost guard: "
+            "run_experiment(..., guard=streamlab.aws.guard_burst), which shows the estimate and applies the cap."
+        )
 
 
 @dataclass(frozen=True)
@@ -83,6 +97,7 @@ def run_experiment(
     metrics_wait_s: float = 0.0,
     period: int | None = None,
     accept_cost: bool = False,
+    guard: BurstGuard | None = None,
     progress: bool = True,
     **load_options: Any,
 ) -> Experiment:
@@ -90,11 +105,13 @@ def run_experiment(
 
     `period`: the metric period in seconds; by default 1 on the local stack (it publishes per
     second) and 60 on AWS (the standard resolution of the Lambda and API Gateway metrics).
+    `guard` sees the burst before it is sent (`streamlab.aws.guard_burst` for AWS, with
+    `accept_cost` as its confirmation); without one, only URLs on this machine are allowed.
     """
     if period is None:
         period = 1 if getattr(target, "is_local", False) else 60
     body = body or load.JsonBodies()
-    guard_burst(url, len(schedule), len(encode_body(body(0))), confirm=accept_cost)
+    (guard or refuse_remote)(url, len(schedule), len(encode_body(body(0))), confirm=accept_cost)
     run = load.run_load(url, schedule, body=body, progress=progress, out=out, **load_options)
     obs = None
     if names.table:

@@ -1,6 +1,6 @@
 """What a burst costs on AWS, estimated before it is sent, and the guard that refuses expensive ones.
 
-Prices are us-east-1 list prices from shared/reference/aws-semantics.md §5; check them before
+Prices are us-east-1 list prices from docs/aws-semantics.md §5; check them before
 relying on the figure.
 """
 from __future__ import annotations

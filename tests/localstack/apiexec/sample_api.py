@@ -1,8 +1,8 @@
 """A small fire-and-forget REST API, defined through the ordinary API Gateway control-plane calls.
 
-Used by the executor's tests and `streamlab bench api`; it is the shape the provisioning code
-deploys (POST /requests → PutItem answering 202, GET /requests/{id} → GetItem), with knobs for
-the behaviours under test. Works against any Target (local stack or AWS).
+Used by the executor's tests: the templates streamlab deploys (infra/api/) in the shape the
+provisioning code deploys (POST /requests → PutItem answering 202, GET /requests/{id} →
+GetItem), with knobs for the behaviours under test. Works against any Target (local stack or AWS).
 """
 from __future__ import annotations
 
@@ -12,33 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from streamlab import schema
+from streamlab.provision.paths import api_dir
 from streamlab.target import Target
 
-# The body is stored as sent: escapeJavaScript, then undo its \' (invalid JSON) — the usual workaround.
-ESCAPED_BODY = "$util.escapeJavaScript($input.body).replaceAll(\"\\\\'\",\"'\")"
-PUT_TEMPLATE = (
-    '{"TableName": "$stageVariables.tableName", '
-    '"Item": {'
-    f'"{schema.ID}": {{"S": "$context.extendedRequestId"}}, '
-    f'"{schema.BODY}": {{"S": "{ESCAPED_BODY}"}}, '
-    f'"{schema.ACCEPTED_AT}": {{"N": "$context.requestTimeEpoch"}}, '
-    f'"{schema.STATUS}": {{"S": "{schema.ACCEPTED}"}}'
-    "}, "
-    f'"ConditionExpression": "attribute_not_exists({schema.ID})"}}'
-)
-ACCEPTED_TEMPLATE = '{"id": "$context.extendedRequestId"}'
-GET_TEMPLATE = (
-    '{"TableName": "$stageVariables.tableName", '
-    f'"Key": {{"{schema.ID}": {{"S": "$util.escapeJavaScript($input.params(\'id\'))"}}}}, '
-    '"ConsistentRead": true}'
-)
-ITEM_TEMPLATE = (
-    "#set($item = $input.path('$.Item'))"
-    "#if($item == \"\")#set($context.responseOverride.status = 404){\"message\": \"not found\"}"
-    f"#else{{\"id\": \"$item.{schema.ID}.S\", \"status\": \"$item.{schema.STATUS}.S\", "
-    f"\"body\": \"$util.escapeJavaScript($item.{schema.BODY}.S).replaceAll(\"\\\\'\",\"'\")\"}}#end"
-)
-ERROR_TEMPLATE = '{"message": "$util.escapeJavaScript($input.path(\'$.message\')).replaceAll("\\\\\'","\'")"}'
+
+def _template(name: str) -> str:
+    return (api_dir() / "templates" / name).read_text(encoding="utf-8").strip()
+
+
+# The templates streamlab deploys (infra/api/templates): the executor is tested on the real ones.
+PUT_TEMPLATE = _template("put_request.vtl")
+ACCEPTED_TEMPLATE = _template("put_response.vtl")
+GET_TEMPLATE = _template("get_request.vtl")
+ITEM_TEMPLATE = _template("get_response.vtl")
+ERROR_TEMPLATE = _template("error_response.vtl")
 
 
 @dataclass

@@ -5,7 +5,8 @@ import os
 import sys
 from pathlib import Path
 
-from streamlab.suite import KERNEL, NOTEBOOKS
+from streamlab.notebook.suite import KERNEL
+from streamlab.paths import NOTEBOOKS
 
 
 def lab_argv(port: int = 8888, token: str | None = None, root: Path = NOTEBOOKS) -> list[str]:

@@ -1,9 +1,13 @@
-"""`python -m streamlab.aws`: refuses AWS without opt-in; redacts notebooks offline."""
+"""`streamlab aws ...`: refuses AWS without opt-in; redacts notebooks offline."""
 from __future__ import annotations
 
 import json
 
-from streamlab.aws.__main__ import main
+from streamlab.cli import main as cli_main
+
+
+def main(argv: list[str]) -> int:
+    return cli_main(["aws", *argv])
 
 
 def test_inventory_and_teardown_refuse_without_opt_in(monkeypatch, capsys):

@@ -1,17 +1,13 @@
-"""The measuring subcommands behind `streamlab burst`, `streamlab report` and `streamlab bench load`."""
+"""`streamlab burst | report`: send a load profile at an API and audit it; recompute a saved run."""
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
+from streamlab.cli.base import Command, say
 from streamlab.errors import ConfigError
-
-
-def _say(message: str) -> None:
-    print(message, file=sys.stderr)
 
 
 def _workers(value: str) -> int | str:
@@ -52,13 +48,6 @@ def add_report_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_dir", type=Path, help="a folder `streamlab burst` wrote")
 
 
-def add_bench_load_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", type=Path, default=Path("bench-load.json"), help="JSON file (default bench-load.json)")
-    p.add_argument("--seconds", type=float, default=10.0, help="seconds per rate (default 10)")
-    p.add_argument("--rates", default="500,1000,2000", help="comma-separated req/s (default 500,1000,2000)")
-    p.add_argument("--workers", type=int, default=1, help="sender processes (default 1)")
-
-
 def _print_run(run, obs) -> None:
     from streamlab.load import format_summary
 
@@ -69,6 +58,7 @@ def _print_run(run, obs) -> None:
 
 def burst(args: argparse.Namespace) -> int:
     from streamlab import load
+    from streamlab.aws import guard_burst
     from streamlab.experiment import PipelineNames, run_experiment
 
     names = PipelineNames(args.table, args.queue_url, args.api_name, args.function_name, args.esm_uuid)
@@ -78,22 +68,24 @@ def burst(args: argparse.Namespace) -> int:
     if args.table:
         from streamlab.connect import connect
 
-        target = connect(start=False, log=_say)
+        target = connect(log=say)
     schedule = load.parse_profile(args.profile, args.rate, args.duration)
     out = args.out or Path("build") / "bursts" / time.strftime("burst-%Y%m%d-%H%M%S")
     exp = run_experiment(target, args.url, schedule, out, names=names,
                          body=load.JsonBodies(args.body_size, args.seed), settle_timeout=args.settle,
                          metrics_wait_s=args.metrics_wait, period=args.period, accept_cost=args.accept_cost,
+                         guard=guard_burst,
                          progress=not args.no_progress, workers=args.workers, timeout=args.timeout,
                          max_in_flight=args.max_in_flight)
     _print_run(exp.run, exp.obs)
-    _say(f"saved in {out}")
+    say(f"saved in {out}")
     # Without --table there is no audit: the burst only measured the API, and that is not a failure.
     return 0 if exp.passed or not exp.audited else 1
 
 
 def report(args: argparse.Namespace) -> int:
-    from streamlab import charts, load
+    from streamlab import load
+    from streamlab.experiment import charts
     from streamlab.observe import load_observations
 
     run = load.load_run(args.run_dir)
@@ -101,19 +93,13 @@ def report(args: argparse.Namespace) -> int:
     (args.run_dir / "summary.json").write_text(json.dumps(run.summary, indent=2, default=str))
     paths = charts.render_run(run, obs, args.run_dir)
     _print_run(run, obs)
-    _say("figures: " + ", ".join(p.name for p in paths))
+    say("figures: " + ", ".join(p.name for p in paths))
     return 1 if obs.audit is not None and not obs.audit.passed else 0
 
 
-def bench_load(args: argparse.Namespace) -> int:
-    from streamlab.bench_load import bench_load as run_bench
-
-    try:
-        rates = tuple(int(r) for r in args.rates.split(",") if r.strip())
-    except ValueError:
-        raise ConfigError(f"--rates must be whole numbers separated by commas, not {args.rates!r}.") from None
-    report = run_bench(rates, args.seconds, args.workers, log=_say)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2))
-    _say(f"wrote {args.out}")
-    return 0
+COMMANDS: dict[str, Command] = {
+    "burst": Command(burst, "send a load profile at a URL, open loop; save data, figures and the audit",
+                     add_burst_arguments),
+    "report": Command(report, "recompute a run's summary, audit and figures from its saved data",
+                      add_report_arguments),
+}

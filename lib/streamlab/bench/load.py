@@ -74,7 +74,7 @@ def serve(port: int, delay_ms: float = 0.0, serial: bool = False) -> None:
 def trivial_server(delay_ms: float = 0.0, serial: bool = False, log_dir: Path | None = None) -> Iterator[str]:
     """A trivial server in a subprocess; yields its URL; stopped by pid when the block ends."""
     port = pick_free_port()
-    argv = [sys.executable, "-m", "streamlab.bench_load", "serve", "--port", str(port), "--delay-ms", str(delay_ms)]
+    argv = [sys.executable, "-m", "streamlab.bench.load", "serve", "--port", str(port), "--delay-ms", str(delay_ms)]
     if serial:
         argv.append("--serial")
     log = Path(log_dir or tempfile.gettempdir()) / f"streamlab-trivial-{port}.log"
@@ -148,7 +148,7 @@ def bench_load(rates: tuple[int, ...] = RATES, seconds: float = 10.0, workers: i
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m streamlab.bench_load")
+    parser = argparse.ArgumentParser(prog="python -m streamlab.bench.load")
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("serve", help="run the trivial server (used by the bench and the tests)")
     p.add_argument("--port", type=int, required=True)

@@ -1,0 +1,35 @@
+"""`streamlab suite | lab`: the notebooks, executed with papermill or opened in JupyterLab."""
+from __future__ import annotations
+
+import argparse
+
+from streamlab.cli.base import Command, say
+
+
+def suite(args: argparse.Namespace) -> int:
+    from streamlab.notebook.suite import run_suite
+
+    run_suite(profile=args.profile, only=args.only or None, log=say)
+    return 0
+
+
+def lab(args: argparse.Namespace) -> int:
+    from streamlab.notebook.lab import run_lab
+
+    run_lab(port=args.port)
+    return 0
+
+
+def _add_suite(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", default="ci", help="parameter profile from notebooks/profiles.json (ci, full)")
+    p.add_argument("only", nargs="*", help="run only notebooks whose names start with these (e.g. 00 01)")
+
+
+def _add_lab(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8888, help="JupyterLab port on 127.0.0.1 (default 8888)")
+
+
+COMMANDS: dict[str, Command] = {
+    "suite": Command(suite, "run every notebook with papermill into build/run/<timestamp>/", _add_suite),
+    "lab": Command(lab, "open JupyterLab on notebooks/ (127.0.0.1 only)", _add_lab),
+}

@@ -1,0 +1,9 @@
+"""Experiments: send load at the API, observe the pipeline, audit, chart and compare.
+
+    runner   one experiment end to end (load -> observe -> audit -> figures)   run_experiment
+    charts   the shared-time dashboard, percentile and lag plots, outcome bars  dashboard / render_run
+    compare  designs under the same load, side by side, in computed sentences  outcome / describe
+"""
+from streamlab.experiment.runner import Experiment, PipelineNames, run_experiment
+
+__all__ = ["Experiment", "PipelineNames", "run_experiment"]

@@ -1,0 +1,6 @@
+"""Code that runs inside the Lambda functions, bundled into each zip beside the handler.
+
+    failure_switches   injected failures and the DynamoDB client both handlers share
+
+The handlers themselves live in `infra/functions/` (what gets deployed).
+"""
