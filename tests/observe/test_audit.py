@@ -1,10 +1,10 @@
 """The no-loss audit's logic on an in-memory table and fake services (pure); the real-table test is in test_items.py."""
 from __future__ import annotations
 
-import json
-
 from streamlab import schema
 from streamlab.observe.audit import audit, classify, settle
+
+from .fakes import FakeAccount, on_failure_record
 
 
 def item(i: str, status: str = schema.PROCESSED) -> dict:
@@ -173,51 +173,11 @@ def test_verdicts_say_pass_fail_and_not_settled():
     assert classify(["a", "a", "b"], table(item("a"), item("b"))).as_dict()["acknowledged"] == 2
 
 
-class FakeAccount:
-    """Just enough DynamoDB, SQS and Streams for `audit()`: a table, an on-failure queue, one shard."""
-
-    def __init__(self, items: dict[str, str], messages: list[dict], stream_ids: list[str | None]) -> None:
-        self.items, self.messages, self.deleted = items, list(messages), []
-        self.stream = [{"dynamodb": {"SequenceNumber": f"{n + 1:021d}",
-                                     "Keys": {schema.ID: {"S": i} if i else {"N": "0"}}}} for n, i in enumerate(stream_ids)]
-
-    def client(self, service: str) -> "FakeAccount":
-        return self
-
-    def batch_get_item(self, RequestItems):  # noqa: N803 - boto3's names
-        (table, request), = RequestItems.items()
-        wanted = [k[schema.ID]["S"] for k in request["Keys"]]
-        found = [{schema.ID: {"S": i}, schema.STATUS: {"S": self.items[i]}} for i in wanted if i in self.items]
-        return {"Responses": {table: found}}
-
-    def receive_message(self, QueueUrl, MaxNumberOfMessages, WaitTimeSeconds):  # noqa: N803
-        page, self.messages = self.messages[:MaxNumberOfMessages], self.messages[MaxNumberOfMessages:]
-        return {"Messages": [{"Body": json.dumps(m), "ReceiptHandle": str(n)} for n, m in enumerate(page)]}
-
-    def delete_message_batch(self, QueueUrl, Entries):  # noqa: N803
-        self.deleted.extend(Entries)
-
-    def get_shard_iterator(self, StreamArn, ShardId, ShardIteratorType, SequenceNumber):  # noqa: N803
-        index = next((n for n, r in enumerate(self.stream) if r["dynamodb"]["SequenceNumber"] == SequenceNumber), None)
-        if index is None:
-            raise RuntimeError("TrimmedDataAccessException")
-        return {"ShardIterator": str(index)}
-
-    def get_records(self, ShardIterator, Limit):  # noqa: N803
-        page = self.stream[int(ShardIterator):]
-        return {"Records": page, "NextShardIterator": None}
-
-
-def _on_failure(first: int, last: int) -> dict:
-    return {"requestContext": {"condition": "RetryAttemptsExhausted", "approximateInvokeCount": 1},
-            "DDBStreamBatchInfo": {"shardId": "s", "startSequenceNumber": f"{first:021d}",
-                                   "endSequenceNumber": f"{last:021d}", "batchSize": last - first + 1, "streamArn": "a"}}
-
 
 def test_audit_reads_the_table_and_maps_on_failure_batches_back_to_ids():
     account = FakeAccount(items={"a": schema.PROCESSED, "b": schema.ACCEPTED, "c": schema.ACCEPTED,
                                  "d": schema.ACCEPTED},
-                          messages=[_on_failure(3, 4), _on_failure(90, 91), _on_failure(6, 6)],
+                          messages=[on_failure_record(3, 4), on_failure_record(90, 91), on_failure_record(6, 6)],
                           stream_ids=["a", "b", "c", "d", "e", None])
     r = audit(account, "t", ["a", "b", "c", "d", "e", "a"], queue_url="q", settle_timeout=0)
     assert (r.processed, r.on_failure, r.pending, r.missing_ids) == (1, 2, 1, ["e"])
@@ -229,7 +189,7 @@ def test_audit_reads_the_table_and_maps_on_failure_batches_back_to_ids():
 
 
 def test_audit_without_a_queue_reads_no_queue_and_can_keep_messages():
-    account = FakeAccount(items={"a": schema.ACCEPTED}, messages=[_on_failure(1, 1)], stream_ids=["a"])
+    account = FakeAccount(items={"a": schema.ACCEPTED}, messages=[on_failure_record(1, 1)], stream_ids=["a"])
     r = audit(account, "t", ["a"], settle_timeout=0)
     assert (r.pending, r.on_failure, r.failure_batches) == (1, 0, 0) and len(account.messages) == 1
     kept = audit(account, "t", ["a"], queue_url="q", settle_timeout=0, delete_messages=False)

@@ -9,6 +9,8 @@ import pytest
 from streamlab.errors import ConfigError
 from streamlab.observe.failures import OnFailureRecord, drain_on_failure, ids_in_batch, parse_on_failure
 
+from .fakes import FakeStreams, on_failure_record
+
 E10_RECORD = {
     "requestContext": {"requestId": "r-1", "functionArn": "arn:aws:lambda:us-east-1:000000000000:function:p",
                        "condition": "RetryAttemptsExhausted", "approximateInvokeCount": 3},
@@ -59,43 +61,21 @@ def test_drain_reads_and_deletes_every_message_E10(target):
         sqs.delete_queue(QueueUrl=url)
 
 
-class FakeStreams:
-    """DynamoDB Streams reading one shard: iterators are positions; pages of `page` records."""
-
-    def __init__(self, count: int, page: int = 2, trimmed: bool = False) -> None:
-        self.records = [{"dynamodb": {"SequenceNumber": f"1{i:020d}", "Keys": {"id": {"S": f"r{i}"}}}}
-                        for i in range(1, count + 1)]
-        self.page, self.trimmed = page, trimmed
-
-    def get_shard_iterator(self, StreamArn, ShardId, ShardIteratorType, SequenceNumber):  # noqa: N803 - boto3's names
-        if self.trimmed:
-            raise RuntimeError("TrimmedDataAccessException")
-        index = next(i for i, r in enumerate(self.records) if r["dynamodb"]["SequenceNumber"] == SequenceNumber)
-        return {"ShardIterator": str(index + (ShardIteratorType == "AFTER_SEQUENCE_NUMBER"))}
-
-    def get_records(self, ShardIterator, Limit):  # noqa: N803
-        pos = int(ShardIterator)
-        page = self.records[pos:pos + self.page]
-        return {"Records": page, "NextShardIterator": str(pos + len(page))}
-
 
 def _batch(first: int, last: int) -> OnFailureRecord:
-    rec = json.loads(json.dumps(E10_RECORD))
-    rec["DDBStreamBatchInfo"].update(startSequenceNumber=f"1{first:020d}", endSequenceNumber=f"1{last:020d}")
-    return parse_on_failure(rec)
+    return parse_on_failure(on_failure_record(first, last))
 
 
 def test_a_batch_maps_back_to_exactly_its_range_of_ids_across_pages():
-    assert ids_in_batch(FakeStreams(7), _batch(2, 5)) == ["r2", "r3", "r4", "r5"]
-    assert ids_in_batch(FakeStreams(7), _batch(7, 7)) == ["r7"]  # the last record of the shard
-    assert ids_in_batch(FakeStreams(3, page=1000), _batch(1, 3)) == ["r1", "r2", "r3"]
+    ids = [f"r{n}" for n in range(1, 8)]
+    assert ids_in_batch(FakeStreams(ids), _batch(2, 5)) == ["r2", "r3", "r4", "r5"]
+    assert ids_in_batch(FakeStreams(ids), _batch(7, 7)) == ["r7"]  # the last record of the shard
+    assert ids_in_batch(FakeStreams(ids[:3], page=1000), _batch(1, 3)) == ["r1", "r2", "r3"]
 
 
 def test_a_batch_no_longer_in_the_stream_keeps_its_metadata_only():
-    assert ids_in_batch(FakeStreams(3, trimmed=True), _batch(1, 2)) is None
+    assert ids_in_batch(FakeStreams(["r1"]), _batch(5, 6)) is None
 
 
 def test_records_without_a_string_id_are_skipped():
-    streams = FakeStreams(3)
-    streams.records[1]["dynamodb"]["Keys"] = {"id": {"N": "2"}}
-    assert ids_in_batch(streams, _batch(1, 3)) == ["r1", "r3"]
+    assert ids_in_batch(FakeStreams(["r1", None, "r3"]), _batch(1, 3)) == ["r1", "r3"]
