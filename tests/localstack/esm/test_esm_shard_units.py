@@ -17,7 +17,7 @@ import botocore.exceptions
 from streamlab.localstack.esm import chosen
 from streamlab.localstack.esm.config import new_mapping
 from streamlab.localstack.esm.metrics import Metrics
-from streamlab.localstack.esm.shard import ShardPoller
+from streamlab.localstack.esm.shard import POLL_INTERVAL_SECONDS, ShardPoller
 from streamlab.localstack.esm.store import Store
 from streamlab.localstack.state import StackPaths
 
@@ -56,7 +56,7 @@ class ScriptedStream:
             "SequenceNumber": f"{i + 1:030d}", "Keys": {"id": {"S": keys[i]}}, "ApproximateCreationDateTime": created}}
             for i in range(count)]
         self.expire_on, self.answers, self.respond = expire_on, list(answers or []), respond
-        self.gets, self.invoked, self.sent, self.page = 0, [], [], page
+        self.gets, self.invoked, self.invoked_at, self.sent, self.page = 0, [], [], [], page
 
     async def call(self, service: str, operation: str, **kw):
         if operation == "get_shard_iterator":
@@ -76,6 +76,7 @@ class ScriptedStream:
             event = json.loads(kw["Payload"])
             ids = [r["eventID"] for r in event["Records"]]
             self.invoked.append(ids)
+            self.invoked_at.append(time.monotonic())
             if self.respond is not None:
                 answer = self.respond(ids, [r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
             else:
@@ -253,3 +254,11 @@ def test_E11_filtered_out_records_are_skipped_and_passed_by_the_checkpoint(tmp_p
     poller = _run(stream, tmp_path, BatchSize=10, FilterCriteria={"Filters": [{"Pattern": pattern}]})
     assert stream.invoked == [["0", "2"]]
     assert poller.checkpoints["shard-0"]["SequenceNumber"] == f"{4:030d}"
+
+
+def test_E1_E14_a_retry_waits_for_the_next_poll_tick(tmp_path):
+    assert chosen.RETRY_INTERVAL_SECONDS == POLL_INTERVAL_SECONDS == 0.25  # E1: 4 polls a second; E14 CHOSEN
+    stream = ScriptedStream(2, respond=poison("0"))
+    _run(stream, tmp_path, BatchSize=1, MaximumRetryAttempts=1, **DLQ)
+    assert stream.invoked == [["0"], ["0"], ["1"]]
+    assert stream.invoked_at[1] - stream.invoked_at[0] >= chosen.RETRY_INTERVAL_SECONDS  # a lower bound: never flaky
