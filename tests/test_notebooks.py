@@ -76,9 +76,11 @@ def test_table_notebook_saw_insert_modify_remove_S2_S5(suite_run):
 
 
 def test_processor_notebook_processed_a_write_with_a_real_lag(suite_run):
-    res = read_results(suite_run[0].run_dir, "02_stream_processor")
+    result, _ = suite_run
+    res = read_results(result.run_dir, "02_stream_processor")
     assert res["manual_invoke_status"] == 200
-    assert 0 <= res["lag_ms"] < 60_000
+    # The write and its processing both happened while the notebook ran: a bound from this run.
+    assert 0 < res["lag_ms"] <= result.seconds["02_stream_processor.ipynb"] * 1000
 
 
 def test_api_notebook_refused_bad_input_and_surfaced_the_fault(suite_run):
