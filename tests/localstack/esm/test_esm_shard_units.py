@@ -108,8 +108,9 @@ def _run(stream: ScriptedStream, tmp_path, until: Callable[[ShardPoller], bool] 
                            "BatchSize": 2, **settings}, "f", "arn:aws:lambda:us-east-1:000000000000:function:f")
     store = Store(StackPaths(tmp_path))
     poller = ShardPoller(lambda: mapping, "shard-0", stream, store, Metrics(stream), {})
-    last = stream.records[-1]["dynamodb"]["SequenceNumber"]
-    until = until or (lambda p: p.checkpoints.get("shard-0", {}).get("SequenceNumber") == last)
+    if until is None:
+        last = stream.records[-1]["dynamodb"]["SequenceNumber"]
+        until = lambda p: p.checkpoints.get("shard-0", {}).get("SequenceNumber") == last  # noqa: E731
 
     async def main():
         task = asyncio.create_task(poller.run())
@@ -262,3 +263,30 @@ def test_E1_E14_a_retry_waits_for_the_next_poll_tick(tmp_path):
     _run(stream, tmp_path, BatchSize=1, MaximumRetryAttempts=1, **DLQ)
     assert stream.invoked == [["0"], ["0"], ["1"]]
     assert stream.invoked_at[1] - stream.invoked_at[0] >= chosen.RETRY_INTERVAL_SECONDS  # a lower bound: never flaky
+
+
+def _written_after_the_mapping_starts(stream: ScriptedStream, first_new: int) -> Callable[[ShardPoller], bool]:
+    """An `until` that appends the stream's records from `first_new` on once LATEST is pinned, and
+    ends when the last of them has been delivered."""
+    later = stream.records[first_new:]
+    del stream.records[first_new:]
+    last = later[-1]["eventID"]
+
+    def until(poller: ShardPoller) -> bool:
+        if later and "shard-0" in poller.checkpoints:
+            stream.records.extend(later)
+            later.clear()
+        return any(last in batch for batch in stream.invoked)
+    return until
+
+
+def test_E3_latest_starts_after_the_records_present_when_the_mapping_starts(tmp_path):
+    stream = ScriptedStream(5)
+    _run(stream, tmp_path, _written_after_the_mapping_starts(stream, 3), StartingPosition="LATEST", BatchSize=10)
+    assert stream.invoked == [["3", "4"]]
+
+
+def test_E3_latest_on_an_empty_shard_delivers_everything_written_later(tmp_path):
+    stream = ScriptedStream(2)
+    _run(stream, tmp_path, _written_after_the_mapping_starts(stream, 0), StartingPosition="LATEST", BatchSize=10)
+    assert stream.invoked == [["0", "1"]]
