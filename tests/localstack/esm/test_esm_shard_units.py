@@ -290,3 +290,43 @@ def test_E3_latest_on_an_empty_shard_delivers_everything_written_later(tmp_path)
     stream = ScriptedStream(2)
     _run(stream, tmp_path, _written_after_the_mapping_starts(stream, 0), StartingPosition="LATEST", BatchSize=10)
     assert stream.invoked == [["0", "1"]]
+
+
+def _metric_sums(poller: ShardPoller) -> dict[str, float]:
+    sums: dict[str, float] = {}
+    for datum in poller.metrics.collect(None):
+        sums[datum["MetricName"]] = sums.get(datum["MetricName"], 0) + datum["StatisticValues"]["Sum"]
+    return sums
+
+
+def _counted_run(tmp_path, **settings) -> tuple[ScriptedStream, dict[str, float]]:
+    """Records 0-4, record 2 filtered out, record 3 reported failed; no retries."""
+    stream = ScriptedStream(5, keys=["keep", "keep", "drop", "keep", "keep"], respond=report("3"))
+    pattern = json.dumps({"dynamodb": {"Keys": {"id": {"S": ["keep"]}}}})
+    poller = _run(stream, tmp_path, BatchSize=10, MaximumRetryAttempts=0, MetricsConfig={"Metrics": ["EventCount"]},
+                  FilterCriteria={"Filters": [{"Pattern": pattern}]}, **REPORT, **settings)
+    return stream, _metric_sums(poller)
+
+
+def test_M3_event_counts_of_a_partial_failure_sent_on(tmp_path):
+    stream, sums = _counted_run(tmp_path, **DLQ)
+    assert stream.invoked == [["0", "1", "3", "4"]]
+    assert {k: sums.get(k) for k in ("PolledEventCount", "FilteredOutEventCount", "InvokedEventCount",
+                                     "FailedInvokeEventCount", "OnFailureDestinationDeliveredEventCount",
+                                     "DroppedEventCount")} == {
+        "PolledEventCount": 5, "FilteredOutEventCount": 1, "InvokedEventCount": 4, "FailedInvokeEventCount": 2,
+        "OnFailureDestinationDeliveredEventCount": 2, "DroppedEventCount": None}
+    assert "Invocations" not in sums  # MiniStack counts each Invoke itself (M1)
+
+
+def test_M3_records_dropped_without_a_destination_are_counted_as_dropped(tmp_path):
+    _, sums = _counted_run(tmp_path)
+    assert (sums.get("DroppedEventCount"), sums.get("OnFailureDestinationDeliveredEventCount")) == (2, None)
+
+
+def test_M2_one_iterator_age_sample_per_invocation(tmp_path):
+    stream = ScriptedStream(3, created=time.time() - 5)
+    poller = _run(stream, tmp_path, BatchSize=2)
+    ages = [d for d in poller.metrics.collect(None) if d["MetricName"] == "IteratorAge"]
+    assert sum(d["StatisticValues"]["SampleCount"] for d in ages) == len(stream.invoked) == 2
+    assert all(5_000 <= d["StatisticValues"]["Minimum"] for d in ages)  # the records were 5 s old or more
