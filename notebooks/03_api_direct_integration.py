@@ -37,9 +37,11 @@ from pathlib import Path
 import streamlab
 from streamlab import schema
 from streamlab.notebook.client import call
+from streamlab.notebook.conclusions import show, status_change_sentence, stored_body_sentence
 from streamlab.observe import wait_processed
 from streamlab.provision import PipelineConfig, create_api, create_api_role, create_table
 from streamlab.provision.paths import api_dir
+from streamlab.provision.prerequisites import require_stream_processing
 from streamlab.notebook.results import record_results
 
 RUN_DIR = Path(run_dir)
@@ -48,6 +50,8 @@ config = PipelineConfig(stack=stack)
 tgt = streamlab.connect(target)
 ddb = tgt.client("dynamodb")
 apigw = tgt.client("apigateway")
+# Stop at once, naming what to run, if 02's StreamProcessor is not there to process our request.
+require_stream_processing(tgt, config)
 table = create_table(tgt, config)   # from 01; reused
 
 
@@ -109,21 +113,25 @@ for status, resp in sorted(integration["integrationResponses"].items()):
 # ## Call it
 
 # %%
-reply = call("POST", post_url, {"order": 42, "note": "it's \"quoted\" and has a $dollar"})
+sent_body = json.dumps({"order": 42, "note": "it's \"quoted\" and has a $dollar"})
+reply = call("POST", post_url, sent_body)
 print(reply)
 request_id = reply.json()["id"]
 
 # %%
 status_url = f"{post_url}/{request_id}"
-print(call("GET", status_url))
-rows = wait_processed(tgt, table.name, [request_id], timeout_s=wait_s)
-print(call("GET", status_url))
+first = call("GET", status_url)
+print(first)
+rows = wait_processed(tgt, table.name, [request_id], timeout_s=wait_s)   # raises, saying why, on timeout
+last = call("GET", status_url)
+print(last)
 stored = ddb.get_item(TableName=table.name, Key={schema.ID: {"S": request_id}}, ConsistentRead=True)["Item"]
 print("stored body:", stored[schema.BODY]["S"])
+show([stored_body_sentence(sent_body, stored[schema.BODY]["S"]),
+      status_change_sentence(first.json()["status"], last.json()["status"])])
 
 # %% [markdown]
-# The body is stored exactly as sent: quotes, the apostrophe and `$` included. The status went
-# from `ACCEPTED` to `PROCESSED` once the stream delivered it to the `StreamProcessor` (`02`).
+# The `StreamProcessor` that marks it `PROCESSED` is the one `02` attached to the table's stream.
 #
 # ## Bad input is refused, and nothing is written
 #

@@ -52,8 +52,10 @@ from streamlab import load
 from streamlab.aws import guard_burst
 from streamlab.experiment import PipelineNames, charts, run_experiment
 from streamlab.observe import has_series, pipeline_metrics
-from streamlab.provision import PipelineConfig, deploy
+from streamlab.notebook import conclusions
+from streamlab.notebook.conclusions import metric_peak, metric_total, show
 from streamlab.notebook.results import record_results
+from streamlab.provision import PipelineConfig, deploy
 
 RUN_DIR = Path(run_dir) / "06_observability"
 RUN_DIR.mkdir(parents=True, exist_ok=True)
@@ -93,21 +95,14 @@ metrics.groupby(["namespace", "metric", "stat"])["value"].agg(["count", "sum", "
 
 
 # %% [markdown]
-# ## Counts agree with what the client and the table saw
+# ## CloudWatch's counts next to what the client and the table saw
+#
+# Each row says whether the two agree, and if not, what the difference means.
 
 # %%
-def total(metric, stat="Sum"):
-    m = metrics[(metrics["metric"] == metric) & (metrics["stat"] == stat)]
-    return float(m["value"].sum()) if len(m) else None
-
 s, audit = exp.run.summary, exp.obs.audit
-checks = pd.DataFrame([
-    ("API requests", s["sent"], total("Count")),
-    ("API 4xx", sum(v for k, v in s["errors"].items() if k == "http_4xx"), total("4XXError")),
-    ("API 5xx", sum(v for k, v in s["errors"].items() if k == "http_5xx"), total("5XXError")),
-    ("records processed (table) / invoked (mapping)", audit.processed + audit.on_failure, total("InvokedEventCount")),
-    ("records given up (on-failure queue)", audit.on_failure, total("OnFailureDestinationDeliveredEventCount")),
-], columns=["what", "client / table / audit", "CloudWatch"])
+checks = conclusions.count_checks(s, audit, metrics)
+print(conclusions.counts_heading(checks))
 checks
 
 
@@ -121,25 +116,27 @@ checks
 # ## Where the API's time goes
 #
 # `Latency` is the whole request inside API Gateway; `IntegrationLatency` is the DynamoDB call. The
-# difference is what the gateway itself adds (mapping template, validation, response mapping).
+# difference is what the gateway itself adds (mapping template, validation, response mapping) on
+# AWS (A8). An emulator may not time the gateway's own work: the line below says whether this run can
+# show it.
 
 # %%
-def pct(metric, stat):
-    m = metrics[(metrics["metric"] == metric) & (metrics["stat"] == stat)]
-    return float(m["value"].max()) if len(m) else None
-
 latency = pd.DataFrame({
-    "API Gateway Latency": [pct("Latency", "p50"), pct("Latency", "p99")],
-    "IntegrationLatency (DynamoDB)": [pct("IntegrationLatency", "p50"), pct("IntegrationLatency", "p99")],
+    "API Gateway Latency": [metric_peak(metrics, "Latency", "p50"), metric_peak(metrics, "Latency", "p99")],
+    "IntegrationLatency (DynamoDB)": [metric_peak(metrics, "IntegrationLatency", "p50"),
+                                      metric_peak(metrics, "IntegrationLatency", "p99")],
     "client, from intended send": [s["latency_ms"]["p50"], s["latency_ms"]["p99"]],
 }, index=["p50 (worst second)", "p99 (worst second)"]).round(2)
+print(conclusions.gateway_overhead_sentence(metrics))
 latency
 
 # %% [markdown]
 # ## The dashboard
 #
-# All of it on one time axis: requests and errors, API latency, processing lag with `IteratorAge`,
-# and function errors, retries and on-failure deliveries.
+# All of it on one time axis: requests and errors, API response and service time, processing lag
+# with `IteratorAge`, and the failure lane: one small panel for each kind of failure this run
+# produced (function errors, records in failed invocations, retries, on-failure deliveries), each
+# on its own scale from zero.
 
 # %%
 board = charts.dashboard(exp.run, exp.obs.items, metrics, exp.obs.failures,
@@ -147,21 +144,36 @@ board = charts.dashboard(exp.run, exp.obs.items, metrics, exp.obs.failures,
 charts.save_figures(RUN_DIR, {"dashboard": board})
 display(Image(RUN_DIR / "dashboard.png"))
 
+# %% [markdown]
+# ## Which alarm catches which failure
+#
+# | alarm on | catches | misses |
+# |---|---|---|
+# | Lambda `Errors` (M1) | a function that raises or times out | records reported back as failed with partial batch responses (E9): the invocation succeeded |
+# | `FailedInvokeEventCount` (M3, opt-in per mapping) | every record of a failed or partly failed invocation | records never handed to the function |
+# | on-failure queue depth (`ApproximateNumberOfMessagesVisible`) | data the mapping gave up on (E7, E10) | failures still being retried |
+# | `IteratorAge` (M2) | a stream falling behind: a blocked shard, an outage, too little throughput | a single failed record that was given up quickly |
+#
+# ## Metric periods: 1 second here, 60 seconds on AWS
+#
+# The local stack publishes a point every second, so a run of a few seconds is a line of points.
+# On AWS, Lambda and API Gateway publish per minute (the standard resolution): the same run is one
+# or two points, and an alarm evaluates whole minutes, so it reacts a minute or more after a failure.
+
 # %%
 present = sorted(set(metrics["metric"]))
 record_results(RUN_DIR.parent, "06_observability", metrics_present=present, complete=metrics.attrs["complete"],
-               api_count=total("Count"), sent=s["sent"], invocations=total("Invocations"),
-               iterator_age_max_ms=pct("IteratorAge", "Maximum"), audit=audit.as_dict())
-print(f"API Count {total('Count'):.0f} for {s['sent']} requests sent; {total('Invocations'):.0f} invocations; "
-      f"IteratorAge at most {pct('IteratorAge', 'Maximum'):.0f} ms; errors {total('Errors') or 0:.0f}; "
-      f"audit: {audit.verdict}")
+               api_count=metric_total(metrics, "Count"), sent=s["sent"],
+               invocations=metric_total(metrics, "Invocations"),
+               iterator_age_max_ms=metric_peak(metrics, "IteratorAge", "Maximum"), audit=audit.as_dict())
 
 # %% [markdown]
 # ## What we saw
 #
-# * The metrics tell the same story as the client and the table: the API counted every request,
-#   the mapping invoked every record at least once, and what it gave up on reached the on-failure
-#   queue, where the audit found it.
-# * `IteratorAge` is the stream's backlog as the function sees it: the number to alarm on for
-#   processing lag, since the API's own latency says nothing about it.
-# * Nothing here was specific to the local stack: the same calls read the same metrics on AWS.
+# Every sentence below is computed from this run's metrics and audit: which counts agreed, what
+# the gateway's overhead shows here, and which alarm would have caught this run's failures.
+# Nothing in how they were read is specific to the local stack: the same calls read the same
+# metrics on AWS.
+
+# %%
+show(conclusions.observability(s, audit, metrics, period=period, is_local=tgt.is_local))

@@ -13,7 +13,11 @@ from streamlab.experiment import PipelineNames
 
 def test_without_wrk_the_bench_says_so_and_carries_on(monkeypatch):
     monkeypatch.setattr(bench_load.shutil, "which", lambda name: None)
-    assert bench_load.run_wrk("http://127.0.0.1:9/") == {"available": False, "note": "wrk not installed"}
+    missing = bench_load.run_wrk("http://127.0.0.1:9/")
+    assert missing["available"] is False
+    # it says what is missing, how to get it, and that the README's figure came from elsewhere
+    assert missing["note"].startswith("wrk not installed") and "apt-get install wrk" in missing["note"]
+    assert "README's wrk figure was measured on a machine that had it" in missing["note"]
 
 
 @pytest.mark.integration  # starts the trivial server

@@ -20,7 +20,7 @@ def test_aws_target_needs_a_region(monkeypatch):
     for key in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(key, raising=False)
     with pytest.raises(ConfigError, match="AWS_REGION"):
-        aws_target()
+        aws_target(opt_in=True)
 
 
 def test_local_clients_use_the_front_door_and_dummy_credentials():
@@ -33,5 +33,5 @@ def test_local_clients_use_the_front_door_and_dummy_credentials():
 
 def test_aws_clients_use_the_real_endpoint(monkeypatch):
     monkeypatch.setenv("AWS_REGION", "eu-west-1")
-    tgt = aws_target()
+    tgt = aws_target(opt_in=True)
     assert tgt.client("dynamodb").meta.endpoint_url == "https://dynamodb.eu-west-1.amazonaws.com"

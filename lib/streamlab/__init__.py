@@ -7,6 +7,7 @@ drives a Lambda StreamProcessor that does the slow work. The package is grouped 
     errors           the one exception tree for users of the library and the command line
     schema           the request table's item shape, shared by the API, the functions and the audit
     paths            where the checkout's infra/, notebooks/ and build/ are
+    strict_json      results files as strict JSON: a missing number is null, never NaN
 
     localstack/      the embedded stack: MiniStack + our front door, API executor (apiexec/) and
                      event source mapping (esm/), their processes and state
@@ -26,12 +27,14 @@ from streamlab.connect import connect
 from streamlab.errors import (
     ConfigError,
     CostGuardError,
+    MissingPrerequisite,
     NotebookFailed,
     PortInUseError,
     ProvisionError,
     StackError,
     StackNotRunningError,
     StreamlabError,
+    WaitTimeout,
 )
 from streamlab.target import Target
 
@@ -40,6 +43,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfigError",
     "CostGuardError",
+    "MissingPrerequisite",
     "NotebookFailed",
     "PortInUseError",
     "ProvisionError",
@@ -47,5 +51,6 @@ __all__ = [
     "StackNotRunningError",
     "StreamlabError",
     "Target",
+    "WaitTimeout",
     "connect",
 ]

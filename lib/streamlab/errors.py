@@ -6,6 +6,8 @@
      │    ├── PortInUseError
      │    └── StackNotRunningError
      ├── ProvisionError       an AWS call made while provisioning failed
+     │    └── MissingPrerequisite  a step needs what an earlier one creates; names the step to run
+     ├── WaitTimeout          something we waited for did not happen in time; the message says what
      ├── CostGuardError       an AWS burst was refused by the cost guard
      └── NotebookFailed       a notebook of the suite raised; the message names the notebook and cell
 
@@ -41,6 +43,14 @@ class ProvisionError(StreamlabError):
 
 class CostGuardError(StreamlabError):
     pass
+
+
+class WaitTimeout(StreamlabError):
+    """A wait ran out of time; the message says what was awaited, what was seen, and what to check."""
+
+
+class MissingPrerequisite(ProvisionError):
+    """A step needs something another step creates; the message names the step to run first."""
 
 
 class NotebookFailed(StreamlabError):

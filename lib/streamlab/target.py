@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Mapping
 from urllib.parse import urlparse
 
 import boto3
@@ -22,6 +22,9 @@ LOCAL_ACCOUNT_ID = "000000000000"
 # looking for a real profile.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
+OPT_IN_ENV = "STREAMLAB_AWS_OPT_IN"
+_YES = frozenset({"yes", "true", "1"})
+
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, max_pool_connections=64)
 
 
@@ -33,6 +36,8 @@ class Target:
     region: str
     endpoint_url: str | None = None
     _session: Any = field(default=None, repr=False, compare=False)
+    # Set by `aws_target` once the user opted in; otherwise the opt-in is checked before any AWS call.
+    opted_in: bool = field(default=False, repr=False, compare=False)
 
     @property
     def is_local(self) -> bool:
@@ -43,6 +48,8 @@ class Target:
             if self.is_local:
                 session = boto3.Session(region_name=self.region, **LOCAL_CREDENTIALS)
             else:
+                if not self.opted_in:  # a Target built by hand: the same opt-in as aws_target()
+                    require_aws_opt_in()
                 session = boto3.Session(region_name=self.region)
             object.__setattr__(self, "_session", session)
         return self._session
@@ -81,8 +88,30 @@ def local_target(endpoint_url: str) -> Target:
     return Target(name="local", region=LOCAL_REGION, endpoint_url=endpoint_url)
 
 
-def aws_target(region: str | None = None) -> Target:
+def aws_target(region: str | None = None, *, opt_in: bool | None = None) -> Target:
+    """The AWS target: a real, billed account, so only with the opt-in (STREAMLAB_AWS_OPT_IN=yes or
+    `opt_in=True`; ConfigError otherwise)."""
+    require_aws_opt_in(opt_in=opt_in)
     region = region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
     if not region:
         raise ConfigError("STREAMLAB_TARGET=aws needs a region: set AWS_REGION (for example us-east-1).")
-    return Target(name="aws", region=region)
+    return Target(name="aws", region=region, opted_in=True)
+
+
+def aws_opted_in(*, opt_in: bool | None = None, environ: Mapping[str, str] | None = None) -> bool:
+    """True when the caller passed opt_in=True, or (opt_in not given) STREAMLAB_AWS_OPT_IN=yes."""
+    if opt_in is not None:
+        return bool(opt_in)
+    env = os.environ if environ is None else environ
+    return env.get(OPT_IN_ENV, "").strip().lower() in _YES
+
+
+def require_aws_opt_in(*, opt_in: bool | None = None, environ: Mapping[str, str] | None = None) -> None:
+    """Raise ConfigError unless the user opted in to working on a real AWS account."""
+    if aws_opted_in(opt_in=opt_in, environ=environ):
+        return
+    raise ConfigError(
+        "STREAMLAB_TARGET=aws works on your real AWS account and costs money. To go ahead, set "
+        f"{OPT_IN_ENV}=yes (or pass opt_in=True); to stay on the free local stack, unset STREAMLAB_TARGET. "
+        "See docs/aws.md."
+    )

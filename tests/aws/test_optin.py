@@ -45,3 +45,16 @@ def test_streamlab_connect_refuses_aws_without_opt_in_and_never_starts_the_local
         streamlab.connect("aws")
     assert read_state(StackPaths(tmp_path)) is None
     assert streamlab.connect("aws", aws_opt_in=True).name == "aws"
+
+
+def test_every_way_to_an_aws_target_needs_the_opt_in(monkeypatch):
+    from streamlab.target import Target, aws_target
+
+    monkeypatch.delenv(OPT_IN_ENV, raising=False)
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+    with pytest.raises(ConfigError, match=OPT_IN_ENV):
+        aws_target()
+    with pytest.raises(ConfigError, match=OPT_IN_ENV):
+        Target(name="aws", region="us-east-1").client("sts")  # built by hand: checked before any call
+    assert aws_target(opt_in=True).opted_in
+    assert aws_target(opt_in=True).client("sts").meta.region_name == "us-east-1"  # made, never called

@@ -8,7 +8,7 @@ import pytest
 
 from streamlab.bench.load import trivial_server
 from streamlab.errors import ConfigError
-from streamlab.load import JsonBodies, constant, load_run, run_load
+from streamlab.load import JsonBodies, batches, constant, load_run, run_load
 from streamlab.localstack.stack import pick_free_port
 from tests.tiers import process_fixture
 
@@ -144,3 +144,73 @@ def test_runs_from_inside_a_running_event_loop_as_in_jupyter(fast_url):
 def test_unpicklable_body_factory_is_refused_for_workers(fast_url):
     with pytest.raises(ConfigError, match="body factory"):
         run_load(fast_url, constant(10, 1), workers=2, body=lambda n: b"{}", progress=False)
+
+
+class ConnectionLog:
+    """A keep-alive HTTP/1.1 server on 127.0.0.1 in a thread that notes when each connection was
+    opened and how many requests came: enough to see what the generator did before time zero."""
+
+    def __init__(self) -> None:
+        import asyncio
+        import threading
+        import time
+
+        self.opened: list[float] = []
+        self.requests = 0
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        async def handle(reader, writer):
+            self.opened.append(time.time())
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                                   if line.lower().startswith(b"content-length:")), 0)
+                    await reader.readexactly(length)
+                    self.requests += 1
+                    body = b'{"id": "r%d"}' % self.requests
+                    writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+                                 % (len(body), body))
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                writer.close()
+
+        async def start():
+            self.server = await asyncio.start_server(handle, "127.0.0.1", 0)
+            self.url = f"http://127.0.0.1:{self.server.sockets[0].getsockname()[1]}/"
+            ready.set()
+
+        self.thread = threading.Thread(target=lambda: (self.loop.run_until_complete(start()), self.loop.run_forever()),
+                                       daemon=True)
+        self.thread.start()
+        ready.wait(10)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def test_connections_are_opened_before_time_zero_and_send_nothing():
+    server = ConnectionLog()
+    try:
+        burst = batches(size=40, count=1, gap=1.0)
+        res = run_load(server.url, burst, progress=False)
+    finally:
+        server.close()
+    s = res.summary
+    assert s["ok"] == 40 and s["pool_size"] == 40  # a connection per request of the burst
+    assert s["warmed_connections"] == 40
+    # every connection the burst used was open before the schedule's time zero...
+    assert len(server.opened) == 40 and max(server.opened) < s["start_epoch"]
+    # ...and opening them sent no request: the target counted exactly the scheduled ones
+    assert server.requests == 40
+
+
+def test_load_report_states_send_lateness_and_its_verdict(fast_url):
+    res = run_load(fast_url, constant(50, 0.5), progress=False)
+    s = res.summary
+    assert set(s["send_lateness_ms"]) == {"p50", "p99", "max"}
+    assert s["send_lateness_ms"]["p50"] <= s["send_lateness_ms"]["p99"] <= s["send_lateness_ms"]["max"]
+    text = str(res)
+    assert "send lateness" in text and "service (ms)" in text and s["verdict"] in text

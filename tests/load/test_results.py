@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from streamlab.load.generator import ShareResult
 from streamlab.load.results import histograms_of, records_frame, summarize
@@ -23,7 +24,7 @@ def summary_of(s):
 def test_on_time_run_keeps_its_schedule():
     s = summary_of(share())
     assert s["intended_rate"] == 100.0 and s["achieved_rate"] >= 99.9
-    assert not s["generator_limited"] and s["verdict"] == "the generator kept its schedule"
+    assert not s["generator_limited"] and s["verdict"].startswith("on time: sends went out p99 0.6 ms")
     assert s["acknowledged"] == 100 and s["late_sends"] == 0
 
 
@@ -32,8 +33,18 @@ def test_late_dispatch_is_blamed_on_the_generator():
     sh.dispatched[::5] += 0.05  # the loop was 50 ms late for every fifth request
     sh.sent = sh.dispatched + 0.0001
     s = summary_of(sh)
-    assert s["generator_limited"] and "the generator, not the target" in s["verdict"]
+    assert s["generator_limited"] and s["verdict"].startswith("GENERATOR-LIMITED: sends went out late")
+    assert "the event loop itself was late" in s["verdict"]
     assert s["late_sends"] == 20
+    assert s["send_lateness_ms"]["max"] == pytest.approx(50.6, abs=0.01)
+
+
+def test_waiting_for_a_connection_is_named_as_the_cause():
+    sh = share()
+    sh.sent = sh.dispatched + np.where(np.arange(100) % 2 == 0, 0.03, 0.0001)  # half waited 30 ms for a connection
+    s = summary_of(sh)
+    assert s["generator_limited"] and "waited for a free connection" in s["verdict"]
+    assert s["send_lateness_ms"]["p50"] >= 0.6 and s["send_lateness_ms"]["p99"] == pytest.approx(30.5, abs=0.01)
 
 
 def test_ok_without_id_is_not_acknowledged():

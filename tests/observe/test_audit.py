@@ -41,7 +41,8 @@ def test_on_failure_covers_an_unprocessed_item_and_pending_is_not_lost():
     r = classify(["a", "b", "c"], t, failed_ids={"b"})
     assert (r.processed, r.on_failure, r.pending, r.missing) == (1, 1, 1, 0)
     assert r.passed and not r.settled and r.pending_ids == ["c"]
-    assert "not settled" in r.verdict
+    # pending is not a pass yet: the verdict must not start with PASS while records may still fail
+    assert r.verdict.startswith("NOT SETTLED: 1 of 3 still pending") and "PASS" not in r.verdict
 
 
 def test_on_failure_also_covers_an_item_missing_from_the_table():
@@ -194,3 +195,11 @@ def test_audit_without_a_queue_reads_no_queue_and_can_keep_messages():
     assert (r.pending, r.on_failure, r.failure_batches) == (1, 0, 0) and len(account.messages) == 1
     kept = audit(account, "t", ["a"], queue_url="q", settle_timeout=0, delete_messages=False)
     assert (kept.on_failure, account.deleted) == (1, [])
+
+
+def test_a_notebook_shows_the_audit_as_its_summary_not_a_dump_of_ids():
+    from IPython.lib.pretty import pretty
+
+    r = classify(["a", "b"], table(item("a"), item("b")))
+    assert pretty(r) == str(r) == "PASS: 0 of 2 acknowledged requests lost\n" \
+        "  acknowledged 2: processed 2, on-failure 0, pending 0, missing 0"

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
+from streamlab import strict_json
 from streamlab.cli.base import Command, say
 from streamlab.errors import ConfigError
 
@@ -90,7 +90,7 @@ def report(args: argparse.Namespace) -> int:
 
     run = load.load_run(args.run_dir)
     obs = load_observations(args.run_dir, run.acknowledged_ids)
-    (args.run_dir / "summary.json").write_text(json.dumps(run.summary, indent=2, default=str))
+    strict_json.write(args.run_dir / "summary.json", run.summary)
     paths = charts.render_run(run, obs, args.run_dir)
     _print_run(run, obs)
     say("figures: " + ", ".join(p.name for p in paths))

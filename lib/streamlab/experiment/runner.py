@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from streamlab import load
 from streamlab.errors import CostGuardError
 from streamlab.experiment import charts
+from streamlab.experiment.failure_lane import FaultWindow
 from streamlab.load.bodies import encode_body
 from streamlab.observe import Observations, observe_run, save_observations
 from streamlab.target import is_local_url
@@ -66,10 +67,15 @@ class Experiment:
         """The experiment in one table row: load, API latency, processing lag and the audit."""
         s = self.run.summary
         row: dict[str, Any] = {
-            "experiment": self.name, "sent": s["sent"], "acknowledged": s["acknowledged"],
+            "experiment": self.name, "rate req/s": s.get("intended_rate"), "sent": s["sent"],
+            "acknowledged": s["acknowledged"],
             "api errors": sum(s["errors"].values()), "dropped": s["dropped"],
             "latency p50 ms": s["latency_ms"].get("p50"), "latency p99 ms": s["latency_ms"].get("p99"),
             "latency max ms": s["latency_ms"].get("max"),
+            "service p50 ms": s["service_ms"].get("p50"), "service p99 ms": s["service_ms"].get("p99"),
+            "send lateness p99 ms": (s.get("send_lateness_ms") or {}).get("p99"),
+            "send lateness max ms": (s.get("send_lateness_ms") or {}).get("max"),
+            "generator-limited": bool(s.get("generator_limited")),
         }
         items = getattr(self.obs, "items", None)
         lag = items["lag_ms"].dropna() if items is not None and "lag_ms" in items else None
@@ -80,7 +86,8 @@ class Experiment:
         audit = getattr(self.obs, "audit", None)
         if audit is not None:
             row.update({"processed": audit.processed, "on-failure": audit.on_failure, "pending": audit.pending,
-                        "lost": audit.missing, "audit": "PASS" if audit.passed else "FAIL"})
+                        "lost": audit.missing, "audit waited s": round(audit.waited_s, 1),
+                        "audit": ("FAIL" if not audit.passed else "PASS" if audit.settled else "NOT SETTLED")})
         return row
 
 
@@ -99,6 +106,7 @@ def run_experiment(
     accept_cost: bool = False,
     guard: BurstGuard | None = None,
     progress: bool = True,
+    faults: Sequence[FaultWindow] = (),
     **load_options: Any,
 ) -> Experiment:
     """Send `schedule` at `url`, then (with a table) audit, read lag and metrics; save data and figures in `out`.
@@ -107,6 +115,8 @@ def run_experiment(
     second) and 60 on AWS (the standard resolution of the Lambda and API Gateway metrics).
     `guard` sees the burst before it is sent (`streamlab.aws.guard_burst` for AWS, with
     `accept_cost` as its confirmation); without one, only URLs on this machine are allowed.
+    `faults`: windows when the caller made something fail (shaded on the dashboard); a window
+    still open when the run starts may be closed during it.
     """
     if period is None:
         period = 1 if getattr(target, "is_local", False) else 60
@@ -119,5 +129,5 @@ def run_experiment(
                           function_name=names.function_name, esm_uuid=names.esm_uuid,
                           settle_timeout=settle_timeout, metrics_wait_s=metrics_wait_s, period=period)
         save_observations(out, obs)
-    figures = charts.render_run(run, obs, out)
+    figures = charts.render_run(run, obs, out, faults=faults)
     return Experiment(name or Path(out).name, run, obs, figures)

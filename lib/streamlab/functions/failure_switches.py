@@ -40,6 +40,25 @@ def env_number(name: str, low: float, high: float) -> float:
     return value
 
 
+class MissingCredentials(Exception):
+    """The function's environment lacks the credentials Lambda always sets."""
+
+
+def environment_credentials() -> dict:
+    """The execution role's credentials, which Lambda (and MiniStack) put in the environment.
+
+    Only these: never boto3's default chain, which would go on to ~/.aws, a profile or instance
+    metadata, i.e. the developer's own account when the function runs locally."""
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not key or not secret:
+        raise MissingCredentials(
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set: this code runs inside a Lambda "
+            "function, whose runtime sets them from the execution role."
+        )
+    return {"aws_access_key_id": key, "aws_secret_access_key": secret,
+            "aws_session_token": os.environ.get("AWS_SESSION_TOKEN") or None}
+
+
 def dynamodb():
     """One client per worker (warm invocations reuse it). Locally AWS_ENDPOINT_URL points at MiniStack."""
     global _client
@@ -47,7 +66,9 @@ def dynamodb():
         _client = boto3.client(
             "dynamodb",
             endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+            region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
             config=Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=10),
+            **environment_credentials(),
         )
     return _client
 

@@ -10,6 +10,7 @@
     run        run_load: spreads a schedule over worker processes and merges what they measured
     results    records, HDR histograms and the summary; saved to and read back from a run folder
     hdr        HDR histogram helpers: per-interval histograms, merges, percentiles
+    progress   progress bars: a widget in JupyterLab, text in a terminal, one line in executed copies
 """
 from streamlab.load.bodies import BodyFactory, JsonBodies
 from streamlab.load.results import LoadResult, format_summary, load_run

@@ -6,6 +6,10 @@ generator's own lateness), sent (request headers written to the socket, from aio
 hooks: includes any wait for a pooled connection), and done. A request that finds `max_in_flight`
 requests outstanding is dropped (never sent) and counted, so a stuck server cannot make the
 generator hoard memory, and nothing is hidden.
+
+Before the schedule's time zero every connection the pool may need is opened (TCP only, no
+request is sent, so the target counts nothing), so the first requests do not pay for connecting
+and a burst is not queued behind connection set-up.
 """
 from __future__ import annotations
 
@@ -52,11 +56,15 @@ class ShareResult:
     error: list[str]
     request_id: list[str]
     body: list[str]
+    start_epoch: float = 0.0
+    warmed: int = 0
 
 
 def classify_status(status: int) -> str:
     if 200 <= status < 300:
         return OK
+    if 300 <= status < 400:
+        return "http_3xx_not_followed"
     if 400 <= status < 500:
         return "http_4xx"
     if 500 <= status < 600:
@@ -85,15 +93,47 @@ def extract_id(payload: bytes) -> str:
     return str(value) if value is not None else ""
 
 
+async def warm_connections(session: aiohttp.ClientSession, url: str, count: int) -> int:
+    """Open up to `count` connections to `url`'s host and leave them idle in the session's pool.
+
+    Only TCP (and TLS) is set up: no HTTP request goes out, so the target's metrics and data see
+    nothing. Returns how many were opened (0 if aiohttp's connector refused the way in: the run
+    then connects on demand, and reports warmed 0).
+    """
+    connector = session.connector
+    if connector is None or count < 1:
+        return 0
+    try:
+        from yarl import URL
+
+        request = aiohttp.ClientRequest("GET", URL(url), loop=asyncio.get_running_loop(), ssl=True)
+        timeout = aiohttp.ClientTimeout(total=10.0)
+        connections = await asyncio.gather(*(connector.connect(request, [], timeout) for _ in range(count)),
+                                           return_exceptions=True)
+    except Exception:  # an aiohttp internal changed: warming is an optimisation, never a failure
+        return 0
+    opened = 0
+    for conn in connections:
+        if isinstance(conn, BaseException):
+            continue
+        conn.release()  # back into the pool, idle and open
+        opened += 1
+    return opened
+
+
 async def send_share(
     opts: SendOptions,
     seqs: Sequence[int],
     times: np.ndarray,
     bodies: Sequence[bytes],
-    start_epoch: float,
+    start_at: Callable[[], float],
     progress: Callable[[int], None] | None = None,
 ) -> ShareResult:
-    """Send request k at `start_epoch + times[k]` (wall clock) on this loop; return every record."""
+    """Open the pool's connections, then send request k at `start_at() + times[k]` (wall clock).
+
+    `start_at` is called once the connections are open and returns the shared start as an epoch
+    (it may block, e.g. until every worker process is ready). Returns every record.
+    """
     loop = asyncio.get_running_loop()
     n = len(times)
     dispatched = np.full(n, NAN)
@@ -102,8 +142,7 @@ async def send_share(
     status = np.zeros(n, dtype=np.int32)
     error = ["dropped"] * n
     request_id = [""] * n
-    # Loop time of the shared start: workers agree on a wall-clock instant, each maps it to its own clock.
-    t0 = loop.time() + (start_epoch - time.time())
+    t0 = 0.0  # set below, once the connections are warm
 
     async def on_headers_sent(session: Any, ctx: Any, params: Any) -> None:
         sent[ctx.trace_request_ctx["k"]] = loop.time() - t0
@@ -120,7 +159,9 @@ async def send_share(
         nonlocal in_flight, finished
         dispatched[k] = loop.time() - t0
         try:
-            async with session.request(opts.method, opts.url, data=bodies[k], trace_request_ctx={"k": k}) as resp:
+            # Never follow a redirect: a burst aimed at this machine must not land on a real (billed) endpoint.
+            async with session.request(opts.method, opts.url, data=bodies[k], trace_request_ctx={"k": k},
+                                       allow_redirects=False) as resp:
                 payload = await resp.read()
             done[k] = loop.time() - t0
             status[k] = resp.status
@@ -146,6 +187,10 @@ async def send_share(
     async with aiohttp.ClientSession(
         connector=connector, timeout=timeout, trace_configs=[trace], headers=dict(opts.headers)
     ) as session:
+        warmed = await warm_connections(session, opts.url, min(opts.pool_size, n))
+        start_epoch = start_at()
+        # Loop time of the shared start: workers agree on a wall-clock instant, each maps it to its own clock.
+        t0 = loop.time() + (start_epoch - time.time())
         ticker = asyncio.create_task(report_progress()) if progress else None
         k = 0
         try:
@@ -181,6 +226,8 @@ async def send_share(
         error=error,
         request_id=request_id,
         body=[b.decode("utf-8", "replace") for b in bodies],
+        start_epoch=start_epoch,
+        warmed=warmed,
     )
 
 

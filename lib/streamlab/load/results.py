@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from hdrh.histogram import HdrHistogram
 
+from streamlab import strict_json
 from streamlab.errors import ConfigError
 from streamlab.load import hdr
 from streamlab.load.generator import ERROR_CLASSES, OK, ShareResult
@@ -26,8 +27,12 @@ HISTOGRAMS_FILE = "histograms.json"
 RUN_FILE = "run.json"
 METRICS = ("latency", "service", "lag")  # the histogrammed columns, in ms
 
-# A dispatch lag (the event loop's own lateness, before any wait for a connection) whose p99
-# passes the late threshold means the generator, not the target, was the bottleneck.
+# Send lateness = sent - intended: how late a request's headers went out. When its p99 passes
+# LATE_MS the run is *generator-limited*: the schedule was not kept, so a response time counted
+# from the intended time includes a wait the target never saw (the service time, sent -> answer,
+# is the target's own). The lateness splits into the event loop's own (dispatched - intended: too
+# much to send for one process) and the wait for a free connection (sent - dispatched).
+LATE_MS = 10.0
 
 
 def records_frame(shares: Iterable[tuple[int, ShareResult]]) -> pd.DataFrame:
@@ -106,8 +111,7 @@ class LoadResult:
         cols = [c for c in self.records.columns if not c.endswith("_ms")]
         self.records[cols].to_csv(run_dir / REQUESTS_FILE, index=False)
         (run_dir / HISTOGRAMS_FILE).write_text(json.dumps(self.histograms))
-        (run_dir / RUN_FILE).write_text(json.dumps(
-            {"summary": self.summary, "windows": [list(w) for w in self.windows]}, indent=2, default=_jsonable))
+        strict_json.write(run_dir / RUN_FILE, {"summary": self.summary, "windows": [list(w) for w in self.windows]})
         self.run_dir = run_dir
         return run_dir
 
@@ -116,14 +120,6 @@ class LoadResult:
 
     def _repr_html_(self) -> str:
         return "<pre>" + format_summary(self.summary).replace("&", "&amp;").replace("<", "&lt;") + "</pre>"
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.floating,)):
-        return float(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def load_run(run_dir: str | Path) -> LoadResult:
@@ -144,7 +140,7 @@ def load_run(run_dir: str | Path) -> LoadResult:
 
 
 _SETTINGS = ("url", "profile", "params", "workers", "pool_size", "max_in_flight", "timeout",
-             "late_ms", "start_epoch", "wall_s")
+             "late_ms", "start_epoch", "wall_s", "warmed_connections")
 
 
 def _rates(df: pd.DataFrame) -> tuple[float, float]:
@@ -164,7 +160,13 @@ def _rates(df: pd.DataFrame) -> tuple[float, float]:
     return n / (span + gap), len(sent) / achieved_span
 
 
-def summarize(df: pd.DataFrame, histograms: dict[str, dict], *, late_ms: float = 10.0, **settings: Any) -> dict[str, Any]:
+def _p(values: pd.Series, q: float) -> float | None:
+    values = values.dropna()
+    return round(float(np.percentile(values, q)), 3) if len(values) else None
+
+
+def summarize(df: pd.DataFrame, histograms: dict[str, dict], *, late_ms: float = LATE_MS,
+              **settings: Any) -> dict[str, Any]:
     """Counts, rates and percentiles of a run; percentiles come from the merged histograms."""
     counts = df["error"].value_counts().to_dict()
     scheduled = len(df)
@@ -172,8 +174,8 @@ def summarize(df: pd.DataFrame, histograms: dict[str, dict], *, late_ms: float =
     sent = scheduled - dropped
     intended_rate, achieved_rate = _rates(df)
     lat = {m: hdr.percentiles_ms(hdr.decode(histograms[m]["total"])) for m in METRICS}
-    dispatch_p99 = float(np.nanpercentile(df["dispatch_lag_ms"], 99)) if sent else None
-    generator_limited = bool(dispatch_p99 is not None and dispatch_p99 > late_ms)
+    lateness = {"p50": _p(df["lag_ms"], 50), "p99": _p(df["lag_ms"], 99), "max": _p(df["lag_ms"], 100)}
+    generator_limited = bool(lateness["p99"] is not None and lateness["p99"] > late_ms)
     ok = int(counts.get(OK, 0))
     acknowledged = int(((df["error"] == OK) & (df["request_id"] != "")).sum())
     summary: dict[str, Any] = {
@@ -191,7 +193,9 @@ def summarize(df: pd.DataFrame, histograms: dict[str, dict], *, late_ms: float =
         "latency_ms": lat["latency"],
         "service_ms": lat["service"],
         "lag_ms": lat["lag"],
-        "dispatch_lag_p99_ms": dispatch_p99,
+        "send_lateness_ms": lateness,
+        "dispatch_lag_p99_ms": _p(df["dispatch_lag_ms"], 99),
+        "connection_wait_p99_ms": _p(df["sent_s"].sub(df["dispatched_s"]).mul(1000.0), 99),
         "generator_limited": generator_limited,
     }
     summary["verdict"] = verdict(summary)
@@ -199,18 +203,26 @@ def summarize(df: pd.DataFrame, histograms: dict[str, dict], *, late_ms: float =
 
 
 def verdict(s: dict[str, Any]) -> str:
-    """One sentence on who limited the run; says so when the generator could not keep up."""
-    if s.get("generator_limited"):
-        return (f"the generator, not the target, was the limit: it dispatched late "
-                f"(p99 {s['dispatch_lag_p99_ms']:.1f} ms > {s['late_ms']:g} ms); "
-                "use more workers or a lower rate")
+    """Whether the sends went out on time and, if not, by how much and why (see LATE_MS)."""
+    late = s.get("send_lateness_ms") or {}
+    if late.get("p99") is None:
+        text = "nothing was sent"
+    elif s.get("generator_limited"):
+        cause = ("the event loop itself was late (too much to send for one process: use more workers or a lower rate)"
+                 if (s.get("dispatch_lag_p99_ms") or 0) > s["late_ms"] else
+                 f"requests waited for a free connection (pool of {s.get('pool_size', '?')}: the target answered "
+                 "too slowly for this rate, or the pool is too small)")
+        text = (f"GENERATOR-LIMITED: sends went out late, p50 {late['p50']:,.1f} ms, p99 {late['p99']:,.1f} ms, "
+                f"max {late['max']:,.1f} ms (threshold p99 {s['late_ms']:g} ms), so response times from the "
+                f"intended time include a wait the API never saw; the service time (sent -> answer) is the "
+                f"API's own. Cause: {cause}")
+    else:
+        text = (f"on time: sends went out p99 {late['p99']:,.1f} ms, max {late['max']:,.1f} ms late "
+                f"(threshold p99 {s['late_ms']:g} ms)")
     if s.get("dropped"):
-        return (f"{s['dropped']} sends dropped at the in-flight cap ({s.get('max_in_flight')}): "
-                "the target could not keep up with the schedule")
-    if s.get("late_sends"):
-        return (f"{s['late_sends']} sends went out more than {s['late_ms']:g} ms late waiting for a "
-                "connection: the target answered too slowly for the pool")
-    return "the generator kept its schedule"
+        text += (f"; {s['dropped']} sends dropped at the in-flight cap ({s.get('max_in_flight')}): "
+                 "the target could not keep up with the schedule")
+    return text
 
 
 def _fmt(value: Any) -> str:
@@ -229,9 +241,10 @@ def format_summary(s: dict[str, Any]) -> str:
         f"ok {s['ok']}, acknowledged {s['acknowledged']}",
         f"errors           {', '.join(f'{k} {v}' for k, v in s['errors'].items()) or 'none'}",
         f"rate (req/s)     intended {_fmt(s['intended_rate'])}, achieved {_fmt(s['achieved_rate'])}",
-        f"late sends       {s['late_sends']} (lag > {s['late_ms']:g} ms)",
+        f"late sends       {s['late_sends']} (more than {s['late_ms']:g} ms after the intended time)",
     ]
-    for name, key in (("latency (ms)", "latency_ms"), ("service (ms)", "service_ms"), ("lag (ms)", "lag_ms")):
+    for name, key in (("response (ms)", "latency_ms"), ("service (ms)", "service_ms"),
+                      ("send lateness", "lag_ms")):
         pct = s[key]
         lines.append(f"{name:<17}" + ", ".join(f"{k} {_fmt(v)}" for k, v in pct.items()))
     lines.append(f"verdict          {s['verdict']}")

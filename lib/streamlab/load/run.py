@@ -7,38 +7,29 @@ import os
 import pickle
 import queue as queue_mod
 import time
-import warnings
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
 from streamlab.errors import ConfigError, StreamlabError
 from streamlab.load.bodies import BodyFactory, JsonBodies
 from streamlab.load.generator import SendOptions, ShareResult, make_bodies, run_coroutine, send_share
-from streamlab.load.results import LoadResult, histograms_of, merge_histograms, records_frame, summarize
+from streamlab.load.results import LATE_MS, LoadResult, histograms_of, merge_histograms, records_frame, summarize
+from streamlab.load.progress import progress_bar
 from streamlab.load.schedule import Schedule
 
 # What one Python event loop sends on time on a small machine (see `streamlab bench load`);
 # `workers="auto"` spreads anything above it over processes.
 PER_PROCESS_RATE = 2000.0
-# The workers need this long to import and get ready before the shared start.
+# The workers need this long to import, open their connections and get ready before the shared start.
 WORKER_READY_TIMEOUT = 60.0
-
-
-def _progress_bar(total: int, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    with warnings.catch_warnings():
-        # Without ipywidgets tqdm.auto warns and falls back to the text bar, which is what we want.
-        warnings.simplefilter("ignore")
-        from tqdm.auto import tqdm
-    # Once a second: enough to watch, and a short record in an executed notebook.
-    return tqdm(total=total, unit="req", desc="requests", leave=True, mininterval=1.0)
+# Time zero is this long after the connections are open: time for the loop to reach its first sleep.
+START_DELAY_S = 0.05
 
 
 def pool_size_for(schedule: Schedule, workers: int = 1) -> int:
-    """Connections per worker for its share of the peak rate, assuming answers within 100 ms
-    (16..1000)."""
-    return int(min(1000, max(16, math.ceil(schedule.peak_rate / workers / 10))))
+    """Connections per worker: its share of the most sends intended within any 100 ms, assuming
+    answers within 100 ms (16..1000). A burst gets a connection per request, so it can go out at once."""
+    return int(min(1000, max(16, math.ceil(schedule.peak_count(0.1) / workers))))
 
 
 def worker_count(schedule: Schedule, workers: int | Literal["auto"]) -> int:
@@ -59,7 +50,7 @@ def run_load(
     pool_size: int | None = None,
     max_in_flight: int | None = None,
     timeout: float = 10.0,
-    late_ms: float = 10.0,
+    late_ms: float = LATE_MS,
     headers: Mapping[str, str] | None = None,
     progress: bool = True,
     out: str | Path | None = None,
@@ -88,7 +79,7 @@ def run_load(
     sent_headers = {"Content-Type": "application/json", **(headers or {})}
     opts = SendOptions(url=url, timeout=timeout, pool_size=pool, max_in_flight=cap,
                        headers=tuple(sent_headers.items()))
-    bar = _progress_bar(len(schedule), progress)
+    bar = progress_bar(len(schedule), desc="requests", unit="requests", enabled=progress)
     started = time.time()
     try:
         if n_workers == 1:
@@ -105,6 +96,7 @@ def run_load(
     summary = summarize(
         df, histograms, late_ms=late_ms, url=url, profile=schedule.name, params=schedule.params,
         workers=n_workers, pool_size=pool, max_in_flight=cap, timeout=timeout,
+        warmed_connections=sum(s.warmed for _, s in shares),
         start_epoch=start_epoch, wall_s=round(time.time() - started, 3),
     )
     result = LoadResult(df, histograms, summary, list(schedule.windows))
@@ -116,9 +108,10 @@ def run_load(
 def _run_one(opts: SendOptions, schedule: Schedule, body: BodyFactory, bar: Any) -> tuple[ShareResult, float]:
     seqs = list(range(len(schedule)))
     bodies = make_bodies(body, seqs)
-    start_epoch = time.time() + 0.05
     update = bar.update if bar is not None else None
-    return run_coroutine(lambda: send_share(opts, seqs, schedule.times, bodies, start_epoch, update)), start_epoch
+    share = run_coroutine(lambda: send_share(opts, seqs, schedule.times, bodies, lambda: time.time() + START_DELAY_S,
+                                             update))
+    return share, share.start_epoch
 
 
 def _worker_main(opts: SendOptions, seqs: list[int], times: Any, body: BodyFactory,
@@ -127,14 +120,17 @@ def _worker_main(opts: SendOptions, seqs: list[int], times: Any, body: BodyFacto
         bodies = make_bodies(body, seqs)
         import asyncio
 
-        ready.put(os.getpid())
-        go.wait()
+        def start_when_all_ready() -> float:
+            # Called with this worker's connections open: the parent starts the clock once all are.
+            ready.put(os.getpid())
+            go.wait()
+            return start.value
 
         def bump(k: int) -> None:
             with done_count.get_lock():
                 done_count.value += k
 
-        share = asyncio.run(send_share(opts, seqs, times, bodies, start.value, bump))
+        share = asyncio.run(send_share(opts, seqs, times, bodies, start_when_all_ready, bump))
         df = records_frame([(0, share)])
         results.put(("ok", share, histograms_of(df)))
     except BaseException as exc:  # reported to the parent, which raises it

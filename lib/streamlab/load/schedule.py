@@ -37,12 +37,16 @@ class Schedule:
 
     @property
     def peak_rate(self) -> float:
-        """The highest number of sends intended in any 1-s window (sizes the connection pool)."""
+        """The highest number of sends intended in any 1-s window."""
+        return float(self.peak_count(1.0))
+
+    def peak_count(self, window: float) -> int:
+        """The most sends intended within any `window` seconds (sizes the connection pool)."""
         if len(self.times) == 0:
-            return 0.0
-        # requests in [t, t+1) for every t that is a send time
-        ends = np.searchsorted(self.times, self.times + 1.0 - 1e-9, side="left")
-        return float((ends - np.arange(len(self.times))).max())
+            return 0
+        # requests in [t, t+window) for every t that is a send time
+        ends = np.searchsorted(self.times, self.times + window - 1e-9, side="left")
+        return int((ends - np.arange(len(self.times))).max())
 
     def split(self, parts: int) -> list[np.ndarray]:
         """Indices dealt round-robin into `parts` shares, so every share keeps the profile's shape."""

@@ -6,7 +6,14 @@
     service     the command line and serving loop every service process shares
     frontdoor   the public endpoint on 127.0.0.1: our routes first, everything else to MiniStack
     proxy       what the front door and its services share: routes, context, forwarding
-    awserror    the emulated services' error base (AWS status, code, message)
+    awserror    the emulated services' error base (AWS status, code, message); no plain-text answer
+    guard       who may call the front door (loopback Host, no web pages on the control plane), no admin paths
+    forwardcheck  AWS-shaped 400s for malformed calls, before they are forwarded to MiniStack
+    modelcheck  JSON-protocol requests checked against botocore's service models
+    limits      timeouts, connection cap, JSON depth, large work off the event loop
+    childenv    the minimal explicit environment of the stack's processes (and MiniStack's Lambdas)
+    private     STREAMLAB_HOME private (0700/0600) whatever the umask
+    logrotate   size-capped logs (copy-and-truncate)
     cloudwatch  the per-second CloudWatch publisher both services use
     apiexec/    the API Gateway integration executor (REST API invocations)
     esm/        the event source mapping for DynamoDB streams (its own process)

@@ -8,6 +8,7 @@ Services plug in through `build_routes`: each contributes `Route`s (`proxy`), tr
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import aiohttp
@@ -15,6 +16,9 @@ from aiohttp import web
 
 from streamlab.localstack.apiexec.service import routes as api_routes
 from streamlab.localstack.esm.routes import routes as esm_routes
+from streamlab.localstack import forwardcheck, guard
+from streamlab.localstack.awserror import AwsError
+from streamlab.localstack.logrotate import keep_rotating
 from streamlab.localstack.proxy import FrontDoorContext, Route, forward
 from streamlab.localstack.service import run_service, serve_app
 from streamlab.localstack.state import StackPaths
@@ -25,6 +29,7 @@ HEALTH_PATH = "/_streamlab/health"
 # Bodies up to this size reach our handlers; the API executor enforces AWS's own 10 MB limit
 # below it so it can answer 413 itself.
 MAX_BODY = 64 * 1024 * 1024
+LOG_ROTATION = web.AppKey("log_rotation", asyncio.Task)
 
 
 def build_routes(ctx: FrontDoorContext) -> list[Route]:
@@ -44,19 +49,28 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
         ctx = FrontDoorContext(upstream=upstream, paths=paths, http=http)
         app["ctx"] = ctx
         app["routes"] = build_routes(ctx)
+        app[LOG_ROTATION] = asyncio.create_task(keep_rotating(paths.logs))
 
     async def close_client(app: web.Application) -> None:
+        app[LOG_ROTATION].cancel()
         await app["ctx"].http.close()
 
     app.on_startup.append(start_client)
     app.on_cleanup.append(close_client)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
+        route = next((r for r in app["routes"] if r.matches(request)), None)
+        data_plane = route is not None and route.data_plane
+        try:
+            guard.check(request, is_data_plane=data_plane)
+            if not data_plane:
+                await forwardcheck.check(request)
+        except AwsError as refusal:
+            return refusal.to_response()
         if request.path == HEALTH_PATH:
             return web.json_response({"status": "ok", "routes": [r.name for r in app["routes"]]})
-        for route in app["routes"]:
-            if route.matches(request):
-                return await route.handle(request)
+        if route is not None:
+            return await route.handle(request)
         return await forward(request, app["ctx"])
 
     app.router.add_route("*", "/{tail:.*}", dispatch)

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import psutil
 
+from streamlab.localstack import private
 from streamlab.localstack.state import ProcessRecord
 
 
 def spawn(name: str, argv: list[str], env: dict[str, str] | None, log: Path) -> ProcessRecord:
-    """Start `argv` in its own session (so its own children can be stopped with it)."""
+    """Start `argv` in its own session (so its own children can be stopped with it), with umask 077
+    so that everything it creates is private to the user."""
     log.parent.mkdir(parents=True, exist_ok=True)
-    with open(log, "ab") as out:
+    with private.open_private(log, "ab") as out:
         proc = subprocess.Popen(
             argv,
             env=env,
@@ -24,6 +26,7 @@ def spawn(name: str, argv: list[str], env: dict[str, str] | None, log: Path) -> 
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            umask=private.UMASK,
         )
     return ProcessRecord(
         name=name, pid=proc.pid, create_time=psutil.Process(proc.pid).create_time(), argv=argv, log=str(log)
@@ -49,15 +52,25 @@ def _group_members(record: ProcessRecord) -> list[psutil.Process]:
 
 
 def stop(record: ProcessRecord, timeout: float = 10.0) -> bool:
-    """Stop the process and its descendants: SIGTERM, then SIGKILL after `timeout`. True if it was running."""
+    """Stop the process and its descendants: SIGTERM, then SIGKILL after `timeout`. True if it was running.
+
+    A process that died on its own (kill -9) may have left children (MiniStack's Lambda workers):
+    those are stopped too, found by the process group it led."""
     if not is_alive(record):
         _reap(record.pid)
+        _terminate(_orphans(record), timeout)
         return False
     members = _group_members(record)
     try:
         os.killpg(record.pid, signal.SIGTERM)
     except ProcessLookupError:
         pass
+    _terminate(members, timeout)
+    _reap(record.pid)
+    return True
+
+
+def _terminate(members: list[psutil.Process], timeout: float) -> None:
     for proc in members:
         try:
             proc.terminate()
@@ -70,8 +83,24 @@ def stop(record: ProcessRecord, timeout: float = 10.0) -> bool:
         except psutil.NoSuchProcess:
             pass
     psutil.wait_procs(alive, timeout=timeout)
-    _reap(record.pid)
-    return True
+
+
+def _orphans(record: ProcessRecord) -> list[psutil.Process]:
+    """What is left of the process group of a dead `record` (spawned with its own session, so the
+    group id is its pid), unless that pid now names another process (then its group is not ours)."""
+    try:
+        if abs(psutil.Process(record.pid).create_time() - record.create_time) >= 0.01:
+            return []
+    except psutil.NoSuchProcess:
+        pass
+    left = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != record.pid and os.getpgid(proc.pid) == record.pid and proc.create_time() >= record.create_time:
+                left.append(proc)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return left
 
 
 def _reap(pid: int) -> None:

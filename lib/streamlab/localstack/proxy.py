@@ -5,12 +5,14 @@ import only this module and `awserror`, never the front door.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 import aiohttp
 from aiohttp import web
 
+from streamlab.localstack import limits
 from streamlab.localstack.awserror import aws_error
 from streamlab.localstack.state import StackPaths
 
@@ -40,6 +42,13 @@ class Route:
     name: str
     matches: Callable[[web.Request], bool]
     handle: Handler
+    # API Gateway's data plane: web pages may call it (CORS is the API's business).
+    data_plane: bool = False
+
+
+# A body the front door read already (to check it) is kept on the request under this key and
+# forwarded as read.
+BODY_KEY = "streamlab.forward_body"
 
 
 def _forward_headers(headers: "aiohttp.typedefs.LooseHeaders") -> list[tuple[str, str]]:
@@ -50,11 +59,13 @@ async def forward(request: web.Request, ctx: FrontDoorContext, unreachable_hint:
     """Send the request to `ctx.upstream` (MiniStack unless a service says otherwise) as it came
     and stream the answer back. `unreachable_hint` replaces the message when it cannot be reached."""
     url = ctx.upstream + request.raw_path
-    body = request.content if request.body_exists else None
+    body = request.get(BODY_KEY)
+    if body is None and request.body_exists:
+        body = request.content
     try:
         async with ctx.http.request(
             request.method, url, headers=_forward_headers(request.headers), data=body,
-            allow_redirects=False,
+            allow_redirects=False, timeout=limits.upstream_timeout(request.path),
         ) as upstream:
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             for key, value in upstream.headers.items():
@@ -65,5 +76,8 @@ async def forward(request: web.Request, ctx: FrontDoorContext, unreachable_hint:
                 await response.write(chunk)
             await response.write_eof()
             return response
+    except asyncio.TimeoutError:  # before ClientConnectionError: aiohttp's read timeout is both
+        return aws_error(504, "ServiceUnavailable", f"{ctx.upstream} did not answer in time; if MiniStack hangs, "
+                                                    "restart the stack with `streamlab down` then `streamlab up`.")
     except aiohttp.ClientConnectionError as exc:
         return aws_error(502, "ServiceUnavailable", unreachable_hint or f"MiniStack at {ctx.upstream} is unreachable: {exc}")

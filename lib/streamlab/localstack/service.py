@@ -10,15 +10,20 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from streamlab.localstack import limits
+from streamlab.localstack.awserror import aws_shaped_errors
 from streamlab.localstack.state import StackPaths
 
 log = logging.getLogger("streamlab.service")
 
 
 async def serve_app(app: web.Application, port: int, banner: str) -> None:
-    """Serve `app` on 127.0.0.1:`port` until SIGTERM or SIGINT, then shut it down cleanly."""
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    """Serve `app` on 127.0.0.1:`port` until SIGTERM or SIGINT, then shut it down cleanly.
+    Idle and header timeouts and the connection cap are those of `limits`."""
+    app.middlewares.append(aws_shaped_errors)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, **limits.runner_options())
     await runner.setup()
+    limits.cap_connections(runner)
     await web.TCPSite(runner, "127.0.0.1", port, backlog=1024, reuse_address=True).start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -20,6 +20,8 @@ from typing import Callable
 
 from streamlab.errors import PortInUseError, StackError, StackNotRunningError
 from streamlab.localstack import processes
+from streamlab.localstack.childenv import minimal_env, streamlab_settings
+from streamlab.localstack.private import secure_tree
 from streamlab.localstack.state import (
     ProcessRecord,
     StackPaths,
@@ -46,28 +48,17 @@ class ServiceSpec:
 
 
 def _ministack_env(state: StackState, paths: StackPaths) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(
-        GATEWAY_PORT=str(state.ministack_port),
-        BIND_HOST=LOOPBACK,
-        # MiniStack writes its pid file and Lambda code under TMPDIR.
-        TMPDIR=str(paths.tmp),
-        LOG_LEVEL=os.environ.get("STREAMLAB_MINISTACK_LOG_LEVEL", "WARNING"),
-        MINISTACK_REGION="us-east-1",
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    # Never let a developer's real AWS settings leak into the emulator or its Lambdas.
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        env.pop(key, None)
-    return env
+    # MiniStack passes its environment on to every Lambda worker: see childenv.
+    return minimal_env(paths, {
+        "GATEWAY_PORT": str(state.ministack_port),
+        "BIND_HOST": LOOPBACK,
+        "LOG_LEVEL": os.environ.get("STREAMLAB_MINISTACK_LOG_LEVEL", "WARNING"),
+        "MINISTACK_REGION": "us-east-1",
+    })
 
 
 def _frontdoor_env(state: StackState, paths: StackPaths) -> dict[str, str]:
-    env = _ministack_env(state, paths)
-    env["STREAMLAB_HOME"] = str(paths.home)
-    return env
+    return minimal_env(paths, {**streamlab_settings(), "STREAMLAB_HOME": str(paths.home)})
 
 
 SERVICES: tuple[ServiceSpec, ...] = (
@@ -114,9 +105,13 @@ class StackStatus:
     detail: str
 
 
+# Health checks go to loopback directly, whatever proxy the user's shell names.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
 def _answers(url: str, timeout: float = 1.0) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with _DIRECT.open(url, timeout=timeout) as resp:
             return resp.status == 200
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -191,6 +186,7 @@ def up(port: int | None = None, home: Path | None = None, log: Callable[[str], N
     port = port or default_port()
     with locked(paths):
         paths.create()
+        secure_tree(paths.home)  # a home made by an older version, or under a lax umask
         state = read_state(paths)
         if state is not None:
             if _healthy(state):

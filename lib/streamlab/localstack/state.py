@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from streamlab.localstack.private import make_private_dir, open_private
+
 DEFAULT_PORT = 4566
 
 
@@ -42,7 +44,7 @@ class StackPaths:
 
     def create(self) -> None:
         for folder in (self.home, self.logs, self.tmp, self.data):
-            folder.mkdir(parents=True, exist_ok=True)
+            make_private_dir(folder)
 
 
 def default_home() -> Path:
@@ -103,7 +105,7 @@ def read_state(paths: StackPaths) -> StackState | None:
 
 def write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w") as fh:
+    with open_private(tmp, "w") as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
@@ -121,8 +123,8 @@ def remove_state(paths: StackPaths) -> None:
 @contextlib.contextmanager
 def locked(paths: StackPaths) -> Iterator[None]:
     """Serialise up/down across processes (two notebooks starting the stack at once)."""
-    paths.home.mkdir(parents=True, exist_ok=True)
-    with open(paths.lock_file, "w") as fh:
+    make_private_dir(paths.home)
+    with open_private(paths.lock_file, "a") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield

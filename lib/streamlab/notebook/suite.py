@@ -6,16 +6,20 @@ source notebooks. Each notebook gets `run_dir` plus the profile's parameters; a 
 """
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from streamlab import paths
 from streamlab.paths import NOTEBOOKS
 from streamlab.errors import ConfigError, NotebookFailed
+from streamlab.notebook.kernels import IpcKernelManager
 from streamlab.localstack import stack
+from streamlab.load.progress import ENV as PROGRESS_ENV
 from streamlab.target import target_name_from_env
 
 BUILD = paths.BUILD / "run"
@@ -55,6 +59,31 @@ def new_run_dir(root: Path = BUILD) -> Path:
     return run_dir
 
 
+@contextlib.contextmanager
+def executed_copy_settings() -> Iterator[None]:
+    """The kernel's environment for an executed copy nobody watches: progress as one final line
+    (unless the caller chose otherwise). Restored afterwards: the caller's process is left as it was."""
+    before = os.environ.get(PROGRESS_ENV)
+    os.environ.setdefault(PROGRESS_ENV, "final")
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PROGRESS_ENV, None)
+
+
+def execute_notebook(nb: Path, out: Path, parameters: dict, cwd: Path = NOTEBOOKS) -> None:
+    """Execute one notebook into `out` with papermill, as the suite does: the project's kernel over
+    IPC, progress as one final line; raises papermill's PapermillExecutionError on a failed cell."""
+    import papermill
+
+    with executed_copy_settings():
+        papermill.execute_notebook(
+            str(nb), str(out), parameters=parameters, kernel_name=KERNEL, cwd=str(cwd), progress_bar=False,
+            execution_timeout=CELL_TIMEOUT, kernel_manager_class=IpcKernelManager,
+        )
+
+
 def run_suite(
     profile: str = "ci",
     run_dir: Path | None = None,
@@ -83,12 +112,7 @@ def run_suite(
             log(f"[{i}/{len(notebooks)}] {nb.name} -> {out}")
             started = time.monotonic()
             try:
-                papermill.execute_notebook(
-                    str(nb), str(out),
-                    parameters={"target": target, "run_dir": str(run_dir), **params.get(nb.stem, {})},
-                    kernel_name=KERNEL, cwd=str(NOTEBOOKS), progress_bar=False,
-                    execution_timeout=CELL_TIMEOUT,
-                )
+                execute_notebook(nb, out, {"target": target, "run_dir": str(run_dir), **params.get(nb.stem, {})})
             except papermill.PapermillExecutionError as exc:
                 raise NotebookFailed(
                     f"{nb.name} failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}. "

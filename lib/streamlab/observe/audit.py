@@ -52,7 +52,9 @@ class AuditResult:
         if not self.passed:
             return f"FAIL: {self.missing} of {self.acknowledged} acknowledged requests lost"
         if not self.settled:
-            return f"PASS (not settled: {self.pending} still pending): 0 of {self.acknowledged} lost"
+            # Not a pass yet: pending records may still fail; say what is known and that it is not over.
+            return (f"NOT SETTLED: {self.pending} of {self.acknowledged} still pending after "
+                    f"{self.waited_s:.0f} s; none lost so far")
         return f"PASS: 0 of {self.acknowledged} acknowledged requests lost"
 
     def as_dict(self) -> dict[str, Any]:
@@ -84,6 +86,10 @@ class AuditResult:
 
     def __str__(self) -> str:
         return "\n".join(self._lines())
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # What an executed notebook keeps as text: the summary, not a dump of every id.
+        printer.text(str(self))
 
     def _repr_html_(self) -> str:
         colour = "#1a7f37" if self.passed and self.settled else ("#9a6700" if self.passed else "#cf222e")

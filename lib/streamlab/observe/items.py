@@ -15,7 +15,7 @@ import pandas as pd
 from boto3.dynamodb.types import TypeDeserializer
 
 from streamlab import schema
-from streamlab.errors import ConfigError
+from streamlab.errors import ConfigError, WaitTimeout
 
 COLUMNS = [schema.ID, schema.ACCEPTED_AT, schema.STATUS, schema.PROCESSED_AT, schema.ATTEMPTS]
 _NAMES = {f"#a{i}": name for i, name in enumerate(COLUMNS)}  # several are reserved words (status)
@@ -103,12 +103,31 @@ def read_lag(target_or_client: Any, table: str, ids: Iterable[str] | None = None
 
 def wait_processed(target_or_client: Any, table: str, ids: Iterable[str], timeout_s: float = 60.0,
                    interval_s: float = 0.2) -> pd.DataFrame:
-    """Poll until every id is PROCESSED (or `timeout_s` passes); return their rows with lag_ms."""
+    """Poll until every id is PROCESSED; return their rows with lag_ms.
+
+    Raises WaitTimeout when `timeout_s` passes first, saying how many were processed and what
+    the others' status was, so a caller never mistakes a timeout for a result.
+    """
     wanted = list(dict.fromkeys(ids))
     deadline = time.monotonic() + timeout_s
     while True:
         frame = items_frame(get_items(target_or_client, table, wanted))
-        done = (frame[schema.STATUS] == schema.PROCESSED).sum()
-        if done == len(wanted) or time.monotonic() > deadline:
+        done = int((frame[schema.STATUS] == schema.PROCESSED).sum())
+        if done == len(wanted):
             return frame
+        if time.monotonic() > deadline:
+            raise WaitTimeout(describe_unprocessed(table, wanted, frame, timeout_s))
         time.sleep(interval_s)
+
+
+def describe_unprocessed(table: str, wanted: list[str], frame: pd.DataFrame, timeout_s: float) -> str:
+    """Why a wait for processing ended: counts by status, and the likely cause."""
+    statuses = dict(zip(frame[schema.ID], frame[schema.STATUS]))
+    by_status: dict[str, int] = {}
+    for i in wanted:
+        key = statuses.get(i) or "not in the table"
+        by_status[key] = by_status.get(key, 0) + 1
+    seen = ", ".join(f"{n} {status}" for status, n in sorted(by_status.items()))
+    return (f"waited {timeout_s:g} s for {len(wanted)} request(s) in {table} to become {schema.PROCESSED}; "
+            f"saw {seen}. Items still {schema.ACCEPTED} mean nothing processed the stream: is the "
+            "StreamProcessor deployed with its event source mapping (notebook 02, or `streamlab deploy`)?")

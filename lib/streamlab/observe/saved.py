@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from streamlab import schema
+from streamlab import schema, strict_json
 from streamlab.observe.audit import AuditResult, classify
 from streamlab.observe.failures import OnFailureRecord
 
@@ -36,9 +36,9 @@ def save_observations(run_dir: str | Path, obs: Observations) -> None:
     if obs.metrics is not None:
         obs.metrics.to_csv(run_dir / METRICS_FILE, index=False)
     if obs.failures:
-        (run_dir / FAILURES_FILE).write_text(json.dumps([f.as_dict() for f in obs.failures], indent=2))
+        strict_json.write(run_dir / FAILURES_FILE, [f.as_dict() for f in obs.failures])
     if obs.audit is not None:
-        (run_dir / AUDIT_FILE).write_text(json.dumps(obs.audit.as_dict(), indent=2))
+        strict_json.write(run_dir / AUDIT_FILE, obs.audit.as_dict())
 
 
 def load_observations(run_dir: str | Path, acknowledged: list[str] | None = None) -> Observations:

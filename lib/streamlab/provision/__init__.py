@@ -10,6 +10,9 @@ One small module per step, each with create (idempotent: finds and reuses), desc
     api       the REST API from infra/api/               create_api / describe_api / delete_api
     sync_api  the synchronous design of notebook 07      deploy_sync / describe_sync / teardown_sync
 
+Checked, never created: `prerequisites` (what a notebook needs from earlier ones, with the
+notebook to run named when it is missing).
+
 Shared by the steps: `config` (names, settings, tags), `calls` (AWS errors as ProvisionError,
 idempotent helpers), `policies` (least-privilege IAM documents), `apispec` (infra/api/ read into
 a spec), `package` (the function zips), `paths` (where infra/ is).

@@ -82,8 +82,9 @@ def strip_metadata(response: dict) -> dict:
     return {k: v for k, v in response.items() if k != "ResponseMetadata"}
 
 
-def require_parts(parts: dict[str, Any], what: str, fix: str) -> None:
-    """ProvisionError naming every part of `what` that was not found (falsy), and how to deploy it."""
+def require_parts(parts: dict[str, Any], what: str, fix: str,
+                  error: type[ProvisionError] = ProvisionError) -> None:
+    """`error` naming every part of `what` that was not found (falsy), and how to deploy it."""
     missing = [name for name, found in parts.items() if not found]
     if missing:
-        raise ProvisionError(f"{what} is not (fully) deployed: missing {', '.join(missing)}. {fix}")
+        raise error(f"{what} is not (fully) deployed: missing {', '.join(missing)}. {fix}")

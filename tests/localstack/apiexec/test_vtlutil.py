@@ -34,6 +34,11 @@ def test_a2_escape_javascript_at_the_edges_of_each_range(char, escaped):
     assert vtlutil.escape_javascript(char) == escaped
 
 
+def test_a2_escape_javascript_escapes_runs_of_non_ascii_unit_by_unit():
+    assert vtlutil.escape_javascript("\x80\x81") == "\\u0080\\u0081"
+    assert vtlutil.escape_javascript("aé😀b\uffff") == "a\\u00E9\\uD83D\\uDE00b\\uFFFF"
+
+
 def test_a2_escape_javascript_of_null_is_empty():
     assert vtlutil.escape_javascript(None) == ""
     assert vtlutil.escape_javascript(True) == "true"
@@ -68,3 +73,20 @@ def test_a2_base64_round_trip_and_parse_json():
 def test_values_print_like_java():
     assert vtlutil.to_text({"a": 1, "b": [True, "x"]}) == "{a=1, b=[true, x]}"
     assert vtlutil.to_text(None) == ""
+
+
+def test_escape_javascript_of_a_large_mixed_body_matches_the_per_character_rule():
+    from streamlab.localstack.apiexec.vtlutil import _SHORT, escape_javascript
+
+    def one(ch: str) -> str:
+        if ch in _SHORT:
+            return _SHORT[ch]
+        if ord(ch) < 0x20 or 0x80 <= ord(ch) <= 0xFFFF:
+            return "\\u%04X" % ord(ch)
+        if ord(ch) > 0xFFFF:
+            code = ord(ch) - 0x10000
+            return "\\u%04X\\u%04X" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
+        return ch
+
+    text = ("aé€漢😀'\"/\\\n\x01z" * 30_000)[:200_003]  # crosses the slices the escaper works in
+    assert escape_javascript(text) == "".join(one(ch) for ch in text)

@@ -6,6 +6,7 @@ of docs/aws-semantics.md).
     definition  the precompiled definition (route tree, templates, patterns, schema validators)
     routing     resource + method matching ({param}, {proxy+}, ANY)
     vtl         mapping templates on airspeed-ext: $input, $context, $stageVariables, $util
+    vtlsandbox  what templates can reach: the documented surface, no Python internals
     vtlutil     $util with Java's behaviour (escapeJavaScript's \\' quirk, URLEncoder, Base64)
     jsonpath    the JSONPath subset of $input.json/$input.path
     gateway     the gateway's own answers (403/404/400/413/415/500/504) and integration response choice

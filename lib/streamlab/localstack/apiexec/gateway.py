@@ -27,6 +27,7 @@ MISSING_AUTH_TOKEN = GatewayError(403, "MissingAuthenticationTokenException", "M
 BAD_REQUEST_BODY = GatewayError(400, "BadRequestException", "Invalid request body")
 UNSUPPORTED_MEDIA_TYPE = GatewayError(415, "UnsupportedMediaTypeException", "Unsupported Media Type")
 REQUEST_TOO_LARGE = GatewayError(413, "RequestTooLargeException", "Request Too Large")
+REQUEST_TIMEOUT = GatewayError(408, "RequestTimeoutException", "Request Timeout")  # the body never arrived in full
 INTEGRATION_TIMEOUT = GatewayError(504, "InternalServerErrorException", "Endpoint request timed out")
 # The integration call failed (backend unreachable), the template could not be rendered, or the
 # API is misconfigured (no matching integration response, a status with no method response).

@@ -19,6 +19,7 @@ import aiohttp
 
 from streamlab.localstack.apiexec.definition import ApiDefinition, Stage, build_definition
 from streamlab.localstack.apiexec.upstream import auth_headers
+from streamlab.localstack.guard import is_api_id, is_stage_name
 
 log = logging.getLogger("streamlab.apiexec")
 
@@ -54,6 +55,11 @@ class DefinitionCache:
 
     async def resolve(self, api_id: str, stage_name: str) -> tuple[ApiDefinition, Stage]:
         """The deployed definition behind `stage_name`; ApiNotFound, StageNotFound, ControlPlaneUnavailable."""
+        # Matched, never pasted into an upstream path as they came (`..%2F_ministack` is not an id).
+        if not is_api_id(api_id):
+            raise ApiNotFound(api_id)
+        if not is_stage_name(stage_name):
+            raise StageNotFound(stage_name)
         key = (api_id, stage_name)
         entry = self._stages.get(key)
         if entry is None:
@@ -99,6 +105,8 @@ class DefinitionCache:
 
     async def note_deployment(self, api_id: str) -> None:
         """Snapshot the API for every deployment not seen yet (a deployment was just created)."""
+        if not is_api_id(api_id):
+            return
         self.forget(api_id)
         try:
             deployments = await self._items(f"/restapis/{api_id}/deployments")

@@ -19,6 +19,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from streamlab.localstack import limits
 from streamlab.localstack.apiexec import dynamodb, gateway, loader, routing, vtl
 from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, Method, Stage
 from streamlab.localstack.apiexec.gateway import GatewayError
@@ -76,7 +77,7 @@ def is_control_change(request: web.Request) -> bool:
 def routes(ctx: FrontDoorContext) -> list[Route]:
     executor = Executor(ctx)
     return [
-        Route("apiexec-invoke", is_invocation, executor.invoke),
+        Route("apiexec-invoke", is_invocation, executor.invoke, data_plane=True),
         Route("apiexec-control-watch", is_control_change, executor.watch_control_call),
     ]
 
@@ -184,6 +185,8 @@ class Executor:
             response = await self._error(call, gateway.INTERNAL_ERROR)
         except PayloadTooLarge:
             response = await self._error(call, gateway.REQUEST_TOO_LARGE)
+        except limits.BodyTimeout:
+            response = await self._error(call, gateway.REQUEST_TIMEOUT)
         except Exception:
             # A bug of ours must still look like API Gateway to the client: a 5xx, never a false 2xx.
             log.exception("API executor failed on %s %s", request.method, request.path)
@@ -208,13 +211,13 @@ class Executor:
         if integration.dynamodb is None:
             return await forward(request, self.ctx)
 
-        body = await _read_capped(request)
+        body = await limits.read_body(lambda: _read_capped(request))
         params = {
             "path": found.path_params,
             "querystring": dict(request.query),
             "header": dict(request.headers),
         }
-        refusal = _validate(method, request, params, body)
+        refusal = await limits.run_sized(len(body), _validate, method, request, params, body)
         if refusal is not None:
             return await self._error(call, refusal)
 
@@ -233,8 +236,9 @@ class Executor:
                 # CHOSEN: a body that is not UTF-8 cannot reach a text template intact; refuse it.
                 return await self._error(call, gateway.BAD_REQUEST_BODY)
             try:
-                backend_body = vtl.render(template, input=vtl.Input(text, params), context=context,
-                                          stage_variables=stage.variables).encode("utf-8")
+                backend_body = (await limits.run_sized(
+                    len(body), vtl.render, template, input=vtl.Input(text, params), context=context,
+                    stage_variables=stage.variables)).encode("utf-8")
             except json.JSONDecodeError as exc:
                 return await self._error(call, GatewayError(
                     400, "BadRequestException", f"Could not parse request body into json: {exc.msg}"))
@@ -336,7 +340,7 @@ def _validate(method: Method, request: web.Request, params: dict[str, Any], body
                      or method.body_validators.get("$default"))
         if validator is not None:
             try:
-                document = json.loads(body) if body.strip() else None
+                document = limits.load_json(body, limits.API_MAX_JSON_DEPTH) if body.strip() else None
             except ValueError:
                 return gateway.BAD_REQUEST_BODY
             if not validator.is_valid(document):

@@ -14,8 +14,9 @@ from typing import Any, Mapping
 import airspeed
 from airspeed import operators as _airspeed_ops
 
-from streamlab.localstack.apiexec import jsonpath
+from streamlab.localstack.apiexec import jsonpath, vtlsandbox
 from streamlab.localstack.apiexec.vtlutil import UTIL, to_text
+from streamlab.localstack.limits import API_MAX_JSON_DEPTH, load_json
 
 TemplateError = airspeed.TemplateError
 
@@ -64,6 +65,8 @@ _airspeed_ops.__additional_methods__[str]["isEmpty"] = lambda self: not self
 _airspeed_ops.__additional_methods__[str]["equals"] = lambda self, other: self == other
 # Print maps and lists as Java does ({a=1}), not as Python reprs.
 _airspeed_ops.value_to_string = to_text
+# Templates come from whoever can call the control plane: they reach only the documented surface.
+vtlsandbox.install()
 
 
 @lru_cache(maxsize=1024)
@@ -74,6 +77,7 @@ def compile_template(text: str) -> airspeed.Template:
     return template
 
 
+@vtlsandbox.template_surface
 class Input:
     """`$input`: the body and parameters of the request (or, in a response template, the backend's body)."""
 
@@ -87,7 +91,7 @@ class Input:
     def _document(self) -> Any:
         if self._parsed is jsonpath.MISSING:
             # AWS treats an empty body as {} for $input.json/$input.path.
-            self._parsed = json.loads(self.body) if self.body.strip() else {}
+            self._parsed = load_json(self.body, API_MAX_JSON_DEPTH) if self.body.strip() else {}
         return self._parsed
 
     def json(self, path: str) -> str:

@@ -12,31 +12,38 @@ import re
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus
 
+from streamlab.localstack.apiexec.vtlsandbox import template_surface
+
 # commons-lang 2.6 escapeJavaStyleString(str, escapeSingleQuote=true, escapeForwardSlash=true):
 # ASCII controls get short escapes or \u00XX, everything above 0x7f becomes \uXXXX per UTF-16
 # unit (so astral characters become a surrogate pair), and ' becomes \' — invalid in JSON, the
 # well-known quirk templates undo with .replaceAll("\\'","'").
 _SHORT = {"\b": "\\b", "\n": "\\n", "\t": "\\t", "\f": "\\f", "\r": "\\r",
           "'": "\\'", '"': '\\"', "\\": "\\\\", "/": "\\/"}
-_NEEDS_ESCAPE = re.compile(r"[\x00-\x1f'\"\\/\x80-\U0010ffff]")
+# Runs of characters above 0x7f are escaped in one go (their UTF-16 units in hex, split every two
+# bytes by bytes.hex itself), so a large non-ASCII body costs no Python work per character.
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x1f'\"\\/]|[\x80-\U0010ffff]+")
 
 
-def _escape_char(match: re.Match[str]) -> str:
-    ch = match.group()
-    short = _SHORT.get(ch)
-    if short is not None:
-        return short
-    code = ord(ch)
-    if code > 0xFFFF:
-        code -= 0x10000
-        return "\\u%04X\\u%04X" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF))
-    return "\\u%04X" % code
+def _escape_match(match: re.Match[str]) -> str:
+    text = match.group()
+    if text[0] >= "\x80":
+        return "\\u" + text.encode("utf-16-be").hex(" ", 2).upper().replace(" ", "\\u")
+    return _SHORT.get(text) or "\\u%04X" % ord(text)
+
+
+_SLICE = 1 << 16
 
 
 def escape_javascript(value: Any) -> str:
     if value is None:
         return ""
-    return _NEEDS_ESCAPE.sub(_escape_char, to_text(value))
+    text = to_text(value)
+    if len(text) <= _SLICE:
+        return _NEEDS_ESCAPE.sub(_escape_match, text)
+    # Slice by slice, each holding the GIL briefly: a large body escaped on a worker thread must
+    # not starve the event loop (escaping is per character, so any cut is safe).
+    return "".join(_NEEDS_ESCAPE.sub(_escape_match, text[i:i + _SLICE]) for i in range(0, len(text), _SLICE))
 
 
 def url_encode(value: Any) -> str:
@@ -75,6 +82,7 @@ def to_text(value: Any) -> str:
     return str(value)
 
 
+@template_surface
 class Util:
     """The `$util` object templates see."""
 

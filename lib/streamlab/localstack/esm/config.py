@@ -15,6 +15,13 @@ from typing import Any
 from streamlab.localstack.awserror import AwsError
 
 STREAM_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table/([^/]+)/stream/(.+)$")
+# Lambda's model for FunctionName in the event-source-mapping calls: a name, partial or full ARN, <= 140 chars.
+FUNCTION_NAME = re.compile(
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?"
+    r"([a-zA-Z0-9-_]+)(:(\$LATEST|[a-zA-Z0-9-_]+))?"
+)
+FUNCTION_NAME_MAX = 140
+MAX_ITEMS = (1, 10_000)
 DESTINATION_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:(sqs|sns|s3):[a-z0-9-]*:\d{0,12}:?.+$")
 
 DEFAULTS: dict[str, Any] = {
@@ -54,6 +61,13 @@ def invalid(message: str) -> AwsError:
     return AwsError(400, "InvalidParameterValueException", message)
 
 
+def validation(field: str, value: Any, constraint: str) -> AwsError:
+    """A request that breaks the API model's own constraints (length, range), worded as Lambda does."""
+    shown = value if len(str(value)) <= 64 else f"{str(value)[:64]}..."
+    return AwsError(400, "ValidationException",
+                    f"1 validation error detected: Value '{shown}' at '{field}' failed to satisfy constraint: {constraint}")
+
+
 def not_found(uuid_: str) -> AwsError:
     return AwsError(404, "ResourceNotFoundException", f"The resource you requested does not exist. (UUID: {uuid_})")
 
@@ -75,6 +89,32 @@ def _check_int(name: str, value: Any) -> int:
             raise invalid("MaximumRecordAgeInSeconds must be either -1 (forever) or between 60 and 604800 (inclusive)")
     elif not low <= value <= high:
         raise invalid(f"{name} must be between {low} and {high} (inclusive), got {value}.")
+    return value
+
+
+def check_function_name(ref: Any) -> str:
+    """FunctionName as the API model allows it (before anyone looks the function up)."""
+    if not isinstance(ref, str) or not ref:
+        raise invalid("FunctionName is required.")
+    if len(ref) > FUNCTION_NAME_MAX:
+        raise validation("functionName", ref, f"Member must have length less than or equal to {FUNCTION_NAME_MAX}")
+    if not FUNCTION_NAME.fullmatch(ref):
+        raise validation("functionName", ref, f"Member must satisfy regular expression pattern: {FUNCTION_NAME.pattern}")
+    return ref
+
+
+def check_max_items(raw: str | None, default: int = 100) -> int:
+    """ListEventSourceMappings' MaxItems query parameter: a whole number from 1 to 10,000."""
+    if raw is None or raw == "":
+        return default
+    low, high = MAX_ITEMS
+    try:
+        value = int(raw)
+    except ValueError:
+        raise validation("maxItems", raw, "Member must be a whole number") from None
+    if not low <= value <= high:
+        bound = f"greater than or equal to {low}" if value < low else f"less than or equal to {high}"
+        raise validation("maxItems", raw, f"Member must have value {bound}")
     return value
 
 
@@ -101,6 +141,8 @@ def _check_destination(config: Any) -> dict:
     if config.get("OnSuccess"):
         raise invalid("OnSuccess destinations are not supported for DynamoDB stream event sources.")
     on_failure = config.get("OnFailure") or {}
+    if not isinstance(on_failure, dict):
+        raise invalid("DestinationConfig.OnFailure must be an object like {\"Destination\": \"<arn>\"}.")
     destination = on_failure.get("Destination")
     if destination is not None and not (isinstance(destination, str) and DESTINATION_ARN.match(destination)):
         raise invalid(
@@ -132,7 +174,9 @@ def _check_settings(body: dict) -> dict:
     if body.get("FilterCriteria") is not None:
         out["FilterCriteria"] = _check_filters(body["FilterCriteria"])
     if body.get("MetricsConfig") is not None:
-        metrics = (body["MetricsConfig"] or {}).get("Metrics", [])
+        if not isinstance(body["MetricsConfig"], dict):
+            raise invalid("MetricsConfig must be an object like {\"Metrics\": [\"EventCount\"]}.")
+        metrics = body["MetricsConfig"].get("Metrics", [])
         if not isinstance(metrics, list) or any(m != "EventCount" for m in metrics):
             raise invalid(f"MetricsConfig.Metrics {metrics!r} is invalid; the only value is EventCount.")
         out["MetricsConfig"] = {"Metrics": metrics}
@@ -149,8 +193,8 @@ def _check_enabled(body: dict) -> bool | None:
     return body["Enabled"]
 
 
-def new_mapping(body: dict, function_name: str, function_arn: str) -> dict:
-    """A validated mapping for CreateEventSourceMapping (State Creating)."""
+def check_create(body: dict) -> dict:
+    """The validated settings of a CreateEventSourceMapping body, checked before anything is looked up."""
     source = body.get("EventSourceArn")
     if not is_stream_arn(source):
         raise invalid(f"EventSourceArn {source!r} is not a DynamoDB stream ARN.")
@@ -161,12 +205,22 @@ def new_mapping(body: dict, function_name: str, function_arn: str) -> dict:
         raise invalid(f"Unsupported starting position {position!r} for DynamoDB streams; use TRIM_HORIZON or LATEST.")
     if body.get("StartingPositionTimestamp") is not None:
         raise invalid("StartingPositionTimestamp is not supported for DynamoDB stream event sources.")
+    settings = _check_settings(body)
+    _check_enabled(body)
+    if body.get("Tags") is not None:
+        check_tags(body["Tags"])
+    return settings
+
+
+def new_mapping(body: dict, function_name: str, function_arn: str) -> dict:
+    """A validated mapping for CreateEventSourceMapping (State Creating)."""
+    settings = check_create(body)
     mapping = {
         "UUID": str(uuid.uuid4()),
-        "StartingPosition": position,
+        "StartingPosition": body["StartingPosition"],
         **DEFAULTS,
-        **_check_settings(body),
-        "EventSourceArn": source,
+        **settings,
+        "EventSourceArn": body["EventSourceArn"],
         "FunctionArn": function_arn,
         "FunctionName": function_name,
         "LastModified": time.time(),

@@ -13,11 +13,13 @@ import botocore.exceptions
 from aiohttp import web
 
 from streamlab.localstack.esm.config import (
-    AwsError, apply_update, check_tags, describe, invalid, is_stream_arn, new_mapping, uuid_from_arn,
+    AwsError, apply_update, check_create, check_function_name, check_max_items, check_tags, describe, invalid,
+    is_stream_arn, new_mapping, uuid_from_arn,
 )
 from streamlab.localstack.esm.shard import latest_mark
 from streamlab.localstack.esm.store import Store
 from streamlab.localstack.esm.upstream import UNREACHABLE, Upstream
+from streamlab.localstack.limits import load_json
 
 PREFIX = "/2015-03-31/event-source-mappings"
 TAGS_PREFIX = "/2017-03-31/tags/"
@@ -89,6 +91,7 @@ class Control:
         body = _parse(raw)
         if not is_stream_arn(body.get("EventSourceArn")):
             return await self._forward(request, raw)
+        check_create(body)  # AWS validates the input before it looks anything up
         name, arn = await self._resolve_function(body.get("FunctionName"))
         await self._check_stream(body["EventSourceArn"])
         mapping = new_mapping(body, name, arn)
@@ -110,6 +113,9 @@ class Control:
 
     async def _list(self, request: web.Request) -> web.Response:
         function = request.query.get("FunctionName")
+        if function is not None:
+            check_function_name(function)
+        limit = check_max_items(request.query.get("MaxItems"))
         source = request.query.get("EventSourceArn")
         ours = [
             describe(m) for m in self.service.mappings.values()
@@ -130,7 +136,6 @@ class Control:
         marker = request.query.get("Marker")
         if marker:
             start = next((i + 1 for i, m in enumerate(merged) if m["UUID"] == marker), len(merged))
-        limit = int(request.query.get("MaxItems") or 100)
         page = merged[start:start + limit]
         out: dict = {"EventSourceMappings": page}
         if start + limit < len(merged):
@@ -147,9 +152,7 @@ class Control:
             return web.Response(status=resp.status, body=payload, headers=keep)
 
     async def _resolve_function(self, ref: object) -> tuple[str, str]:
-        if not isinstance(ref, str) or not ref:
-            raise invalid("FunctionName is required.")
-        base, qualifier = _split_qualifier(ref)
+        base, qualifier = _split_qualifier(check_function_name(ref))
         try:
             config = (await self.service.upstream.call("lambda", "get_function", FunctionName=base))["Configuration"]
         except botocore.exceptions.ClientError as exc:
@@ -188,7 +191,7 @@ def _same_function(ref: str, mapping: dict) -> bool:
 
 def _parse(raw: bytes) -> dict:
     try:
-        body = json.loads(raw) if raw else {}
+        body = load_json(raw) if raw else {}
     except ValueError as exc:
         raise invalid(f"The request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):

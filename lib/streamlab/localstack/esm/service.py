@@ -17,6 +17,7 @@ import aiohttp
 import botocore.exceptions
 from aiohttp import web
 
+from streamlab.localstack import guard
 from streamlab.localstack.esm import chosen
 from streamlab.localstack.esm.config import conflict, not_found
 from streamlab.localstack.esm.control import PREFIX, TAGS_PREFIX, Control
@@ -170,7 +171,7 @@ class EsmService:
 
 
 def make_app(service: EsmService) -> web.Application:
-    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app = web.Application(client_max_size=16 * 1024 * 1024, middlewares=[guard.control_plane_only])
 
     async def start(app: web.Application) -> None:
         app["http"] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60), auto_decompress=False)
