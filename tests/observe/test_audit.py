@@ -170,7 +170,7 @@ def test_verdicts_say_pass_fail_and_not_settled():
     assert classify(["a"], table(item("a"))).verdict == "PASS: 0 of 1 acknowledged requests lost"
     assert classify(["a", "b"], table(item("a"))).verdict == "FAIL: 1 of 2 acknowledged requests lost"
     assert classify(["a"], table(item("a", schema.ACCEPTED))).verdict == \
-        "PASS (not settled: 1 still pending): 0 of 1 lost"
+        "NOT SETTLED: 1 of 1 still pending after 0 s; none lost so far"
     assert classify(["a", "a", "b"], table(item("a"), item("b"))).as_dict()["acknowledged"] == 2
 
 
