@@ -1,4 +1,4 @@
-"""The mutation list stays true to the library: every mutant in tests/mutants.toml still applies."""
+"""The mutation list and its tool: mutants name existing modules, lines are found unambiguously."""
 from __future__ import annotations
 
 import importlib.machinery
@@ -25,15 +25,11 @@ MUTANTS = mutate.load(ROOT / "tests" / "mutants.toml")
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.id for m in MUTANTS])
-def test_each_mutant_still_finds_its_line(mutant):
-    """A moved module or a rewritten line shows here, not as a mutant that silently tests nothing."""
-    text = (ROOT / mutant.file).read_text()
-    lines = [line.strip() for line in text.split("\n")]
-    if mutant.original.strip() not in lines and mutant.mutated.strip() in lines:
-        return  # this checkout is a mutated copy (scripts/mutate): a test of behaviour must fail, not this one
-    changed = mutant.apply(text)
-    differing = [(a, b) for a, b in zip(text.split("\n"), changed.split("\n")) if a != b]
-    assert len(differing) == 1 and differing[0][1].strip() == mutant.mutated.strip()
+def test_each_mutant_names_a_module_that_exists(mutant):
+    """A moved module shows here, not as a mutant that silently tests nothing. (A rewritten line is
+    caught by `scripts/mutate` itself, which refuses a stale list before running anything; this
+    test does not read the lines, so a mutated copy fails only on tests of behaviour.)"""
+    assert (ROOT / mutant.file).is_file(), f"{mutant.id}: {mutant.file} is gone; update tests/mutants.toml"
 
 
 def test_ids_are_unique_and_every_mutant_says_why():
