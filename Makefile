@@ -1,12 +1,16 @@
 # The two quick-start commands: `make run` (the notebook suite on the local stack) and `make test`.
 .PHONY: run test test-unit lab lock bench clean notebooks-sync
 
+# `make run PROFILE=lab` for longer runs with repeats (notebooks/profiles.json); ci is the short one.
+PROFILE ?= ci
+
 run:
 	@scripts/bootstrap
-	.venv/bin/streamlab suite
+	.venv/bin/streamlab suite --profile $(PROFILE)
 
 test:
 	@scripts/bootstrap
+	@scripts/install-browser
 	.venv/bin/python -m pytest
 
 # The fast tier: no stack, no server process, 30 s per test (tests/tiers.py).

@@ -1,4 +1,5 @@
-"""`streamlab lab`: JupyterLab on 127.0.0.1 serving the notebooks, with a kernel that imports streamlab."""
+"""`streamlab lab`: JupyterLab on 127.0.0.1 serving the repository's notebooks, with a kernel that imports
+streamlab. (What a person sees in it, in a browser: tests/notebook/test_lab_browser.py.)"""
 from __future__ import annotations
 
 import asyncio
@@ -57,7 +58,7 @@ def test_lab_lists_notebooks_and_its_kernel_imports_streamlab(tmp_path):
         deadline = time.monotonic() + 90
         while True:
             try:
-                listing = _get(f"{base}/api/contents", token)
+                listing = _get(f"{base}/api/contents/notebooks", token)
                 break
             except OSError:
                 if time.monotonic() > deadline or not processes.is_alive(record):

@@ -21,6 +21,8 @@ LOCAL_ACCOUNT_ID = "000000000000"
 # MiniStack accepts any credentials when its AUTH is off; these keep boto3 from
 # looking for a real profile.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# A table tag the local stack reads: how many shards the table's stream has (docs/streams.md).
+STREAM_SHARDS_TAG = "streamlab:stream-shards"
 
 OPT_IN_ENV = "STREAMLAB_AWS_OPT_IN"
 _YES = frozenset({"yes", "true", "1"})

@@ -153,7 +153,8 @@ def role(aws: Script, name: str, *, new: bool) -> None:
 # -- function -------------------------------------------------------------------------------------
 
 PACKAGE = build_zip()
-ENVIRONMENT = {"Variables": {"TABLE_NAME": TABLE, "FAILURE_RATE": "0.0", "FAILURE_SEED": "0", "PARTIAL_FAILURES": "true"}}
+ENVIRONMENT = {"Variables": {"TABLE_NAME": TABLE, "FAILURE_RATE": "0.0", "FAILURE_SEED": "0", "PARTIAL_FAILURES": "true",
+                             "RECORD_CONCURRENCY": "1", "BATCH_WRITES": "false"}}
 FUNCTION_SETTINGS = {
     "Runtime": "python3.12", "Handler": "handler.handler", "Role": role_arn(PROC_ROLE), "Timeout": 30,
     "MemorySize": 256, "Environment": ENVIRONMENT,

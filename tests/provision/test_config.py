@@ -69,7 +69,16 @@ def test_processor_environment_carries_the_failure_switches():
     env = PipelineConfig(stack="x").with_processor(failure_rate=0.25, failure_seed=7, partial_failures=False)
     assert env.processor.environment("tbl") == {
         "TABLE_NAME": "tbl", "FAILURE_RATE": "0.25", "FAILURE_SEED": "7", "PARTIAL_FAILURES": "false",
+        "RECORD_CONCURRENCY": "1", "BATCH_WRITES": "false",
     }
+
+
+def test_record_concurrency_and_stream_shards_are_bounded():
+    assert PipelineConfig().with_processor(record_concurrency=4).processor.environment("t")["RECORD_CONCURRENCY"] == "4"
+    with pytest.raises(ConfigError, match="record_concurrency=11"):
+        PipelineConfig().with_processor(record_concurrency=11)
+    with pytest.raises(ConfigError, match="stream_shards=0"):
+        PipelineConfig(stream_shards=0)
 
 
 def test_partial_failures_without_report_batch_item_failures_is_refused_E9():
@@ -77,3 +86,13 @@ def test_partial_failures_without_report_batch_item_failures_is_refused_E9():
         PipelineConfig().with_esm(report_batch_item_failures=False)
     config = PipelineConfig().with_processor(partial_failures=False).with_esm(report_batch_item_failures=False)
     assert config.esm.to_api(queue_arn="q")["FunctionResponseTypes"] == []
+
+
+def test_aws_esm_defaults_are_kept_apart_from_the_suite_choices_E2_E5():
+    from streamlab.provision.config import AWS_ESM_DEFAULTS
+
+    aws = AWS_ESM_DEFAULTS.to_api(queue_arn="arn:q")
+    assert (aws["BatchSize"], aws["ParallelizationFactor"], aws["MaximumRetryAttempts"]) == (100, 1, -1)
+    assert aws["BisectBatchOnFunctionError"] is False and aws["FunctionResponseTypes"] == []
+    assert aws["DestinationConfig"] == {} and aws["FilterCriteria"] == {"Filters": []}
+    assert EsmSettings().maximum_retry_attempts != AWS_ESM_DEFAULTS.maximum_retry_attempts  # the suite's pick

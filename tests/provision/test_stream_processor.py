@@ -197,3 +197,46 @@ def test_failure_rate_one_fails_every_record(target, deployed):
     error, payload = proc.invoke(proc.record(item))
     assert error and "FAILURE_RATE" in payload["errorMessage"]
     assert proc.item(item)[schema.STATUS]["S"] == schema.ACCEPTED
+
+
+def test_record_concurrency_processes_items_at_once(target, deployed):
+    proc = Processor(target, deployed, record_concurrency=8, partial_failures=True)
+    items = [proc.accept({"sleep_ms": 400}) for _ in range(8)]
+    error, payload = proc.invoke(*[proc.record(i) for i in items])
+    assert error is None and payload == {"batchItemFailures": []}
+    done = [int(proc.item(i)[schema.PROCESSED_AT]["N"]) for i in items]
+    # One after another the completions would be >= 7 x 400 ms apart; at once they overlap.
+    assert max(done) - min(done) < 7 * 400
+
+
+def test_record_concurrency_keeps_one_items_records_in_order(target, deployed):
+    """After an item's record fails, its later record is not tried in the same invocation."""
+    proc = Processor(target, deployed, record_concurrency=4, partial_failures=True)
+    item, other = proc.accept({"fail": "poison"}), proc.accept({})
+    first = proc.record(item)
+    later = proc.record({**item, schema.BODY: {"S": "{}"}})  # the same item, changed again
+    error, payload = proc.invoke(first, proc.record(other), later)
+    assert error is None
+    assert payload["batchItemFailures"] == [{"itemIdentifier": r["dynamodb"]["SequenceNumber"]} for r in (first, later)]
+    assert proc.item(item)[schema.STATUS]["S"] == schema.ACCEPTED and proc.item(item)[schema.ATTEMPTS]["N"] == "1"
+    assert proc.item(other)[schema.STATUS]["S"] == schema.PROCESSED
+
+
+def test_batch_writes_mark_plain_records_together_and_keep_every_outcome(target, deployed):
+    proc = Processor(target, deployed, batch_writes=True, partial_failures=True)
+    plain = [proc.accept({"n": i}) for i in range(3)]
+    poison = proc.accept({"fail": "poison"})
+    ghost = {**plain[0], schema.ID: {"S": "never-written-" + uuid.uuid4().hex}}
+    records = [proc.record(i) for i in plain] + [proc.record(poison)]
+    error, payload = proc.invoke(*records)
+    assert error is None
+    assert payload == {"batchItemFailures": [{"itemIdentifier": records[-1]["dynamodb"]["SequenceNumber"]}]}
+    for item in plain:
+        stored = proc.item(item)
+        assert stored[schema.STATUS]["S"] == schema.PROCESSED and stored[schema.ATTEMPTS]["N"] == "1"
+    assert proc.item(poison)[schema.STATUS]["S"] == schema.ACCEPTED
+    # A gone item in the transaction: the chunk falls back to one item at a time, nothing re-created.
+    again = proc.accept({})
+    error, payload = proc.invoke(proc.record(ghost), proc.record(again))
+    assert error is None and payload == {"batchItemFailures": []}
+    assert proc.item(ghost) is None and proc.item(again)[schema.STATUS]["S"] == schema.PROCESSED

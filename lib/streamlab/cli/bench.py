@@ -35,8 +35,15 @@ def esm(args: argparse.Namespace) -> int:
 def pipeline(args: argparse.Namespace) -> int:
     from streamlab.bench import pipeline as bench_pipeline
 
-    rates = _numbers(args.rates, "--rates")
-    write_json(json.dumps(bench_pipeline.run(rates, args.duration, args.data, log=say), indent=2), args.out)
+    config = bench_pipeline.bench_config(shards=args.shards, parallelization=args.parallelization,
+                                         batch_size=args.batch_size, record_concurrency=args.record_concurrency,
+                                         batch_writes=not args.per_record_writes)
+    if args.find_knee:
+        report = bench_pipeline.find_knee(args.start, args.step, args.stop, args.duration, args.data, log=say,
+                                          config=config)
+    else:
+        report = bench_pipeline.run(_numbers(args.rates, "--rates"), args.duration, args.data, log=say, config=config)
+    write_json(json.dumps(report, indent=2), args.out)
     return 0
 
 
@@ -66,6 +73,17 @@ def _add_pipeline(p: argparse.ArgumentParser) -> None:
     p.add_argument("--duration", type=float, default=60.0, help="seconds per rate (default 60)")
     p.add_argument("--data", type=Path, default=None, help="folder for each rate's records and figures")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON to this file")
+    p.add_argument("--find-knee", action="store_true",
+                   help="step the rate from --start by --step up to --stop until it stops keeping up")
+    p.add_argument("--start", type=float, default=200.0, help="first rate of --find-knee (default 200)")
+    p.add_argument("--step", type=float, default=100.0, help="rate step of --find-knee (default 100)")
+    p.add_argument("--stop", type=float, default=1000.0, help="last rate of --find-knee (default 1000)")
+    p.add_argument("--shards", type=int, default=None, help="stream shards (default: AWS's sizing, 4 on-demand)")
+    p.add_argument("--parallelization", type=int, default=None, help="ParallelizationFactor 1-10")
+    p.add_argument("--batch-size", type=int, default=None, help="BatchSize")
+    p.add_argument("--record-concurrency", type=int, default=None, help="processor records at once, 1-10")
+    p.add_argument("--per-record-writes", action="store_true",
+                   help="the processor marks each record with its own UpdateItem (default: one transaction per 100)")
 
 
 def _add_load(p: argparse.ArgumentParser) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from streamlab.cli.base import Command, say
 
@@ -9,19 +10,22 @@ from streamlab.cli.base import Command, say
 def suite(args: argparse.Namespace) -> int:
     from streamlab.notebook.suite import run_suite
 
-    run_suite(profile=args.profile, only=args.only or None, log=say)
+    run_suite(profile=args.profile, only=args.only or None, log=say, junit=args.junit)
     return 0
 
 
 def lab(args: argparse.Namespace) -> int:
     from streamlab.notebook.lab import run_lab
 
-    run_lab(port=args.port)
-    return 0
+    return run_lab(port=args.port)
 
 
 def _add_suite(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--profile", default="ci", help="parameter profile from notebooks/profiles.json (ci, full)")
+    p.add_argument("--profile", default="ci",
+                   help="parameter profile from notebooks/profiles.json: ci (short, the default), "
+                        "lab (longer runs and repeats, steadier numbers) or full (each notebook's own defaults)")
+    p.add_argument("--junit", type=Path, default=None, metavar="PATH",
+                   help="also write a JUnit XML file there: one test case per notebook, for CI")
     p.add_argument("only", nargs="*", help="run only notebooks whose names start with these (e.g. 00 01)")
 
 
@@ -31,5 +35,6 @@ def _add_lab(p: argparse.ArgumentParser) -> None:
 
 COMMANDS: dict[str, Command] = {
     "suite": Command(suite, "run every notebook with papermill into build/run/<timestamp>/", _add_suite),
-    "lab": Command(lab, "open JupyterLab on notebooks/ (127.0.0.1 only)", _add_lab),
+    "lab": Command(lab, "open JupyterLab on the notebooks (127.0.0.1 only; outputs are never saved into them)",
+                   _add_lab),
 }

@@ -17,6 +17,7 @@
     cloudwatch  the per-second CloudWatch publisher both services use
     apiexec/    the API Gateway integration executor (REST API invocations)
     esm/        the event source mapping for DynamoDB streams (its own process)
+    streams/    DynamoDB Streams with several shards per stream over MiniStack's one (served by the ESM process)
     faults      inject faults into the stack's own processes, by pid
 
 How the processes fit together: docs/architecture.md.

@@ -16,11 +16,17 @@ STACK_TAG = "streamlab:stack"
 STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
 # Only INSERTs are requests to process; the processor's own UpdateItem emits MODIFY records.
 INSERTS_ONLY = {"eventName": ["INSERT"]}
+MAX_RECORD_CONCURRENCY = 10  # botocore's default connection pool per client
 
 
 @dataclass(frozen=True)
 class EsmSettings:
-    """The event source mapping's knobs, passed to Lambda as-is (docs/aws-semantics.md §2, E2–E11)."""
+    """The event source mapping's knobs, passed to Lambda as-is (docs/aws-semantics.md §2, E2–E11).
+
+    These defaults are the suite's choices for its experiments (bounded retries, bisect, partial
+    batch responses, an on-failure queue, INSERTs only, ESM metrics). What AWS gives a mapping
+    created without settings is `AWS_ESM_DEFAULTS`, kept apart so the two are never confused.
+    """
 
     batch_size: int = 100
     maximum_batching_window_in_seconds: int = 0
@@ -52,6 +58,14 @@ class EsmSettings:
         return params
 
 
+# What CreateEventSourceMapping gives a DynamoDB stream mapping when no knob is set (E2, E4-E11).
+AWS_ESM_DEFAULTS = EsmSettings(
+    batch_size=100, maximum_batching_window_in_seconds=0, parallelization_factor=1, maximum_retry_attempts=-1,
+    maximum_record_age_in_seconds=-1, bisect_batch_on_function_error=False, report_batch_item_failures=False,
+    on_failure=False, filter_patterns=(), metrics=(),
+)
+
+
 @dataclass(frozen=True)
 class ProcessorSettings:
     """The StreamProcessor's configuration, including its per-function failure switches."""
@@ -61,10 +75,16 @@ class ProcessorSettings:
     failure_rate: float = 0.0      # 0..1: share of record attempts that raise (transient failures)
     failure_seed: int = 0          # makes the failure draws reproducible
     partial_failures: bool = True  # report failures as batchItemFailures instead of raising
+    # 1..10: items of one batch processed at once, each item's records still in order (handler.py)
+    record_concurrency: int = 1
+    # mark plain records with one TransactWriteItems per 100 items (handler.py; 2 WCU per item on AWS)
+    batch_writes: bool = False
 
     def environment(self, table_name: str) -> dict[str, str]:
         return {
             "TABLE_NAME": table_name,
+            "RECORD_CONCURRENCY": str(int(self.record_concurrency)),
+            "BATCH_WRITES": "true" if self.batch_writes else "false",
             "FAILURE_RATE": repr(float(self.failure_rate)),
             "FAILURE_SEED": str(int(self.failure_seed)),
             "PARTIAL_FAILURES": "true" if self.partial_failures else "false",
@@ -85,6 +105,9 @@ class PipelineConfig:
     stage: str = "dev"
     esm: EsmSettings = field(default_factory=EsmSettings)
     processor: ProcessorSettings = field(default_factory=ProcessorSettings)
+    # Shards of the table's stream on the local stack (table tag streamlab:stream-shards); None:
+    # as AWS sizes a new table (4 for on-demand). AWS itself decides this from the partitions.
+    stream_shards: int | None = None
 
     def __post_init__(self) -> None:
         if not STACK_NAME_PATTERN.match(self.stack or ""):
@@ -96,6 +119,12 @@ class PipelineConfig:
             raise ConfigError(f"stage name {self.stage!r} must be letters, digits or '_' (for example 'dev').")
         if not 0.0 <= self.processor.failure_rate <= 1.0:
             raise ConfigError(f"processor.failure_rate={self.processor.failure_rate} must be between 0 and 1.")
+        if not 1 <= self.processor.record_concurrency <= MAX_RECORD_CONCURRENCY:
+            raise ConfigError(f"processor.record_concurrency={self.processor.record_concurrency} must be a whole "
+                              f"number from 1 (one record at a time) to {MAX_RECORD_CONCURRENCY}.")
+        if self.stream_shards is not None and not 1 <= self.stream_shards <= 64:
+            raise ConfigError(f"stream_shards={self.stream_shards} must be from 1 to 64, or None for AWS's sizing "
+                              "(4 for a new on-demand table).")
         if self.processor.partial_failures and not self.esm.report_batch_item_failures:
             # Lambda ignores a batchItemFailures answer unless the mapping asks for it (E9): the
             # failed records would count as processed and vanish from the pipeline's accounting.

@@ -7,7 +7,7 @@ from streamlab import schema
 from streamlab.errors import ProvisionError
 from streamlab.provision.calls import get_or_none, provisioning, strip_metadata
 from streamlab.provision.config import PipelineConfig
-from streamlab.target import Target
+from streamlab.target import STREAM_SHARDS_TAG, Target
 
 STREAM_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
 
@@ -53,7 +53,7 @@ def create_table(target: Target, config: PipelineConfig) -> TableInfo:
                 KeySchema=[{"AttributeName": schema.ID, "KeyType": "HASH"}],
                 BillingMode="PAY_PER_REQUEST",
                 StreamSpecification={"StreamEnabled": True, "StreamViewType": STREAM_VIEW_TYPE},
-                Tags=[{"Key": k, "Value": v} for k, v in config.tags.items()],
+                Tags=[{"Key": k, "Value": v} for k, v in {**config.tags, **_shard_tags(target, config)}.items()],
             )
         elif existing.get("TableStatus") == "DELETING":
             raise ProvisionError(f"table {config.table_name} is being deleted; wait a minute and deploy again.")
@@ -77,3 +77,10 @@ def delete_table(target: Target, config: PipelineConfig) -> bool:
             TableName=config.table_name, WaiterConfig={"Delay": 1, "MaxAttempts": 300}
         )
     return True
+
+
+def _shard_tags(target: Target, config: PipelineConfig) -> dict[str, str]:
+    """The local stack's stream shard count, when the config sets one (AWS sizes shards itself)."""
+    if config.stream_shards is None or not getattr(target, "is_local", False):
+        return {}
+    return {STREAM_SHARDS_TAG: str(config.stream_shards)}

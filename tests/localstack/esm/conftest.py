@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 
+from streamlab.localstack.streams.layout import SHARDS_TAG
 from tests.cleanup import Cleanup
 
 from .esm_helpers import Pipeline, handler_zip, wait_for
@@ -15,13 +16,16 @@ def pipeline_factory(target, local_stack, request):
     made: list[Pipeline] = []
     lam, ddb = target.client("lambda"), target.client("dynamodb")
 
-    def make(behaviour: str = "pass", timeout: int = 10, view: str = "NEW_AND_OLD_IMAGES", key_only: bool = False) -> Pipeline:
+    def make(behaviour: str = "pass", timeout: int = 10, view: str = "NEW_AND_OLD_IMAGES", key_only: bool = False,
+             shards: int = 1) -> Pipeline:
         name = f"esm{uuid.uuid4().hex[:10]}"
         table, log_table = f"{name}-t", f"{name}-log"
         ddb.create_table(
             TableName=table, AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST",
             StreamSpecification={"StreamEnabled": True, "StreamViewType": view},
+            # One shard unless a test asks for more: most tests pin per-shard semantics (docs/streams.md: the layout).
+            Tags=[{"Key": SHARDS_TAG, "Value": str(shards)}],
         )
         ddb.create_table(
             TableName=log_table, AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],

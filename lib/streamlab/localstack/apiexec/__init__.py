@@ -11,6 +11,7 @@ of docs/aws-semantics.md).
     jsonpath    the JSONPath subset of $input.json/$input.path
     gateway     the gateway's own answers (403/404/400/413/415/500/504) and integration response choice
     dynamodb    the integration's call to MiniStack's DynamoDB
+    backend_pool  keep-alive HTTP/1.1 connections for those calls (less CPU than a general client)
     metrics     AWS/ApiGateway metrics, aggregated per second, flushed in the background
     upstream    headers for our calls to MiniStack
 """

@@ -8,6 +8,7 @@ from functools import lru_cache
 import aiohttp
 from multidict import CIMultiDictProxy
 
+from streamlab.localstack.apiexec.backend_pool import BackendConnectionError, BackendPool
 from streamlab.localstack.apiexec.upstream import json_rpc_headers
 
 TARGET_PREFIX = "DynamoDB_20120810."
@@ -35,14 +36,18 @@ def _headers(region: str, action: str, access_key: str) -> dict[str, str]:
 
 
 async def call(http: aiohttp.ClientSession, upstream: str, *, region: str, action: str, access_key: str,
-               body: bytes, timeout_s: float) -> BackendResponse:
-    """POST the action to MiniStack's DynamoDB; BackendTimeout after `timeout_s`, BackendUnreachable if it cannot be reached."""
+               body: bytes, timeout_s: float, pool: BackendPool | None = None) -> BackendResponse:
+    """POST the action to MiniStack's DynamoDB (over `pool` when given, else `http`); BackendTimeout
+    after `timeout_s`, BackendUnreachable if it cannot be reached."""
     headers = _headers(region, action, access_key)
     try:
         async with asyncio.timeout(timeout_s):
+            if pool is not None:
+                raw = await pool.post("/", body, headers)
+                return BackendResponse(raw.status, raw.headers, raw.body)
             async with http.post(upstream + "/", data=body, headers=headers) as resp:
                 return BackendResponse(resp.status, resp.headers, await resp.read())
     except TimeoutError as exc:
         raise BackendTimeout(f"DynamoDB {action} took longer than {timeout_s:.3f}s") from exc
-    except aiohttp.ClientError as exc:
+    except (aiohttp.ClientError, BackendConnectionError, OSError) as exc:
         raise BackendUnreachable(f"DynamoDB {action} at {upstream} failed: {exc!r}") from exc

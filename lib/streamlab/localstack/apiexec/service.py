@@ -21,6 +21,7 @@ from aiohttp import web
 
 from streamlab.localstack import limits
 from streamlab.localstack.apiexec import dynamodb, gateway, loader, routing, vtl
+from streamlab.localstack.apiexec.backend_pool import BackendPool
 from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, Method, Stage
 from streamlab.localstack.apiexec.gateway import GatewayError
 from streamlab.localstack.apiexec.metrics import Metrics
@@ -141,6 +142,7 @@ class Executor:
         self.ctx = ctx
         self.cache = loader.DefinitionCache(ctx.http, ctx.upstream)
         self.metrics = Metrics(ctx.http, ctx.upstream)
+        self.backend = BackendPool(ctx.upstream)  # the integration's PutItem/GetItem calls (backend_pool.py)
 
     # -- control plane -------------------------------------------------------------------------
 
@@ -252,6 +254,7 @@ class Executor:
             backend = await dynamodb.call(
                 self.ctx.http, self.ctx.upstream, region=region, action=action,
                 access_key=account_of(integration.credentials), body=backend_body, timeout_s=integration.timeout_s,
+                pool=self.backend,
             )
         except dynamodb.BackendTimeout:
             return await self._error(call, gateway.INTEGRATION_TIMEOUT)

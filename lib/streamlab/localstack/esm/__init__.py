@@ -10,6 +10,7 @@ event-source-mapping API on an internal loopback port (the front door proxies to
     config.py        validation, defaults, state transitions, response shape
     store.py         mappings.json and per-mapping checkpoints in the stack's data folder
     shard.py         read -> filter -> batch -> invoke -> retry/bisect/drop -> checkpoint
+    lanes.py         ParallelizationFactor > 1: independent lanes per shard, checkpoint past finished records
     event.py         Lambda record shape, batch cutting (size, 6 MB, lanes), timestamps
     outcome.py       what a function answer means (errors, batchItemFailures, window state)
     filters.py       FilterCriteria patterns

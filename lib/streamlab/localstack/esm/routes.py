@@ -1,4 +1,5 @@
-"""Front-door routes of the ESM: the Lambda event-source-mapping paths go to the ESM process."""
+"""Front-door routes of the ESM process: the Lambda event-source-mapping paths and the sharded
+DynamoDB Streams view (DescribeStream, GetShardIterator, GetRecords) go to the ESM process."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,6 +10,7 @@ from streamlab.localstack.awserror import aws_error
 from streamlab.localstack.esm.control import PREFIX, TAGS_PREFIX
 from streamlab.localstack.proxy import FrontDoorContext, Route, forward
 from streamlab.localstack.state import read_state
+from streamlab.localstack.streams.wire import is_streams_call
 
 
 def routes(ctx: FrontDoorContext) -> list[Route]:
@@ -30,4 +32,5 @@ def routes(ctx: FrontDoorContext) -> list[Route]:
         path = request.path
         return path.startswith(PREFIX) or (path.startswith(TAGS_PREFIX) and ":event-source-mapping:" in path)
 
-    return [Route("esm", claims, handle)]
+    # The sharded stream view lives in the ESM process, next to its main reader.
+    return [Route("esm", claims, handle), Route("streams", is_streams_call, handle)]

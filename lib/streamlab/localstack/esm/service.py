@@ -26,6 +26,8 @@ from streamlab.localstack.esm.shard import ShardPoller
 from streamlab.localstack.esm.store import Store
 from streamlab.localstack.esm.upstream import UNREACHABLE, Upstream
 from streamlab.localstack.service import run_service, serve_app
+from streamlab.localstack.streams.wire import ViewCalls, is_streams_call, new_view
+from streamlab.localstack.streams.wire import handle as handle_streams_call
 from streamlab.localstack.state import StackPaths
 
 log = logging.getLogger("streamlab.esm")
@@ -175,6 +177,8 @@ def make_app(service: EsmService) -> web.Application:
 
     async def start(app: web.Application) -> None:
         app["http"] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60), auto_decompress=False)
+        app["view"], app["ministack"] = new_view(service.upstream.url, service.store.folder.parent / "streams")
+        service.upstream.streams = ViewCalls(app["view"])
         app["control"] = Control(service, app["http"])
         app["tasks"] = [asyncio.create_task(service.supervise()), asyncio.create_task(service.metrics.run())]
 
@@ -185,6 +189,7 @@ def make_app(service: EsmService) -> web.Application:
             service._stop(uuid)
         await service.metrics.flush(final=True)
         await app["http"].close()
+        await app["ministack"].close()
 
     app.on_startup.append(start)
     app.on_cleanup.append(stop)
@@ -192,6 +197,8 @@ def make_app(service: EsmService) -> web.Application:
     async def dispatch(request: web.Request) -> web.StreamResponse:
         if request.path == HEALTH_PATH:
             return web.json_response({"status": "ok", "mappings": len(service.mappings)})
+        if is_streams_call(request):
+            return await handle_streams_call(app["view"], request)
         if request.path.startswith(PREFIX):
             return await app["control"].handle(request)
         if request.path.startswith(TAGS_PREFIX):

@@ -21,6 +21,7 @@ from streamlab.localstack.esm.event import (
     MAX_PAYLOAD_BYTES, arrival_time, cut_batches, iso_seconds, lambda_record, payload_bytes, sequence_number,
 )
 from streamlab.localstack.esm.filters import compile_patterns, matches_any
+from streamlab.localstack.esm.lanes import LaneRunner, uses_lanes
 from streamlab.localstack.esm.metrics import Metrics
 from streamlab.localstack.esm.outcome import classify
 from streamlab.localstack.esm.store import Store
@@ -170,6 +171,10 @@ class ShardPoller:
         last_poll = 0.0
         while True:
             mapping = self.mapping()
+            if uses_lanes(mapping):
+                if await self._run_lanes():
+                    return
+                continue
             now = time.monotonic()
             try:
                 room = len(self.buffer) < max(GET_RECORDS_LIMIT, mapping["BatchSize"] * mapping["ParallelizationFactor"])
@@ -205,6 +210,49 @@ class ShardPoller:
             await asyncio.sleep(max(0.0, POLL_INTERVAL_SECONDS - (time.monotonic() - last_poll)))
 
 
+    async def _run_lanes(self) -> bool:
+        """E4 with ParallelizationFactor > 1: independent lanes (lanes.py). Returns True when the
+        shard is finished, False when the mapping no longer uses lanes (records go back to the buffer)."""
+        runner = LaneRunner(self)
+        backoff, last_poll = chosen.RETRY_INTERVAL_SECONDS, 0.0
+        try:
+            while True:
+                mapping = self.mapping()
+                if not uses_lanes(mapping):
+                    self.buffer[:0] = await runner.drain()
+                    return False
+                limit = max(GET_RECORDS_LIMIT, mapping["BatchSize"] * mapping["ParallelizationFactor"])
+                due = time.monotonic() - last_poll >= POLL_INTERVAL_SECONDS or self._page_was_full
+                if runner.in_flight() < limit and not self.closed and due:
+                    last_poll = time.monotonic()
+                    try:
+                        self._page_was_full = await self._fetch() >= GET_RECORDS_LIMIT
+                        backoff = chosen.RETRY_INTERVAL_SECONDS
+                    except (botocore.exceptions.ClientError, *UNREACHABLE) as exc:
+                        log.warning("%s %s: reading the stream failed (%s); retrying in %.2fs", self.uuid,
+                                    self.shard_id, exc, backoff)
+                        await asyncio.sleep(backoff)
+                        backoff = min(backoff * 2, chosen.UNREACHABLE_BACKOFF_MAX_SECONDS)
+                        continue
+                runner.take(self.buffer, mapping["ParallelizationFactor"])
+                self.buffer.clear()
+                runner.start_ready(mapping)
+                runner.raise_failures()
+                runner.advance_checkpoint()
+                if not runner.in_flight():
+                    if self.last_fetched and self._checkpoint_lags():
+                        self._checkpoint_after(self.last_fetched)  # only filtered-out records since (E11)
+                    if self.closed:
+                        return True
+                pause = 0.0 if self._page_was_full and runner.in_flight() < limit else \
+                    max(0.0, POLL_INTERVAL_SECONDS - (time.monotonic() - last_poll))
+                if mapping["MaximumBatchingWindowInSeconds"]:
+                    pause = min(pause, chosen.RETRY_INTERVAL_SECONDS / 5)
+                await runner.wait(pause)
+        except BaseException:
+            runner.cancel()
+            raise
+
     def _checkpoint_lags(self) -> bool:
         mark = self.checkpoints.get(self.shard_id)
         return not mark or mark.get("SequenceNumber") != self.last_fetched or mark["Iterator"] != "AFTER_SEQUENCE_NUMBER"
@@ -220,7 +268,8 @@ class ShardPoller:
         )
 
     async def _deliver_round(self, mapping: dict) -> None:
-        """E4: one batch per lane, run at once; the checkpoint moves when all lanes are done."""
+        """One batch per lane, run at once, the checkpoint moved when all are done: rounds keep a
+        tumbling window (E12) one sequence of invocations; otherwise lanes.py runs lanes (E4)."""
         head = self.buffer
         if mapping["TumblingWindowInSeconds"]:
             head = self.buffer[:await self._enter_window(mapping)]

@@ -36,6 +36,8 @@ class Upstream:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # The sharded stream view (localstack/streams); set by the ESM service once its loop runs.
+        self.streams: Any = None
         session = boto3.Session(region_name=LOCAL_REGION, **LOCAL_CREDENTIALS)
         self._clients = {
             name: session.client(name, endpoint_url=url, config=_CONFIG)
@@ -46,6 +48,8 @@ class Upstream:
         return self._clients[name]
 
     async def call(self, service: str, operation: str, **kwargs: Any) -> dict:
+        if service == "dynamodbstreams" and self.streams is not None:
+            return await self.streams.call(operation, **kwargs)
         method: Callable[..., dict] = getattr(self._clients[service], operation)
         return await asyncio.to_thread(method, **kwargs)
 

@@ -1,14 +1,18 @@
-"""What the poller relies on from MiniStack 1.5.33's DynamoDB Streams, pinned over the wire (S2, S6)."""
+"""What the sharded stream view (localstack/streams) relies on from MiniStack 1.5.33's own DynamoDB
+Streams, pinned over the wire on MiniStack's internal port (S2, S6)."""
 from __future__ import annotations
 
 import uuid
 
 import pytest
 
+from streamlab.target import local_target
+
 
 @pytest.fixture
-def stream(target):
-    ddb, streams = target.client("dynamodb"), target.client("dynamodbstreams")
+def stream(local_stack):
+    ministack = local_target(local_stack.ministack_url)
+    ddb, streams = ministack.client("dynamodb"), ministack.client("dynamodbstreams")
     table = f"pin{uuid.uuid4().hex[:8]}"
     ddb.create_table(TableName=table, AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                      KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}], BillingMode="PAY_PER_REQUEST",
@@ -16,7 +20,10 @@ def stream(target):
     arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
     put = lambda i: ddb.put_item(TableName=table, Item={"id": {"S": i}})  # noqa: E731
     yield streams, arn, put
-    ddb.delete_table(TableName=table)
+    try:
+        ddb.delete_table(TableName=table)
+    except ddb.exceptions.ResourceNotFoundException:
+        pass  # the test deleted it
 
 
 def _iterator(streams, arn, shard, kind, seq=None):
@@ -67,7 +74,7 @@ def test_S2_sequence_numbers_and_creation_time_shape(stream):
     assert "eventSourceARN" not in records[0]  # the ESM adds it (S1)
 
 
-def test_unknown_sequence_number_is_trimmed_data(stream, target):
+def test_unknown_sequence_number_is_trimmed_data(stream):
     streams, arn, put = stream
     put("a")
     shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
@@ -88,3 +95,15 @@ def test_sequence_numbers_carry_arrival_milliseconds(stream):
     seq = record["dynamodb"]["SequenceNumber"]
     assert len(seq) == 30 and seq.isdigit()
     assert before - 0.002 <= int(seq[:20]) / 1000 <= after + 0.002
+
+
+def test_closed_stream_ends_without_next_iterator(stream, local_stack):
+    """streams/tail.py: a deleted table's stream stays readable and its last page has no next iterator."""
+    streams, arn, put = stream
+    put("a")
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = _iterator(streams, arn, shard, "TRIM_HORIZON")
+    local_target(local_stack.ministack_url).client("dynamodb").delete_table(TableName=arn.split("/")[1])
+    page = streams.get_records(ShardIterator=iterator)
+    assert [r["dynamodb"]["Keys"]["id"]["S"] for r in page["Records"]] == ["a"]
+    assert "NextShardIterator" not in page
