@@ -137,8 +137,8 @@ def until_sentinel(pipe: Pipeline, timeout: float = 60.0) -> list[dict]:
     A shard is delivered in order (S5, E4: the next round waits for the last), so once the
     sentinel has been delivered nothing written before it can still arrive: this shows that
     "nothing more happened" without sleeping. The sentinel is left out of what is returned, and so
-    is everything after its invocation. (The local stream has one shard; with several, the
-    sentinel would need a key in the same shard.)
+    is everything after its invocation. (`pipeline_factory` makes one shard unless asked for more;
+    with several, the sentinel would need a key in the same shard.)
     """
     mark = f"sentinel-{uuid.uuid4().hex[:8]}"
     pipe.put(mark)
