@@ -57,6 +57,8 @@ class ScriptedStream:
             for i in range(count)]
         self.expire_on, self.answers, self.respond = expire_on, list(answers or []), respond
         self.gets, self.invoked, self.invoked_at, self.sent, self.page = 0, [], [], [], page
+        self.checkpoints: dict = {}  # the poller's, set by _run: what was saved when each batch went out
+        self.checkpoint_at_invoke: list[str | None] = []
 
     async def call(self, service: str, operation: str, **kw):
         if operation == "get_shard_iterator":
@@ -77,6 +79,7 @@ class ScriptedStream:
             ids = [r["eventID"] for r in event["Records"]]
             self.invoked.append(ids)
             self.invoked_at.append(time.monotonic())
+            self.checkpoint_at_invoke.append(self.checkpoints.get("shard-0", {}).get("SequenceNumber"))
             if self.respond is not None:
                 answer = self.respond(ids, [r["dynamodb"]["SequenceNumber"] for r in event["Records"]])
             else:
@@ -108,6 +111,7 @@ def _run(stream: ScriptedStream, tmp_path, until: Callable[[ShardPoller], bool] 
                            "BatchSize": 2, **settings}, "f", "arn:aws:lambda:us-east-1:000000000000:function:f")
     store = Store(StackPaths(tmp_path))
     poller = ShardPoller(lambda: mapping, "shard-0", stream, store, Metrics(stream), {})
+    stream.checkpoints = poller.checkpoints
     if until is None:
         last = stream.records[-1]["dynamodb"]["SequenceNumber"]
         until = lambda p: p.checkpoints.get("shard-0", {}).get("SequenceNumber") == last  # noqa: E731
@@ -155,6 +159,9 @@ def test_E2_batches_follow_batch_size_and_the_checkpoint_passes_the_last_record(
     stream = ScriptedStream(5)
     poller = _run(stream, tmp_path, BatchSize=2)
     assert stream.invoked == [["0", "1"], ["2", "3"], ["4"]]
+    # The checkpoint moves past a batch only when it is done, never past records still buffered
+    # (a restart would skip them).
+    assert stream.checkpoint_at_invoke == [None, f"{2:030d}", f"{4:030d}"]
     assert poller.checkpoints["shard-0"] == {"SequenceNumber": f"{5:030d}", "Iterator": "AFTER_SEQUENCE_NUMBER"}
 
 
