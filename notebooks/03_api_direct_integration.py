@@ -40,6 +40,7 @@ from streamlab.notebook.client import call
 from streamlab.notebook.conclusions import show, status_change_sentence, stored_body_sentence
 from streamlab.observe import wait_processed
 from streamlab.provision import PipelineConfig, create_api, create_api_role, create_table
+from streamlab.provision.guard import protect
 from streamlab.provision.paths import api_dir
 from streamlab.provision.prerequisites import require_stream_processing
 from streamlab.notebook.results import record_results
@@ -110,20 +111,36 @@ for status, resp in sorted(integration["integrationResponses"].items()):
     print(f"{status}: selectionPattern={resp.get('selectionPattern', '')!r}")
 
 # %% [markdown]
+# ## Only callers with the key
+#
+# The methods require an API key (`apiKeyRequired`), so the URL alone is not enough to run up a
+# bill: `protect` adds the key to a usage plan with a throttle and a daily quota, throttles the
+# stage below the account's default (A6), turns on access logs and log retention, and caps the
+# processor's concurrency: the same guard rails as `infra/template.yaml`. Every call below sends
+# the key as `x-api-key`. (`STREAMLAB_OPEN_API=yes` deploys the API open, without a key.)
+
+# %%
+guard = protect(tgt, config, api_id=api.id)
+key = {"x-api-key": guard.api_key} if guard.api_key else {}
+if key:
+    print("API key", guard.api_key_id, "in usage plan", guard.usage_plan_id)
+    print("without the key:", call("POST", post_url, {"order": 0}))
+
+# %% [markdown]
 # ## Call it
 
 # %%
 sent_body = json.dumps({"order": 42, "note": "it's \"quoted\" and has a $dollar"})
-reply = call("POST", post_url, sent_body)
+reply = call("POST", post_url, sent_body, headers=key)
 print(reply)
 request_id = reply.json()["id"]
 
 # %%
 status_url = f"{post_url}/{request_id}"
-first = call("GET", status_url)
+first = call("GET", status_url, headers=key)
 print(first)
 rows = wait_processed(tgt, table.name, [request_id], timeout_s=wait_s)   # raises, saying why, on timeout
-last = call("GET", status_url)
+last = call("GET", status_url, headers=key)
 print(last)
 stored = ddb.get_item(TableName=table.name, Key={schema.ID: {"S": request_id}}, ConsistentRead=True)["Item"]
 print("stored body:", stored[schema.BODY]["S"])
@@ -142,10 +159,10 @@ show([stored_body_sentence(sent_body, stored[schema.BODY]["S"]),
 # %%
 before = count_items()
 cases = {
-    "malformed JSON": call("POST", post_url, '{"order": 42,'),
-    "body is not an object": call("POST", post_url, "[1, 2, 3]"),
-    "text/plain": call("POST", post_url, "order=42", content_type="text/plain"),
-    "item over 400 KB": call("POST", post_url, {"blob": "x" * 450_000}),
+    "malformed JSON": call("POST", post_url, '{"order": 42,', headers=key),
+    "body is not an object": call("POST", post_url, "[1, 2, 3]", headers=key),
+    "text/plain": call("POST", post_url, "order=42", content_type="text/plain", headers=key),
+    "item over 400 KB": call("POST", post_url, {"blob": "x" * 450_000}, headers=key),
 }
 for name, r in cases.items():
     print(f"{name:22s} -> {r.status} {r.body.decode()[:90]}")
@@ -170,9 +187,9 @@ if tgt.is_local:
     apigw.update_integration(restApiId=api.id, resourceId=resource, httpMethod="POST", patchOperations=[
         {"op": "replace", "path": "/timeoutInMillis", "value": str(fault_timeout_ms)}])
     apigw.create_deployment(restApiId=api.id, stageName=api.stage)
-    call("POST", post_url, {"warm": True})          # the new deployment is live
+    call("POST", post_url, {"warm": True}, headers=key)          # the new deployment is live
     with paused("ministack"):
-        fault = call("POST", post_url, {"order": 43})
+        fault = call("POST", post_url, {"order": 43}, headers=key)
     print(fault)
     assert 500 <= fault.status < 600, fault
     api = create_api(tgt, config, table_name=table.name, api_role_arn=api_role.arn)   # back to the desired state

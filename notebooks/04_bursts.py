@@ -245,7 +245,7 @@ def measure_drain(label, cfg):
     warm_up(label, on, knee_work_ms)
     set_enabled(on, False)
     backlog = load.run_load(on.invoke_url, load.batches(size=drain_burst, count=1, gap=1.0), body=work,
-                            progress=False)
+                            progress=False, headers=on.request_headers)   # the API needs its key
     resumed_ms = time.time() * 1000
     set_enabled(on, True)
     items = wait_processed(tgt, on.table_name, backlog.acknowledged_ids, timeout_s=settle_s)

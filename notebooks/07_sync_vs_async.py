@@ -140,9 +140,10 @@ for fn in (pipeline.function_name, sync_api.function_name):
 # audit, lag and metrics, saved with a dashboard under the run folder.
 
 # %%
-def warm_up(design, url):
+def warm_up(design, url, headers=None):
     guard_burst(url, rate, len(encode_body(WARMUP[design](0))), confirm=accept_cost)
-    warm = load.run_load(url, load.constant(rate=rate, duration=1), body=WARMUP[design], progress=False)
+    warm = load.run_load(url, load.constant(rate=rate, duration=1), body=WARMUP[design], progress=False,
+                         headers=headers)
     print(f"warm-up {design}: {warm.summary['ok']} of {warm.summary['sent']} answered 2xx")
     return warm
 
@@ -156,7 +157,7 @@ sync_exp = run_experiment(
 print(sync_exp.run)
 
 # %%
-warm = warm_up("async", pipeline.invoke_url)
+warm = warm_up("async", pipeline.invoke_url, pipeline.request_headers)   # the pipeline's API needs its key
 print("warm-up processed:", audit(tgt, pipeline.table_name, warm, queue_url=pipeline.queue_url,
                                   settle_timeout=settle_s).verdict)
 async_exp = run_experiment(

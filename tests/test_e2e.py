@@ -55,7 +55,7 @@ def _count(target, pipeline) -> int:
 
 def test_post_is_accepted_stored_processed_and_readable(target, pipeline):
     text = '{"msg": "w\u00f6rld \u2713 \\"quoted\\" it\'s\\nnew line $x #set($a = 1) \\\\ done"}'
-    status, raw = _http("POST", pipeline.invoke_url, text.encode("utf-8"))
+    status, raw = _http("POST", pipeline.invoke_url, text.encode("utf-8"), headers=pipeline.request_headers)
     assert status == 202, raw
     request_id = json.loads(raw)["id"]
     assert request_id
@@ -71,7 +71,7 @@ def test_post_is_accepted_stored_processed_and_readable(target, pipeline):
     lag_ms = int(done[schema.PROCESSED_AT]["N"]) - int(done[schema.ACCEPTED_AT]["N"])
     assert lag_ms >= 0 and int(done[schema.ATTEMPTS]["N"]) >= 1
 
-    status, raw = _http("GET", pipeline.status_url(request_id))
+    status, raw = _http("GET", pipeline.status_url(request_id), headers=pipeline.request_headers)
     assert status == 200, raw
     assert json.loads(raw) == {
         "id": request_id, "status": schema.PROCESSED,
@@ -82,7 +82,7 @@ def test_post_is_accepted_stored_processed_and_readable(target, pipeline):
 def test_every_accepted_request_is_processed(target, pipeline):
     ids = []
     for i in range(20):
-        status, raw = _http("POST", pipeline.invoke_url, json.dumps({"n": i}).encode())
+        status, raw = _http("POST", pipeline.invoke_url, json.dumps({"n": i}).encode(), headers=pipeline.request_headers)
         assert status == 202, raw
         ids.append(json.loads(raw)["id"])
     assert len(set(ids)) == len(ids)
@@ -101,14 +101,14 @@ def test_every_accepted_request_is_processed(target, pipeline):
 )
 def test_bad_input_is_refused_and_nothing_is_written(target, pipeline, body, content_type, expected):
     before = _count(target, pipeline)
-    status, raw = _http("POST", pipeline.invoke_url, body, content_type)
+    status, raw = _http("POST", pipeline.invoke_url, body, content_type, headers=pipeline.request_headers)
     assert status == expected, raw
     assert "id" not in json.loads(raw)
     assert _count(target, pipeline) == before
 
 
 def test_get_of_an_unknown_id_is_404(pipeline):
-    status, raw = _http("GET", pipeline.status_url("no-such-request"))
+    status, raw = _http("GET", pipeline.status_url("no-such-request"), headers=pipeline.request_headers)
     assert status == 404, raw
     assert json.loads(raw)["id"] == "no-such-request"
 
@@ -127,7 +127,7 @@ def test_transient_failure_is_retried_and_poison_goes_to_the_on_failure_queue_E7
     """With the default settings (2 retries, bisect, ReportBatchItemFailures) nothing is lost."""
     ids = {}
     for name, body in (("once", {"fail": "once"}), ("poison", {"fail": "poison"}), ("after", {"n": 1})):
-        status, raw = _http("POST", pipeline.invoke_url, json.dumps(body).encode())
+        status, raw = _http("POST", pipeline.invoke_url, json.dumps(body).encode(), headers=pipeline.request_headers)
         assert status == 202, raw
         ids[name] = json.loads(raw)["id"]
 

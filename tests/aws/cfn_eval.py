@@ -39,6 +39,7 @@ VALUES: dict[str, str] = {
     "StreamProcessor": CONFIG.function_name,
     "RestApi": "a1b2c3d4e5",
     "RestApi.RootResourceId": "root0id",
+    "ApiAccessLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/apigateway/{CONFIG.stack}-access:*",
 }
 
 

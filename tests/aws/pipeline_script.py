@@ -14,6 +14,7 @@ from pathlib import Path
 from .stubbed import ACCOUNT, REGION, Script
 
 from streamlab.provision.package import build_zip, code_sha256
+from streamlab.provision.protection import ACCESS_LOG_FORMAT
 
 STACK = "streamlab"
 TAGS = {"streamlab:stack": STACK}
@@ -74,7 +75,8 @@ def table(aws: Script, *, new: bool) -> None:
 
 def queue_description(aws: Script) -> None:
     aws.ok("sqs", "get_queue_url", {"QueueUrl": QUEUE_URL}, QueueName=QUEUE)
-    aws.ok("sqs", "get_queue_attributes", {"Attributes": {"QueueArn": QUEUE_ARN, "MessageRetentionPeriod": "1209600"}},
+    aws.ok("sqs", "get_queue_attributes", {"Attributes": {"QueueArn": QUEUE_ARN, "MessageRetentionPeriod": "1209600",
+                                                          "SqsManagedSseEnabled": "true"}},
            QueueUrl=QUEUE_URL, AttributeNames=["All"])
     aws.ok("sqs", "list_queue_tags", {"Tags": TAGS}, QueueUrl=QUEUE_URL)
 
@@ -83,7 +85,7 @@ def queue(aws: Script, *, new: bool) -> None:
     if new:
         aws.error("sqs", "get_queue_url", "AWS.SimpleQueueService.NonExistentQueue", QueueName=QUEUE)
         aws.ok("sqs", "create_queue", {"QueueUrl": QUEUE_URL}, QueueName=QUEUE,
-               Attributes={"MessageRetentionPeriod": "1209600"}, tags=TAGS)
+               Attributes={"MessageRetentionPeriod": "1209600", "SqsManagedSseEnabled": "true"}, tags=TAGS)
     else:
         queue_description(aws)
         aws.ok("sqs", "tag_queue", {}, QueueUrl=QUEUE_URL, Tags=TAGS)
@@ -234,12 +236,12 @@ ERROR_VTL = {"application/json": _text("templates/error_response.vtl")}
 # (path, verb, resource id, method arguments, method responses, action, request template, integration responses)
 METHODS = [
     ("/requests", "POST", "res-requests",
-     {"authorizationType": "NONE", "requestValidatorId": "val-body", "requestModels": {"application/json": "RequestBody"}},
+     {"authorizationType": "NONE", "apiKeyRequired": True, "requestValidatorId": "val-body", "requestModels": {"application/json": "RequestBody"}},
      ["202", "400", "500"], "PutItem", "templates/put_request.vtl",
      [("202", "", {"application/json": _text("templates/put_response.vtl")}),
       ("400", "4\\d{2}", ERROR_VTL), ("500", "5\\d{2}", ERROR_VTL)]),
     ("/requests/{id}", "GET", "res-id",
-     {"authorizationType": "NONE", "requestParameters": {"method.request.path.id": True}},
+     {"authorizationType": "NONE", "apiKeyRequired": True, "requestParameters": {"method.request.path.id": True}},
      ["200", "400", "404", "500"], "GetItem", "templates/get_request.vtl",
      [("200", "", {"application/json": _text("templates/get_response.vtl")}),
       ("400", "4\\d{2}", ERROR_VTL), ("500", "5\\d{2}", ERROR_VTL)]),
@@ -315,6 +317,75 @@ def api(aws: Script, *, new: bool) -> None:
     ok("get_rest_api", REST_API, restApiId=API_ID)
 
 
+ACCESS_LOG_GROUP = f"/aws/apigateway/{STACK}-access"
+KEY = {"id": "key-1", "name": f"{STACK}-key", "value": "k" * 30, "enabled": True}
+PLAN = {"id": "plan-1", "name": f"{STACK}-usage-plan", "apiStages": [{"apiId": API_ID, "stage": "dev"}]}
+
+
+def _log_group_arn(name: str) -> str:
+    return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*"
+
+
+def protection(aws: Script, *, new: bool) -> None:
+    """The guard rails (streamlab.provision.guard.protect): concurrency, log retention, stage, key, plan."""
+    ok = lambda service, op, response=None, **p: aws.ok(service, op, response, **p)  # noqa: E731
+    ok("lambda", "get_function_concurrency", {} if new else {"ReservedConcurrentExecutions": 50}, FunctionName=FUNCTION)
+    if new:
+        ok("lambda", "put_function_concurrency", {"ReservedConcurrentExecutions": 50}, FunctionName=FUNCTION,
+           ReservedConcurrentExecutions=50)
+    for group in (LOG_GROUP, ACCESS_LOG_GROUP):
+        found = {"logGroupName": group, "arn": _log_group_arn(group)}
+        if new:
+            ok("logs", "describe_log_groups", {"logGroups": []}, logGroupNamePrefix=group)
+            ok("logs", "create_log_group", {}, logGroupName=group, tags=TAGS)
+            ok("logs", "describe_log_groups", {"logGroups": [found]}, logGroupNamePrefix=group)
+            ok("logs", "put_retention_policy", {}, logGroupName=group, retentionInDays=14)
+        else:
+            ok("logs", "describe_log_groups", {"logGroups": [{**found, "retentionInDays": 14}]}, logGroupNamePrefix=group)
+    access = {"destinationArn": _log_group_arn(ACCESS_LOG_GROUP).removesuffix(":*"), "format": ACCESS_LOG_FORMAT}
+    throttle = {"throttlingRateLimit": 1000.0, "throttlingBurstLimit": 2000, "metricsEnabled": True}
+    if new:
+        ok("apigateway", "get_stage", {"stageName": "dev"}, restApiId=API_ID, stageName="dev")
+        ok("apigateway", "update_stage", {}, restApiId=API_ID, stageName="dev", patchOperations=[
+            {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "1000.0"},
+            {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "2000"},
+            {"op": "replace", "path": "/*/*/metrics/enabled", "value": "true"},
+            {"op": "replace", "path": "/accessLogSettings/destinationArn", "value": access["destinationArn"]},
+            {"op": "replace", "path": "/accessLogSettings/format", "value": ACCESS_LOG_FORMAT}])
+        ok("apigateway", "get_api_keys", {"items": []}, nameQuery=KEY["name"], includeValues=True, limit=500)
+        ok("apigateway", "create_api_key", KEY, name=KEY["name"], enabled=True, tags=TAGS,
+           description=f"streamlab stack {STACK}: send as x-api-key")
+        ok("apigateway", "get_usage_plans", {"items": []}, limit=500)
+        ok("apigateway", "create_usage_plan", PLAN, name=PLAN["name"], tags=TAGS,
+           throttle={"rateLimit": 1000.0, "burstLimit": 2000}, quota={"limit": 1_000_000, "period": "DAY"},
+           apiStages=[{"apiId": API_ID, "stage": "dev"}])
+        ok("apigateway", "get_usage_plan_keys", {"items": []}, usagePlanId=PLAN["id"], limit=500)
+        ok("apigateway", "create_usage_plan_key", {}, usagePlanId=PLAN["id"], keyId=KEY["id"], keyType="API_KEY")
+    else:
+        ok("apigateway", "get_stage", {"stageName": "dev", "methodSettings": {"*/*": throttle},
+                                       "accessLogSettings": access}, restApiId=API_ID, stageName="dev")
+        ok("apigateway", "get_api_keys", {"items": [KEY]}, nameQuery=KEY["name"], includeValues=True, limit=500)
+        ok("apigateway", "get_usage_plans", {"items": [PLAN]}, limit=500)
+        ok("apigateway", "get_usage_plan_keys", {"items": [{"id": KEY["id"]}]}, usagePlanId=PLAN["id"], limit=500)
+
+
+def protection_teardown(aws: Script, *, exists: bool) -> None:
+    if exists:
+        aws.ok("apigateway", "get_usage_plans", {"items": [PLAN]}, limit=500)
+        aws.ok("apigateway", "get_usage_plan_keys", {"items": [{"id": KEY["id"]}]}, usagePlanId=PLAN["id"], limit=500)
+        aws.ok("apigateway", "delete_usage_plan_key", {}, usagePlanId=PLAN["id"], keyId=KEY["id"])
+        aws.ok("apigateway", "update_usage_plan", {}, usagePlanId=PLAN["id"],
+               patchOperations=[{"op": "remove", "path": "/apiStages", "value": f"{API_ID}:dev"}])
+        aws.ok("apigateway", "delete_usage_plan", {}, usagePlanId=PLAN["id"])
+        aws.ok("apigateway", "get_api_keys", {"items": [KEY]}, nameQuery=KEY["name"], includeValues=True, limit=500)
+        aws.ok("apigateway", "delete_api_key", {}, apiKey=KEY["id"])
+        aws.ok("logs", "delete_log_group", {}, logGroupName=ACCESS_LOG_GROUP)
+    else:
+        aws.ok("apigateway", "get_usage_plans", {"items": []}, limit=500)
+        aws.ok("apigateway", "get_api_keys", {"items": []}, nameQuery=KEY["name"], includeValues=True, limit=500)
+        aws.error("logs", "delete_log_group", "ResourceNotFoundException", logGroupName=ACCESS_LOG_GROUP)
+
+
 def deploy(aws: Script, *, new: bool) -> None:
     """Every call of `streamlab.provision.deploy` for the default stack, in order."""
     table(aws, new=new)
@@ -327,6 +398,7 @@ def deploy(aws: Script, *, new: bool) -> None:
     function(aws, new=new)
     mapping(aws, new=new)
     api(aws, new=new)
+    protection(aws, new=new)
 
 
 # -- teardown -------------------------------------------------------------------------------------
@@ -335,6 +407,9 @@ def deploy(aws: Script, *, new: bool) -> None:
 def find_remaining_nothing(aws: Script, *, log_group_left: bool = False) -> None:
     """`provision.find_remaining` when everything is gone (but the log group, if asked)."""
     aws.ok("apigateway", "get_rest_apis", {"items": []})
+    aws.ok("apigateway", "get_usage_plans", {"items": []}, limit=500)
+    aws.ok("apigateway", "get_api_keys", {"items": []}, nameQuery=KEY["name"], includeValues=True, limit=500)
+    aws.ok("logs", "describe_log_groups", {"logGroups": []}, logGroupNamePrefix=ACCESS_LOG_GROUP)
     aws.ok("lambda", "list_event_source_mappings", {"EventSourceMappings": []}, FunctionName=FUNCTION)
     aws.error("lambda", "get_function", "ResourceNotFoundException", 404, FunctionName=FUNCTION)
     aws.ok("logs", "describe_log_groups", {"logGroups": [{"logGroupName": LOG_GROUP}] if log_group_left else []},
@@ -347,6 +422,7 @@ def find_remaining_nothing(aws: Script, *, log_group_left: bool = False) -> None
 
 def teardown(aws: Script, *, exists: bool, log_group_left: bool = False, log_group_found: bool = False) -> None:
     """Every call of `streamlab.provision.teardown`; `exists=False` is the second run that finds nothing."""
+    protection_teardown(aws, exists=exists)
     if exists:
         aws.ok("apigateway", "get_rest_apis", {"items": [REST_API]})
         aws.ok("apigateway", "delete_rest_api", {}, restApiId=API_ID)

@@ -17,7 +17,9 @@ PASSES_ROLE = {("lambda", "create_function"), ("lambda", "update_function_config
 # default deploy/teardown; the lambda:TagResource / dynamodb:TagResource of creation are asked by Create*.
 NOT_SCRIPTED = {"lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:UpdateEventSourceMapping",
                 "iam:UpdateAssumeRolePolicy", "iam:DetachRolePolicy", "lambda:TagResource",
-                "apigateway:PATCH"}  # UpdateModel/UpdateRequestValidator/UpdateStage: a changed API
+                "apigateway:PATCH",  # UpdateModel/UpdateRequestValidator/UpdateStage: a changed API
+                "sqs:SetQueueAttributes",  # encrypting a queue made before queues were encrypted
+                "logs:TagResource"}  # CreateLogGroup with tags needs it besides logs:CreateLogGroup
 KINDS = {
     s.TABLE_ARN: [("dynamodb", "describe_table", s.table_description()), ("dynamodb", "delete_table", {})],
     s.QUEUE_ARN: [("sqs", "get_queue_url", {"QueueUrl": s.QUEUE_URL})] * 2 + [("sqs", "delete_queue", {})],
@@ -98,7 +100,7 @@ def test_deployer_policy_is_scoped_to_the_stack_except_for_list_calls():
     broad = find_broad_grants(policy, allowed=())
     unscoped = next(st for st in policy["Statement"] if st["Sid"] == "ListAndInventory")
     assert all("ListAndInventory" in p or "lab-*" in p or "event-source-mapping:*" in p or "/restapis" in p
-               or "/tags/*" in p for p in broad), broad
+               or "/tags/*" in p or "/apikeys" in p or "/usageplans" in p for p in broad), broad
     assert sorted(unscoped["Action"]) == ["iam:ListRoles", "lambda:CreateEventSourceMapping",
                                           "lambda:ListEventSourceMappings", "logs:DescribeLogGroups", "tag:GetResources"]
     assert not any("*" in a for st in policy["Statement"] for a in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]))

@@ -105,8 +105,9 @@ def test_whole_deploy_then_rerun_creates_nothing_the_second_time(aws, aws_target
     second = deploy(CONFIG, target=aws_target, log=lines.append)
     assert first == second
     assert first.invoke_url == f"https://{s.API_ID}.execute-api.us-east-1.amazonaws.com/dev/requests"
-    assert all("created" in line for line in lines[:6])
-    assert all("exists, unchanged" in line for line in lines[6:])
+    assert all("created" in line for line in lines[:7])
+    assert all("exists, unchanged" in line for line in lines[7:])
+    assert first.api_key == s.KEY["value"] and first.request_headers == {"x-api-key": s.KEY["value"]}
 
 
 def test_teardown_deletes_in_order_waits_and_a_second_run_finds_nothing(aws, aws_target):
@@ -115,7 +116,8 @@ def test_teardown_deletes_in_order_waits_and_a_second_run_finds_nothing(aws, aws
     first = teardown(CONFIG, target=aws_target, log=lambda _: None)
     second = teardown(CONFIG, target=aws_target, log=lambda _: None)
     assert first.clean and second.clean
-    assert first.deleted == {"api": [s.API_ID], "mapping": [s.MAPPING], "function": [s.FUNCTION],
+    assert first.deleted == {"protection": [s.PLAN["name"], s.KEY["name"], s.ACCESS_LOG_GROUP],
+                             "api": [s.API_ID], "mapping": [s.MAPPING], "function": [s.FUNCTION],
                              "roles": [s.PROC_ROLE, s.API_ROLE], "queue": [s.QUEUE], "table": [s.TABLE]}
     assert all(v == [] for v in second.deleted.values())
 

@@ -191,7 +191,7 @@ def test_names_match_the_library_and_every_taggable_resource_carries_the_stack_t
     }
     assert {k: res[k]["Properties"][p] for k, (p, _) in names.items()} == {k: v for k, (_, v) in names.items()}
     untaggable = {"AWS::ApiGateway::Model", "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::Resource",
-                  "AWS::ApiGateway::Method", "AWS::ApiGateway::Deployment"}
+                  "AWS::ApiGateway::Method", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::UsagePlanKey"}
     for logical, r in res.items():
         if r["Type"] not in untaggable:
             assert {STACK_TAG: CONFIG.stack} in [{t["Key"]: t["Value"]} for t in r["Properties"]["Tags"]], logical

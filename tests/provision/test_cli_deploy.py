@@ -18,7 +18,8 @@ def test_deploy_prints_the_pipeline_and_teardown_removes_it(target, stack_home, 
         out, err = capsys.readouterr()
         pipeline = json.loads(out)
         assert pipeline["stack"] == stack and pipeline["invoke_url"].startswith(target.endpoint_url)
-        assert "[6/6] REST API" in err
+        assert "[6/7] REST API" in err and "[7/7] guard rails: created (API key" in err
+        assert pipeline["api_key"]
     finally:
         assert cli.main(["teardown", "--stack", stack]) == 0
     assert "nothing left" in capsys.readouterr().err

@@ -31,7 +31,7 @@ def _tags_of_every_resource(target, pipeline) -> dict[str, dict]:
 def test_deploy_twice_is_the_same_pipeline_then_teardown_leaves_nothing(target, config):
     lines: list[str] = []
     first = deploy(config, target=target, log=lines.append)
-    assert [line.split(" ", 1)[0] for line in lines] == [f"[{i}/6]" for i in range(1, 7)]
+    assert [line.split(" ", 1)[0] for line in lines] == [f"[{i}/7]" for i in range(1, 8)]
     assert first.invoke_url.endswith(f"/restapis/{first.api_id}/{config.stage}/_user_request_/requests")
     assert first.function_name == config.function_name and first.stream_arn.startswith(first.table_arn + "/stream/")
     for kind, tags in _tags_of_every_resource(target, first).items():
@@ -44,12 +44,14 @@ def test_deploy_twice_is_the_same_pipeline_then_teardown_leaves_nothing(target, 
     assert second == first
     assert all("created" not in line for line in lines), lines
     assert {k: len(v) for k, v in find_remaining(config, target=target).items()} == {
-        "api": 1, "mapping": 1, "function": 1, "log group": 0, "queue": 1, "roles": 2, "table": 1,
+        "api": 1, "api key and usage plan": 3, "mapping": 1, "function": 1, "log group": 1, "queue": 1, "roles": 2,
+        "table": 1,
     }
 
     report = teardown(config, target=target, log=lines.append)
     assert report.clean and lines[-1] == f"stack {config.stack}: nothing left"
     assert report.deleted == {
+        "protection": [f"{config.stack}-usage-plan", f"{config.stack}-key", f"/aws/apigateway/{config.stack}-access"],
         "api": [first.api_id], "mapping": [first.mapping_uuid], "function": [config.function_name],
         "roles": [config.processor_role_name, config.api_role_name], "queue": [config.queue_name],
         "table": [config.table_name],
@@ -110,3 +112,28 @@ def test_describing_a_stack_that_is_not_deployed_names_what_is_missing_and_the_f
     with pytest.raises(ProvisionError, match=r"stack ghost on the local target is not \(fully\) deployed: "
                                              r"missing table, queue, .*REST API.*streamlab deploy --stack ghost"):
         describe_pipeline(PipelineConfig(stack="ghost"), target=target)
+
+
+def test_deployed_api_needs_its_key_and_keeps_the_guard_rails(target, config):
+    from streamlab.notebook.client import call
+    from streamlab.provision.protection import ProtectionSettings
+
+    pipeline = deploy(config, target=target, log=lambda _: None)
+    guard = ProtectionSettings()
+    try:
+        def post(headers: dict) -> int:
+            return call("POST", pipeline.invoke_url, {"payload": "x"}, headers=headers).status
+
+        assert pipeline.request_headers == {"x-api-key": pipeline.api_key} and pipeline.api_key
+        assert post({}) == 403 and post({"x-api-key": "wrong"}) == 403
+        assert post(pipeline.request_headers) == 202
+        stage = target.client("apigateway").get_stage(restApiId=pipeline.api_id, stageName=pipeline.stage)
+        assert stage["methodSettings"]["*/*"]["throttlingRateLimit"] == guard.rate_limit
+        assert stage["accessLogSettings"]["destinationArn"].endswith(f"/aws/apigateway/{config.stack}-access")
+        lam = target.client("lambda")
+        assert lam.get_function_concurrency(FunctionName=pipeline.function_name)["ReservedConcurrentExecutions"] == \
+            guard.reserved_concurrency
+        attributes = target.client("sqs").get_queue_attributes(QueueUrl=pipeline.queue_url, AttributeNames=["All"])
+        assert attributes["Attributes"]["SqsManagedSseEnabled"] == "true"
+    finally:
+        teardown(config, target=target, log=lambda _: None)

@@ -17,6 +17,7 @@ ROLE_ACTIONS = (
 FUNCTION_ACTIONS = (
     "lambda:CreateFunction", "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:UpdateFunctionCode",
     "lambda:UpdateFunctionConfiguration", "lambda:TagResource", "lambda:DeleteFunction",
+    "lambda:GetFunctionConcurrency", "lambda:PutFunctionConcurrency",
 )
 MAPPING_ACTIONS = ("lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping",
                    "lambda:DeleteEventSourceMapping", "lambda:TagResource")
@@ -24,7 +25,8 @@ UNSCOPED_ACTIONS = ("iam:ListRoles", "tag:GetResources", "logs:DescribeLogGroups
                     "lambda:CreateEventSourceMapping", "lambda:ListEventSourceMappings")
 TABLE_ACTIONS = ("dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:DeleteTable", "dynamodb:TagResource")
 QUEUE_ACTIONS = ("sqs:CreateQueue", "sqs:GetQueueUrl", "sqs:GetQueueAttributes", "sqs:ListQueueTags",
-                 "sqs:TagQueue", "sqs:DeleteQueue")
+                 "sqs:TagQueue", "sqs:SetQueueAttributes", "sqs:DeleteQueue")
+LOG_GROUP_ACTIONS = ("logs:CreateLogGroup", "logs:TagResource", "logs:PutRetentionPolicy", "logs:DeleteLogGroup")
 API_ACTIONS = ("apigateway:GET", "apigateway:POST", "apigateway:PUT", "apigateway:PATCH", "apigateway:DELETE")
 
 
@@ -42,11 +44,14 @@ def deployer_policy(*, region: str, account_id: str, stack: str) -> dict:
              "Condition": {"StringEquals": {"iam:PassedToService": ["lambda.amazonaws.com", "apigateway.amazonaws.com"]}}},
             {"Sid": "Function", "Effect": "Allow", "Action": list(FUNCTION_ACTIONS), "Resource": arn("lambda", f"function:{stack}-*")},
             {"Sid": "Mapping", "Effect": "Allow", "Action": list(MAPPING_ACTIONS), "Resource": arn("lambda", "event-source-mapping:*")},
-            {"Sid": "LogGroup", "Effect": "Allow", "Action": "logs:DeleteLogGroup",
-             "Resource": arn("logs", f"log-group:/aws/lambda/{stack}-*")},
+            {"Sid": "LogGroup", "Effect": "Allow", "Action": list(LOG_GROUP_ACTIONS),
+             "Resource": [arn("logs", f"log-group:/aws/lambda/{stack}-*"),
+                          arn("logs", f"log-group:/aws/apigateway/{stack}-*")]},
             {"Sid": "RestApi", "Effect": "Allow", "Action": list(API_ACTIONS),
              "Resource": [f"arn:aws:apigateway:{region}::/restapis", f"arn:aws:apigateway:{region}::/restapis/*",
-                          f"arn:aws:apigateway:{region}::/tags/*"]},
+                          f"arn:aws:apigateway:{region}::/tags/*", f"arn:aws:apigateway:{region}::/apikeys",
+                          f"arn:aws:apigateway:{region}::/apikeys/*", f"arn:aws:apigateway:{region}::/usageplans",
+                          f"arn:aws:apigateway:{region}::/usageplans/*"]},
             {"Sid": "ListAndInventory", "Effect": "Allow", "Action": list(UNSCOPED_ACTIONS), "Resource": "*"},
         ],
     }

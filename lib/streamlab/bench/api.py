@@ -29,6 +29,7 @@ from streamlab.localstack.apiexec.upstream import json_rpc_headers
 from streamlab.observe.stats import percentile
 from streamlab.provision import api, roles, table
 from streamlab.provision.config import PipelineConfig
+from streamlab.provision.protection import ProtectionSettings
 from streamlab.target import Target, local_target
 
 TARGET_OVERHEAD = 0.20
@@ -158,7 +159,10 @@ def run(requests: int = 4000, concurrency: int = 16, item_bytes: int = 256, home
         raise ConfigError(f"--requests must be at least {ROUNDS} and --concurrency at least 1.")
     state = stack.up(home=home, log=log)
     target = local_target(state.endpoint_url)
-    config = PipelineConfig(stack=f"bench-api-{uuid.uuid4().hex[:6]}")
+    # The API alone (no function, so no usage plan): opened, as with STREAMLAB_OPEN_API=yes. The key
+    # check a protected API adds is one set lookup per request.
+    config = PipelineConfig(stack=f"bench-api-{uuid.uuid4().hex[:6]}",
+                            protection=ProtectionSettings(api_key_required=False))
     try:
         table_arn = table.create_table(target, config).arn
         role_arn = roles.create_api_role(target, config, table_arn=table_arn).arn

@@ -16,6 +16,7 @@ from streamlab.experiment import charts
 from streamlab.experiment.failure_lane import FaultWindow
 from streamlab.load.bodies import encode_body
 from streamlab.observe import Observations, observe_run, save_observations
+from streamlab.provision.protection import API_KEY_HEADER
 from streamlab.target import is_local_url
 
 # Called before anything is sent: (url, requests, item_bytes, confirm); raises to refuse the burst.
@@ -40,11 +41,16 @@ class PipelineNames:
     api_name: str | None = None
     function_name: str | None = None
     esm_uuid: str | None = None
+    api_key: str | None = None  # sent as x-api-key: a deployed API requires it unless it was opened
 
     @classmethod
     def of(cls, pipeline: Any) -> "PipelineNames":
         return cls(pipeline.table_name, pipeline.queue_url, pipeline.api_name, pipeline.function_name,
-                   pipeline.mapping_uuid)
+                   pipeline.mapping_uuid, getattr(pipeline, "api_key", None) or None)
+
+    @property
+    def request_headers(self) -> dict[str, str]:
+        return {API_KEY_HEADER: self.api_key} if self.api_key else {}
 
 
 @dataclass
@@ -122,6 +128,8 @@ def run_experiment(
         period = 1 if getattr(target, "is_local", False) else 60
     body = body or load.JsonBodies()
     (guard or refuse_remote)(url, len(schedule), len(encode_body(body(0))), confirm=accept_cost)
+    if names.api_key:
+        load_options["headers"] = {**names.request_headers, **(load_options.get("headers") or {})}
     run = load.run_load(url, schedule, body=body, progress=progress, out=out, **load_options)
     obs = None
     if names.table:

@@ -18,6 +18,7 @@
     apiexec/    the API Gateway integration executor (REST API invocations)
     esm/        the event source mapping for DynamoDB streams (its own process)
     streams/    DynamoDB Streams with several shards per stream over MiniStack's one (served by the ESM process)
+    durable/    MiniStack's state across down/up and crashes: snapshots, the journal, recovery
     faults      inject faults into the stack's own processes, by pid
 
 How the processes fit together: docs/architecture.md.

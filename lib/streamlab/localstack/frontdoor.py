@@ -18,6 +18,7 @@ from streamlab.localstack.apiexec.service import routes as api_routes
 from streamlab.localstack.esm.routes import routes as esm_routes
 from streamlab.localstack import forwardcheck, guard
 from streamlab.localstack.awserror import AwsError
+from streamlab.localstack.durable.journal import Journal
 from streamlab.localstack.logrotate import keep_rotating
 from streamlab.localstack.proxy import FrontDoorContext, Route, forward
 from streamlab.localstack.service import run_service, serve_app
@@ -46,7 +47,7 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
             connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent", "Content-Type"),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
         )
-        ctx = FrontDoorContext(upstream=upstream, paths=paths, http=http)
+        ctx = FrontDoorContext(upstream=upstream, paths=paths, http=http, journal=Journal(paths, "frontdoor"))
         app["ctx"] = ctx
         app["routes"] = build_routes(ctx)
         app[LOG_ROTATION] = asyncio.create_task(keep_rotating(paths.logs))
@@ -54,6 +55,7 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
     async def close_client(app: web.Application) -> None:
         app[LOG_ROTATION].cancel()
         await app["ctx"].http.close()
+        app["ctx"].journal.close()
 
     app.on_startup.append(start_client)
     app.on_cleanup.append(close_client)

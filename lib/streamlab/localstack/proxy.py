@@ -14,6 +14,7 @@ from aiohttp import web
 
 from streamlab.localstack import limits
 from streamlab.localstack.awserror import aws_error
+from streamlab.localstack.durable.journal import Journal, wants_body
 from streamlab.localstack.state import StackPaths
 
 _HOP_BY_HOP = frozenset(
@@ -32,6 +33,8 @@ class FrontDoorContext:
     upstream: str
     paths: StackPaths
     http: aiohttp.ClientSession = field(repr=False)
+    # Acknowledged state changes since MiniStack's last snapshot (streamlab.localstack.durable).
+    journal: Journal | None = field(default=None, repr=False)
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -62,11 +65,17 @@ async def forward(request: web.Request, ctx: FrontDoorContext, unreachable_hint:
     body = request.get(BODY_KEY)
     if body is None and request.body_exists:
         body = request.content
+        if wants_body(request.method, request.headers.get("X-Amz-Target", "")):
+            body = await request.read()  # a DynamoDB item write, journalled whole for replay
     try:
         async with ctx.http.request(
             request.method, url, headers=_forward_headers(request.headers), data=body,
             allow_redirects=False, timeout=limits.upstream_timeout(request.path),
         ) as upstream:
+            if ctx.journal is not None and upstream.status < 300:
+                # Before the client hears of it: every acknowledged change is journalled.
+                ctx.journal.record(request.method, request.path, request.headers,
+                                   body if isinstance(body, bytes) else None)
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason)
             for key, value in upstream.headers.items():
                 if key.lower() not in _HOP_BY_HOP:

@@ -21,6 +21,7 @@ from typing import Callable
 from streamlab.errors import PortInUseError, StackError, StackNotRunningError
 from streamlab.localstack import processes
 from streamlab.localstack.childenv import minimal_env, streamlab_settings
+from streamlab.localstack.durable import recovery
 from streamlab.localstack.private import secure_tree
 from streamlab.localstack.state import (
     ProcessRecord,
@@ -37,6 +38,11 @@ from streamlab.localstack.state import (
 LOOPBACK = "127.0.0.1"
 START_TIMEOUT = 90.0
 HEALTH_PATH = {"ministack": "/_ministack/health", "esm": "/_streamlab/esm/health", "frontdoor": "/_streamlab/health"}
+
+
+def snapshot_interval() -> float:
+    """Seconds between MiniStack snapshots while anything changes (STREAMLAB_SNAPSHOT_INTERVAL, default 10)."""
+    return float(os.environ.get("STREAMLAB_SNAPSHOT_INTERVAL") or 10.0)
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,9 @@ def _frontdoor_env(state: StackState, paths: StackPaths) -> dict[str, str]:
 SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="ministack",
-        argv=lambda state, paths: [sys.executable, "-m", "ministack"],
+        # MiniStack under our snapshotter, so its state survives down/up and crashes.
+        argv=lambda state, paths: [sys.executable, "-m", "streamlab.localstack.durable.ministack_main",
+                                   "--home", str(paths.home), "--snapshot-interval", str(snapshot_interval())],
         env=_ministack_env,
         health_url=lambda state: state.ministack_url + HEALTH_PATH["ministack"],
     ),
@@ -103,6 +111,8 @@ class StackStatus:
     processes: dict[str, bool]
     home: Path
     detail: str
+    # What a crash recovery could not bring back; while any is listed the stack is not healthy.
+    losses: tuple[str, ...] = ()
 
 
 # Health checks go to loopback directly, whatever proxy the user's shell names.
@@ -201,6 +211,7 @@ def up(port: int | None = None, home: Path | None = None, log: Callable[[str], N
                 f"another port with STREAMLAB_PORT=4577 (or `streamlab up --port 4577`)."
             )
         state = StackState(port=port, ministack_port=pick_free_port(), esm_port=pick_free_port(), started_at=time.time())
+        plan = recovery.prepare(paths)
         try:
             for spec in SERVICES:
                 log(f"starting {spec.name}")
@@ -210,6 +221,10 @@ def up(port: int | None = None, home: Path | None = None, log: Callable[[str], N
                 state.processes[spec.name] = record
                 write_state(paths, state)
                 _wait_healthy(spec, state, record)
+                if spec.name == "ministack" and plan is not None:
+                    # Before the ESM and the front door: replayed writes precede every new one.
+                    for line in recovery.recover(paths, plan, state.ministack_url).lines():
+                        log(line)
         except BaseException:
             _stop_all(paths, state)
             raise
@@ -274,12 +289,22 @@ def status(home: Path | None = None) -> StackStatus:
         return StackStatus(False, None, {}, paths.home, "not running (no state file)")
     alive = {name: processes.is_alive(rec) for name, rec in state.processes.items()}
     if all(alive.values()) and _healthy(state):
+        report = recovery.read_report(paths)
+        if report is not None and report.lost:
+            detail = "\n".join([f"running at {state.endpoint_url}, NOT healthy: recovered from a crash with losses",
+                                 *report.lines()])
+            return StackStatus(False, state.endpoint_url, alive, paths.home, detail, tuple(report.lost))
         return StackStatus(True, state.endpoint_url, alive, paths.home, f"running at {state.endpoint_url}")
     dead = ", ".join(name for name, ok in alive.items() if not ok) or "none"
-    return StackStatus(
-        False, state.endpoint_url, alive, paths.home,
-        f"not healthy (stopped: {dead}); run `streamlab down` then `streamlab up`",
-    )
+    hint = "run `streamlab up`"
+    if not alive.get("ministack", True):
+        hint += " (it restores MiniStack's latest snapshot, replays the journal and reports anything lost)"
+    return StackStatus(False, state.endpoint_url, alive, paths.home, f"not healthy (stopped: {dead}); {hint}")
+
+
+def clear_recovery_report(home: Path | None = None) -> None:
+    """`streamlab deploy` recreated the pipeline: a crash recovery's losses are no longer outstanding."""
+    recovery.clear_report(StackPaths(home or default_home()))
 
 
 def running_state(home: Path | None = None) -> StackState:

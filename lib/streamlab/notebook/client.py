@@ -6,7 +6,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 # Loopback calls must not go through a proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -33,14 +33,15 @@ def call(
     body: bytes | str | dict | list | None = None,
     content_type: str = "application/json",
     timeout: float = 30.0,
+    headers: Mapping[str, str] | None = None,
 ) -> Reply:
-    """Send one request; HTTP errors are replies, not exceptions."""
+    """Send one request; HTTP errors are replies, not exceptions. `headers`: e.g. `pipeline.request_headers` (its API key)."""
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
     if isinstance(body, str):
         body = body.encode("utf-8")
-    headers = {"Content-Type": content_type} if body is not None else {}
-    request = urllib.request.Request(url, data=body, method=method, headers=headers)
+    sent = {**({"Content-Type": content_type} if body is not None else {}), **(headers or {})}
+    request = urllib.request.Request(url, data=body, method=method, headers=sent)
     started = time.perf_counter()
     try:
         with _OPENER.open(request, timeout=timeout) as resp:

@@ -8,13 +8,15 @@ One small module per step, each with create (idempotent: finds and reuses), desc
     function  the StreamProcessor Lambda                 create_function / describe_function / ...
     mapping   stream -> function event source mapping    create_mapping / describe_mapping / ...
     api       the REST API from infra/api/               create_api / describe_api / delete_api
+    guard     key, usage plan, throttles, retention      protect / describe_key / delete_protection
     sync_api  the synchronous design of notebook 07      deploy_sync / describe_sync / teardown_sync
 
 Checked, never created: `prerequisites` (what a notebook needs from earlier ones, with the
 notebook to run named when it is missing).
 
 Shared by the steps: `config` (names, settings, tags), `calls` (AWS errors as ProvisionError,
-idempotent helpers), `policies` (least-privilege IAM documents), `apispec` (infra/api/ read into
+idempotent helpers), `policies` (least-privilege IAM documents), `protection` (API key, throttles,
+retention, encryption and concurrency settings the template and deploy share), `apispec` (infra/api/ read into
 a spec), `package` (the function zips), `paths` (where infra/ is).
 
 `deploy(config)` runs them in order and returns a `Pipeline`; `describe_pipeline(config)` reads

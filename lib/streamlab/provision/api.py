@@ -127,10 +127,12 @@ def _ensure_resources(client, api_id: str, paths: list[str]) -> tuple[dict[str, 
     return ids, changed
 
 
-def desired_method(spec: MethodSpec, *, region: str, api_role_arn: str, validator_ids: dict[str, str]) -> dict:
+def desired_method(spec: MethodSpec, *, region: str, api_role_arn: str, validator_ids: dict[str, str],
+                   api_key_required: bool = False) -> dict:
     """The method as GetMethod would show it, in the comparable form of `method_view`."""
     return {
         "authorizationType": "NONE",
+        "apiKeyRequired": api_key_required,
         "requestValidatorId": validator_ids[spec.request_validator] if spec.request_validator else None,
         "requestModels": dict(spec.request_models or {}),
         "requestParameters": dict(spec.request_parameters or {}),
@@ -156,6 +158,7 @@ def method_view(method: dict) -> dict:
     integ = method.get("methodIntegration") or {}
     return {
         "authorizationType": method.get("authorizationType"),
+        "apiKeyRequired": bool(method.get("apiKeyRequired")),
         "requestValidatorId": method.get("requestValidatorId"),
         "requestModels": dict(method.get("requestModels") or {}),
         "requestParameters": dict(method.get("requestParameters") or {}),
@@ -178,7 +181,8 @@ def method_view(method: dict) -> dict:
 
 
 def _put_method(client, api_id: str, resource_id: str, verb: str, want: dict) -> None:
-    method_args: dict[str, Any] = {"authorizationType": want["authorizationType"]}
+    method_args: dict[str, Any] = {"authorizationType": want["authorizationType"],
+                                   "apiKeyRequired": want["apiKeyRequired"]}
     for key in ("requestValidatorId", "requestModels", "requestParameters"):
         if want[key]:
             method_args[key] = want[key]
@@ -201,11 +205,12 @@ def _put_method(client, api_id: str, resource_id: str, verb: str, want: dict) ->
 
 
 def _ensure_methods(client, api_id: str, spec: ApiSpec, resource_ids: dict[str, str], *, region: str,
-                    api_role_arn: str, validator_ids: dict[str, str]) -> list[str]:
+                    api_role_arn: str, validator_ids: dict[str, str], api_key_required: bool) -> list[str]:
     changed = []
     for method in spec.methods:
         rid = resource_ids[method.path]
-        want = desired_method(method, region=region, api_role_arn=api_role_arn, validator_ids=validator_ids)
+        want = desired_method(method, region=region, api_role_arn=api_role_arn, validator_ids=validator_ids,
+                              api_key_required=api_key_required)
         current = get_or_none(client.get_method, restApiId=api_id, resourceId=rid, httpMethod=method.http_method)
         if current is not None and method_view(current) == want:
             continue
@@ -268,7 +273,8 @@ def create_api(target: Target, config: PipelineConfig, *, table_name: str, api_r
         resource_ids, ch = _ensure_resources(client, api_id, spec.paths)
         changed += ch
         changed += _ensure_methods(client, api_id, spec, resource_ids, region=target.region,
-                                   api_role_arn=api_role_arn, validator_ids=validator_ids)
+                                   api_role_arn=api_role_arn, validator_ids=validator_ids,
+                                   api_key_required=config.protection.api_key_required)
         variables = spec.stage_variables_for(table_name=table_name)
         deployment_id, ch = _ensure_stage(client, target, config, api_id, variables, redeploy=bool(changed))
         changed += ch

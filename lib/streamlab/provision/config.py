@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from streamlab.errors import ConfigError
+from streamlab.provision.protection import API_KEY_HEADER, ProtectionSettings
 
 STACK_TAG = "streamlab:stack"
 STACK_NAME_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,39}$")
@@ -108,6 +109,8 @@ class PipelineConfig:
     # Shards of the table's stream on the local stack (table tag streamlab:stream-shards); None:
     # as AWS sizes a new table (4 for on-demand). AWS itself decides this from the partitions.
     stream_shards: int | None = None
+    # API key, throttles, retention, concurrency (STREAMLAB_OPEN_API=yes opens the API).
+    protection: ProtectionSettings = field(default_factory=ProtectionSettings.from_env)
 
     def __post_init__(self) -> None:
         if not STACK_NAME_PATTERN.match(self.stack or ""):
@@ -177,6 +180,12 @@ class Pipeline:
     api_name: str
     stage: str
     invoke_url: str
+    api_key: str = ""  # send as x-api-key ("" when the API was deployed open)
+
+    @property
+    def request_headers(self) -> dict[str, str]:
+        """Headers every request to the API needs (its key, unless it is open)."""
+        return {API_KEY_HEADER: self.api_key} if self.api_key else {}
 
     def status_url(self, request_id: str) -> str:
         """Where to GET one request's status."""

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from streamlab.errors import ProvisionError
-from streamlab.provision import api, function, mapping, queue, roles, table
+from streamlab.provision import api, function, guard, mapping, queue, roles, table
 from streamlab.provision.calls import require_parts
 from streamlab.provision.config import Pipeline, PipelineConfig
+from streamlab.provision.protection import OPEN_API_ENV
 from streamlab.target import Target
 
 Log = Callable[[str], None]
-STEPS = ("table", "queue", "roles", "function", "mapping", "api")
+STEPS = ("table", "queue", "roles", "function", "mapping", "api", "protection")
 
 
 def _state(created: bool, updated: bool | tuple | list = False) -> str:
@@ -61,12 +62,17 @@ def deploy(config: PipelineConfig | None = None, *, target: Target, log: Log = p
            + (f", changed {', '.join(m.updated)}" if m.updated else ""))
     a = api.create_api(target, config, table_name=t.name, api_role_arn=api_role.arn)
     say(6, f"REST API {a.id} stage {a.stage}: {_state(a.created, a.changed)} -> POST {a.invoke_url}")
+    p = guard.protect(target, config, api_id=a.id)
+    say(7, f"guard rails: {_state(p.created, p.changed)} ("
+           + (f"API key {p.api_key_id} in usage plan {p.usage_plan_id}" if p.api_key_id else
+              f"OPEN API, no key: {OPEN_API_ENV}=yes") + ")")
     return Pipeline(
         target=target.name, region=target.region, stack=config.stack,
         table_name=t.name, table_arn=t.arn, stream_arn=t.stream_arn,
         api_role_arn=api_role.arn, processor_role_arn=proc_role.arn,
         queue_url=q.url, queue_arn=q.arn, function_name=f.name, function_arn=f.arn,
         mapping_uuid=m.uuid, api_id=a.id, api_name=a.name, stage=a.stage, invoke_url=a.invoke_url,
+        api_key=p.api_key,
     )
 
 
@@ -84,8 +90,10 @@ def describe_pipeline(config: PipelineConfig | None = None, *, target: Target) -
     stream_arn = (t or {}).get("LatestStreamArn", "")
     m = [x for x in mapping.list_mappings(target, config) if x.get("EventSourceArn") == stream_arn] if t else []
     a = api.describe_api(target, config)
+    key = guard.describe_key(target, config) if config.protection.api_key_required else {"value": ""}
     parts = {"table": t, "queue": q, "api role": api_role, "processor role": proc_role, "function": f,
-             "event source mapping": m, "REST API": a, f"stage {config.stage}": (a or {}).get("stage")}
+             "event source mapping": m, "REST API": a, f"stage {config.stage}": (a or {}).get("stage"),
+             "API key": key}
     require_parts(parts, f"stack {config.stack} on the {target.name} target",
                   f"Run `streamlab deploy --stack {config.stack}` (or deploy(config)).")
     return Pipeline(
@@ -95,6 +103,7 @@ def describe_pipeline(config: PipelineConfig | None = None, *, target: Target) -
         queue_url=q["QueueUrl"], queue_arn=q["Attributes"]["QueueArn"],
         function_name=f["FunctionName"], function_arn=f["FunctionArn"], mapping_uuid=m[0]["UUID"],
         api_id=a["id"], api_name=config.api_name, stage=config.stage, invoke_url=a["invokeUrl"],
+        api_key=key["value"],
     )
 
 
@@ -113,6 +122,7 @@ def find_remaining(config: PipelineConfig | None = None, *, target: Target) -> d
     config = config or PipelineConfig()
     return {
         "api": [a["id"] for a in api.find_apis(target, config)],
+        "api key and usage plan": guard.find_protection(target, config),
         "mapping": [m["UUID"] for m in mapping.list_mappings(target, config)],
         "function": [config.function_name] if function.describe_function(target, config) else [],
         "log group": [function.log_group_name(config)] if function.describe_log_group(target, config) else [],
@@ -144,6 +154,7 @@ def teardown(config: PipelineConfig | None = None, *, target: Target, log: Log =
     """Delete every resource of the stack in reverse order, then prove nothing is left."""
     config = config or PipelineConfig()
     return run_teardown(f"stack {config.stack}", [
+        ("protection", lambda: guard.delete_protection(target, config)),
         ("api", lambda: api.delete_api(target, config)),
         ("mapping", lambda: mapping.delete_mappings(target, config)),
         ("function", lambda: [config.function_name] if function.delete_function(target, config) else []),

@@ -9,6 +9,8 @@ from streamlab.target import Target
 
 # AWS keeps on-failure records 4 days by default; the maximum gives an experiment time to be audited.
 RETENTION_SECONDS = 14 * 24 * 3600
+# Encrypted at rest with SQS managed keys (no KMS permissions needed by the mapping that sends).
+ENCRYPTED = {"SqsManagedSseEnabled": "true"}
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,13 @@ def create_queue(target: Target, config: PipelineConfig) -> QueueInfo:
         if existing is None:
             sqs.create_queue(
                 QueueName=config.queue_name,
-                Attributes={"MessageRetentionPeriod": str(RETENTION_SECONDS)},
+                Attributes={"MessageRetentionPeriod": str(RETENTION_SECONDS), **ENCRYPTED},
                 tags=config.tags,
             )
         else:
             sqs.tag_queue(QueueUrl=existing["QueueUrl"], Tags=config.tags)
+            if existing["Attributes"].get("SqsManagedSseEnabled") != "true":
+                sqs.set_queue_attributes(QueueUrl=existing["QueueUrl"], Attributes=ENCRYPTED)
     queue = describe_queue(target, config)
     assert queue is not None
     return QueueInfo(config.queue_name, queue["QueueUrl"], queue["Attributes"]["QueueArn"], existing is None, queue)

@@ -73,6 +73,7 @@ def define(
     model: dict[str, Any] | None = None,
     timeout_ms: int | None = None,
     with_get: bool = True,
+    api_key_required: bool = False,
 ) -> SampleApi:
     """Create the table and the API, deploy it to `stage` with stage variable tableName."""
     suffix = uuid.uuid4().hex[:8]
@@ -91,7 +92,8 @@ def define(
         validator = ag.create_request_validator(restApiId=api_id, name="body", validateRequestBody=True,
                                                 validateRequestParameters=False)
         method_args = {"requestValidatorId": validator["id"], "requestModels": {"application/json": "RequestBody"}}
-    ag.put_method(restApiId=api_id, resourceId=requests_id, httpMethod="POST", authorizationType="NONE", **method_args)
+    ag.put_method(restApiId=api_id, resourceId=requests_id, httpMethod="POST", authorizationType="NONE",
+                  apiKeyRequired=api_key_required, **method_args)
     integration_args: dict[str, Any] = {}
     if timeout_ms is not None:
         integration_args["timeoutInMillis"] = timeout_ms

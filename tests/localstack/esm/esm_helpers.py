@@ -175,3 +175,19 @@ def receive_all(target: Any, url: str, expected: int, timeout: float = 60.0) -> 
 
     wait_for(more, timeout=timeout, interval=0.0, what=f"{expected} messages on {url}")
     return got
+
+
+def run_poller_until(poller: Any, until: Callable[[], Any], ticks: int = 400) -> Any:
+    """Run a ShardPoller on its own event loop until `until()` holds (or `ticks` x 20 ms pass)."""
+    import asyncio
+
+    async def main() -> None:
+        task = asyncio.create_task(poller.run())
+        for _ in range(ticks):
+            if until():
+                break
+            await asyncio.sleep(0.02)
+        task.cancel()
+
+    asyncio.run(main())
+    return poller

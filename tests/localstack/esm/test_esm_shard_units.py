@@ -6,7 +6,6 @@ the records in question: once it is passed, nothing more can happen to them.
 """
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import time
@@ -20,6 +19,8 @@ from streamlab.localstack.esm.metrics import Metrics
 from streamlab.localstack.esm.shard import POLL_INTERVAL_SECONDS, ShardPoller
 from streamlab.localstack.esm.store import Store
 from streamlab.localstack.state import StackPaths
+
+from .esm_helpers import run_poller_until
 
 ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/t/stream/2026-01-01T00:00:00.000"
 DLQ = {"DestinationConfig": {"OnFailure": {"Destination": "arn:aws:sqs:us-east-1:000000000000:dlq"}}}
@@ -115,18 +116,7 @@ def _run(stream: ScriptedStream, tmp_path, until: Callable[[ShardPoller], bool] 
     if until is None:
         last = stream.records[-1]["dynamodb"]["SequenceNumber"]
         until = lambda p: p.checkpoints.get("shard-0", {}).get("SequenceNumber") == last  # noqa: E731
-
-    async def main():
-        task = asyncio.create_task(poller.run())
-        for _ in range(1000):
-            if until(poller) or task.done():
-                break
-            await asyncio.sleep(0.01)
-        task.cancel()
-        if task.done() and not task.cancelled() and task.exception():
-            raise task.exception()
-    asyncio.run(main())
-    return poller
+    return run_poller_until(poller, lambda: until(poller))
 
 
 def test_S6_expired_iterator_resumes_after_the_buffer_without_duplicates(tmp_path):

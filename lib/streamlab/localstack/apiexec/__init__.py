@@ -9,6 +9,7 @@ of docs/aws-semantics.md).
     vtlsandbox  what templates can reach: the documented surface, no Python internals
     vtlutil     $util with Java's behaviour (escapeJavaScript's \\' quirk, URLEncoder, Base64)
     jsonpath    the JSONPath subset of $input.json/$input.path
+    apikeys     apiKeyRequired: x-api-key checked against MiniStack's keys and usage plans
     gateway     the gateway's own answers (403/404/400/413/415/500/504) and integration response choice
     dynamodb    the integration's call to MiniStack's DynamoDB
     backend_pool  keep-alive HTTP/1.1 connections for those calls (less CPU than a general client)

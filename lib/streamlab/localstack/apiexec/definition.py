@@ -52,6 +52,7 @@ class Method:
     validate_parameters: bool
     required_parameters: tuple[str, ...]  # method.request.{querystring|header|path}.name
     body_validators: dict[str, Any]  # content type -> jsonschema validator
+    api_key_required: bool = False  # callers need an x-api-key of a usage plan of the stage
 
 
 @dataclass
@@ -139,6 +140,7 @@ def _method(verb: str, raw: dict[str, Any], validators: dict[str, dict[str, Any]
         validate_parameters=bool(validator.get("validateRequestParameters")),
         required_parameters=required,
         body_validators=body_validators,
+        api_key_required=bool(raw.get("apiKeyRequired")),
     )
 
 

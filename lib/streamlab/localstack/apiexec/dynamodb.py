@@ -10,6 +10,7 @@ from multidict import CIMultiDictProxy
 
 from streamlab.localstack.apiexec.backend_pool import BackendConnectionError, BackendPool
 from streamlab.localstack.apiexec.upstream import json_rpc_headers
+from streamlab.localstack.durable.journal import Journal
 
 TARGET_PREFIX = "DynamoDB_20120810."
 
@@ -36,17 +37,26 @@ def _headers(region: str, action: str, access_key: str) -> dict[str, str]:
 
 
 async def call(http: aiohttp.ClientSession, upstream: str, *, region: str, action: str, access_key: str,
-               body: bytes, timeout_s: float, pool: BackendPool | None = None) -> BackendResponse:
+               body: bytes, timeout_s: float, pool: BackendPool | None = None,
+               journal: Journal | None = None) -> BackendResponse:
     """POST the action to MiniStack's DynamoDB (over `pool` when given, else `http`); BackendTimeout
-    after `timeout_s`, BackendUnreachable if it cannot be reached."""
+    after `timeout_s`, BackendUnreachable if it cannot be reached.
+
+    A success is written to `journal` before the API answers, so a crash of MiniStack cannot
+    lose a write the client was told about.
+    """
     headers = _headers(region, action, access_key)
     try:
         async with asyncio.timeout(timeout_s):
             if pool is not None:
                 raw = await pool.post("/", body, headers)
-                return BackendResponse(raw.status, raw.headers, raw.body)
-            async with http.post(upstream + "/", data=body, headers=headers) as resp:
-                return BackendResponse(resp.status, resp.headers, await resp.read())
+                answer = BackendResponse(raw.status, raw.headers, raw.body)
+            else:
+                async with http.post(upstream + "/", data=body, headers=headers) as resp:
+                    answer = BackendResponse(resp.status, resp.headers, await resp.read())
+        if journal is not None and answer.status < 300:
+            journal.record("POST", "/", headers, body)
+        return answer
     except TimeoutError as exc:
         raise BackendTimeout(f"DynamoDB {action} took longer than {timeout_s:.3f}s") from exc
     except (aiohttp.ClientError, BackendConnectionError, OSError) as exc:

@@ -149,11 +149,15 @@ class DefinitionCache:
             raise StageNotFound(stage_name)
         return Stage(name=stage_name, deployment_id=raw["deploymentId"], variables=dict(raw.get("variables") or {}))
 
+    async def items(self, path: str) -> list[dict[str, Any]]:
+        """Every item of a paged control-plane list (GetApiKeys, GetUsagePlans, ...)."""
+        return await self._items(path)
+
     async def _items(self, path: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         position = None
         while True:
-            query = f"?limit={PAGE}" + (f"&position={position}" if position else "")
+            query = ("&" if "?" in path else "?") + f"limit={PAGE}" + (f"&position={position}" if position else "")
             page = await self._get(path + query)
             items.extend(page.get("item") or page.get("items") or [])
             position = page.get("position")

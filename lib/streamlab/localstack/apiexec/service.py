@@ -21,6 +21,7 @@ from aiohttp import web
 
 from streamlab.localstack import limits
 from streamlab.localstack.apiexec import dynamodb, gateway, loader, routing, vtl
+from streamlab.localstack.apiexec.apikeys import API_KEY_HEADER, ApiKeyCache
 from streamlab.localstack.apiexec.backend_pool import BackendPool
 from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, Method, Stage
 from streamlab.localstack.apiexec.gateway import GatewayError
@@ -141,6 +142,7 @@ class Executor:
     def __init__(self, ctx: FrontDoorContext):
         self.ctx = ctx
         self.cache = loader.DefinitionCache(ctx.http, ctx.upstream)
+        self.keys = ApiKeyCache(self.cache.items)
         self.metrics = Metrics(ctx.http, ctx.upstream)
         self.backend = BackendPool(ctx.upstream)  # the integration's PutItem/GetItem calls (backend_pool.py)
 
@@ -208,6 +210,9 @@ class Executor:
         if found is None:
             return await self._error(call, gateway.MISSING_AUTH_TOKEN)
         method, integration = found.method, found.method.integration
+        if method.api_key_required and not await self.keys.allows(call.api_id, call.stage_name,
+                                                                  request.headers.get(API_KEY_HEADER)):
+            return await self._error(call, gateway.FORBIDDEN)
         if integration is None:
             return await self._error(call, gateway.INTERNAL_ERROR)
         if integration.dynamodb is None:
@@ -254,7 +259,7 @@ class Executor:
             backend = await dynamodb.call(
                 self.ctx.http, self.ctx.upstream, region=region, action=action,
                 access_key=account_of(integration.credentials), body=backend_body, timeout_s=integration.timeout_s,
-                pool=self.backend,
+                pool=self.backend, journal=self.ctx.journal,
             )
         except dynamodb.BackendTimeout:
             return await self._error(call, gateway.INTEGRATION_TIMEOUT)

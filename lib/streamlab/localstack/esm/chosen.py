@@ -19,10 +19,21 @@ PARTIAL_FAILURE_COUNTS_AS_ATTEMPT = True
 # E10: `condition` of the on-failure record when records are discarded for their age.
 CONDITION_RETRIES_EXHAUSTED = "RetryAttemptsExhausted"  # documented by AWS
 CONDITION_RECORD_AGE_EXCEEDED = "RecordAgeExceeded"  # CHOSEN (undocumented)
+# E7/E10: a stream record that cannot be turned into a Lambda record (no AWS equivalent) is
+# dropped at once with this condition, so it never stalls its shard.
+CONDITION_UNCONVERTIBLE = "RecordConversionFailed"
+# S5/E10: the checkpoint fell out of the stream's 24 h retention. The records between it and the
+# oldest record left were never delivered and cannot be named: one on-failure record with this
+# condition (batchSize 0, endSequenceNumber null), the metric below, and an error in the log.
+CONDITION_CHECKPOINT_TRIMMED = "CheckpointTrimmed"
+TRIMMED_CHECKPOINT_METRIC = "TrimmedCheckpointCount"
 
 # E14: wait between two attempts of a failing batch: the next poll tick.
 RETRY_INTERVAL_SECONDS = 0.25
 
+# E5/E7: an Invoke Lambda refuses before the function runs (deleted function, access denied,
+# payload too large) spends no attempt; the records wait for MaximumRecordAgeInSeconds like
+# throttles do. A batch refused as too large is split in two first (AWS is silent).
 # Throttles and an unreachable function are retried without spending attempts (E5); we back
 # off from the retry interval, doubling up to this cap, so a dead MiniStack is not hammered.
 UNREACHABLE_BACKOFF_MAX_SECONDS = 5.0

@@ -5,6 +5,7 @@ unchanged; ListEventSourceMappings answers ours and MiniStack's together.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Protocol
 
@@ -43,6 +44,9 @@ class Control:
     def __init__(self, service: Mappings, http: aiohttp.ClientSession) -> None:
         self.service = service
         self.http = http
+        # Create awaits MiniStack between its uniqueness check and the insert; one create at a
+        # time keeps two concurrent calls from both passing the check.
+        self._create_lock = asyncio.Lock()
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         tail = request.path[len(PREFIX):].strip("/")
@@ -92,6 +96,10 @@ class Control:
         if not is_stream_arn(body.get("EventSourceArn")):
             return await self._forward(request, raw)
         check_create(body)  # AWS validates the input before it looks anything up
+        async with self._create_lock:
+            return await self._create_mapping(body)
+
+    async def _create_mapping(self, body: dict) -> web.Response:
         name, arn = await self._resolve_function(body.get("FunctionName"))
         await self._check_stream(body["EventSourceArn"])
         mapping = new_mapping(body, name, arn)

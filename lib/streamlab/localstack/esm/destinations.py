@@ -22,6 +22,18 @@ def failure_record(
         response = {"statusCode": last_result.status, "executedVersion": last_result.executed_version}
         if last_result.function_error:
             response["functionError"] = last_result.function_error
+    return _metadata(condition, function_arn, invoke_count, response, {
+        "shardId": shard_id,
+        "startSequenceNumber": sequence_number(records[0]),
+        "endSequenceNumber": sequence_number(records[-1]),
+        "approximateArrivalOfFirstRecord": iso_seconds(created_at(records[0])),
+        "approximateArrivalOfLastRecord": iso_seconds(created_at(records[-1])),
+        "batchSize": len(records),
+        "streamArn": stream_arn,
+    })
+
+
+def _metadata(condition: str, function_arn: str, invoke_count: int, response: dict, batch_info: dict) -> dict:
     return {
         "requestContext": {
             "requestId": str(uuid.uuid4()),
@@ -32,16 +44,21 @@ def failure_record(
         "responseContext": response,
         "version": "1.0",
         "timestamp": iso_millis(time.time()),
-        "DDBStreamBatchInfo": {
-            "shardId": shard_id,
-            "startSequenceNumber": sequence_number(records[0]),
-            "endSequenceNumber": sequence_number(records[-1]),
-            "approximateArrivalOfFirstRecord": iso_seconds(created_at(records[0])),
-            "approximateArrivalOfLastRecord": iso_seconds(created_at(records[-1])),
-            "batchSize": len(records),
-            "streamArn": stream_arn,
-        },
+        "DDBStreamBatchInfo": batch_info,
     }
+
+
+def trimmed_record(*, function_arn: str, shard_id: str, stream_arn: str, after_sequence_number: str) -> dict:
+    """The on-failure record of a checkpoint beyond retention: what was lost starts after that sequence number."""
+    return _metadata(chosen.CONDITION_CHECKPOINT_TRIMMED, function_arn, 0, dict(chosen.NO_INVOCATION_RESPONSE_CONTEXT), {
+        "shardId": shard_id,
+        "startSequenceNumber": after_sequence_number,
+        "endSequenceNumber": None,
+        "approximateArrivalOfFirstRecord": None,
+        "approximateArrivalOfLastRecord": None,
+        "batchSize": 0,
+        "streamArn": stream_arn,
+    })
 
 
 async def send(upstream: Upstream, destination: str, record: dict, event: dict, esm_uuid: str) -> None:

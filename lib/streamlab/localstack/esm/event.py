@@ -1,19 +1,46 @@
 """The Lambda event a DynamoDB stream mapping sends (S1-S3) and how batches are cut (E2, E4)."""
 from __future__ import annotations
 
+import base64
 import json
 import zlib
 from datetime import datetime, timezone
-from typing import Iterable
+from typing import Any, Iterable
+
+from streamlab.errors import StreamlabError
 
 # E2: the batch goes when the payload would pass 6 MB.
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 _EVENT_OVERHEAD = len('{"Records":[]}')
 
 
+class RecordConversionError(StreamlabError):
+    """A stream record that cannot become a Lambda record (the poller drops it, E7, instead of stalling)."""
+
+
+IMAGES = ("Keys", "NewImage", "OldImage")
+
+
 def lambda_record(record: dict, stream_arn: str) -> dict:
-    """A Streams record as Lambda delivers it: eventSourceARN added, creation time in whole seconds (S3)."""
+    """A Streams record as Lambda delivers it: eventSourceARN added, creation time in whole seconds (S3).
+
+    Attribute values are DynamoDB JSON exactly as on the wire (S2): boto3 decodes `B`/`BS` into
+    bytes, Lambda delivers them base64-encoded. Raises RecordConversionError for a record that
+    has no sequence number or cannot be serialised as JSON.
+    """
+    try:
+        return _lambda_record(record, stream_arn)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise RecordConversionError(f"stream record cannot be delivered to Lambda: {exc!r}") from exc
+
+
+def _lambda_record(record: dict, stream_arn: str) -> dict:
     dynamodb = dict(record.get("dynamodb") or {})
+    if not isinstance(dynamodb.get("SequenceNumber"), str):
+        raise ValueError("the record has no SequenceNumber")
+    for part in IMAGES:
+        if part in dynamodb:
+            dynamodb[part] = {name: wire_value(value) for name, value in dynamodb[part].items()}
     if not dynamodb.get("SizeBytes"):
         # MiniStack reports 0; AWS reports the record's size (S2).
         dynamodb["SizeBytes"] = stream_record_size(dynamodb)
@@ -23,7 +50,45 @@ def lambda_record(record: dict, stream_arn: str) -> dict:
     out = {k: v for k, v in record.items() if k not in ("dynamodb", "eventSourceARN")}
     out["dynamodb"] = dynamodb
     out["eventSourceARN"] = stream_arn
+    json.dumps(out)  # fail here, on one record, rather than later on a whole batch
     return out
+
+
+def stand_in_record(raw: dict, stream_arn: str) -> dict | None:
+    """What can be told of a record that cannot be converted: its position and time (for E10), or None."""
+    dynamodb = raw.get("dynamodb") if isinstance(raw, dict) else None
+    seq = dynamodb.get("SequenceNumber") if isinstance(dynamodb, dict) else None
+    if not isinstance(seq, str):
+        return None
+    try:
+        created = float(int(_epoch(dynamodb.get("ApproximateCreationDateTime") or 0)))
+    except (TypeError, ValueError):
+        created = 0.0
+    return {"eventID": str(raw.get("eventID", "")), "eventSourceARN": stream_arn,
+            "dynamodb": {"SequenceNumber": seq, "ApproximateCreationDateTime": created}}
+
+
+def wire_value(value: dict) -> dict:
+    """One attribute value as DynamoDB JSON on the wire: binary (`B`, `BS`) as base64, at any depth."""
+    ((kind, inner),) = value.items()
+    return {kind: _wire_inner(kind, inner)}
+
+
+def _wire_inner(kind: str, inner: Any) -> Any:
+    if kind == "B":
+        return _base64(inner)
+    if kind == "BS":
+        return [_base64(b) for b in inner]
+    if kind == "L":
+        return [wire_value(v) for v in inner]
+    if kind == "M":
+        return {k: wire_value(v) for k, v in inner.items()}
+    return inner
+
+
+def _base64(blob: bytes | str) -> str:
+    # A str is already base64 (a stream read without boto3's blob decoding).
+    return blob if isinstance(blob, str) else base64.b64encode(blob).decode("ascii")
 
 
 def stream_record_size(dynamodb: dict) -> int:
@@ -43,7 +108,7 @@ def _value_size(value: dict) -> int:
         digits = inner.lstrip("-").replace(".", "").strip("0") or "0"
         return (len(digits) + 1) // 2 + 1
     if kind == "B":
-        return len(inner) * 3 // 4 if isinstance(inner, str) else len(inner)
+        return len(base64.b64decode(inner)) if isinstance(inner, str) else len(inner)
     if kind in ("BOOL", "NULL"):
         return 1
     if kind in ("SS", "NS", "BS"):

@@ -24,7 +24,8 @@ def routes(ctx: FrontDoorContext) -> list[Route]:
         if url is None:
             return aws_error(503, "ServiceException", "the ESM service is not running; restart the stack with "
                                                       "`streamlab down` then `streamlab up`.")
-        return await forward(request, dataclasses.replace(ctx, upstream=url), unreachable_hint=(
+        # The ESM keeps its own state durable: only calls MiniStack answers belong in the journal.
+        return await forward(request, dataclasses.replace(ctx, upstream=url, journal=None), unreachable_hint=(
             f"the ESM service at {url} is not answering; restart it with `streamlab restart esm` "
             "(MiniStack and its data stay as they are)."))
 

@@ -16,9 +16,10 @@ from typing import Callable
 import botocore.exceptions
 
 from streamlab.localstack.esm import chosen
-from streamlab.localstack.esm.destinations import failure_record, send
+from streamlab.localstack.esm.destinations import failure_record, send, trimmed_record
 from streamlab.localstack.esm.event import (
-    MAX_PAYLOAD_BYTES, arrival_time, cut_batches, iso_seconds, lambda_record, payload_bytes, sequence_number,
+    MAX_PAYLOAD_BYTES, RecordConversionError, arrival_time, cut_batches, iso_seconds, lambda_record, payload_bytes,
+    sequence_number, stand_in_record,
 )
 from streamlab.localstack.esm.filters import compile_patterns, matches_any
 from streamlab.localstack.esm.lanes import LaneRunner, uses_lanes
@@ -108,8 +109,9 @@ class ShardPoller:
             return (await self.upstream.call("dynamodbstreams", "get_shard_iterator", **args))["ShardIterator"]
         except botocore.exceptions.ClientError as exc:
             if exc.response["Error"]["Code"] == "TrimmedDataAccessException" and mark:
-                # The checkpointed record aged out of the stream (24 h): continue at the oldest one.
-                log.warning("%s %s: checkpoint %s trimmed; resuming at TRIM_HORIZON", self.uuid, self.shard_id, mark)
+                # The checkpointed record aged out of the stream (24 h): what lay between it and
+                # the oldest record left is gone. Say so, then continue at the oldest one.
+                await self._report_trimmed(mark)
                 args.pop("SequenceNumber")
                 args["ShardIteratorType"] = "TRIM_HORIZON"
                 return (await self.upstream.call("dynamodbstreams", "get_shard_iterator", **args))["ShardIterator"]
@@ -143,7 +145,11 @@ class ShardPoller:
         now = time.time()
         kept = 0
         for raw in records:
-            record = lambda_record(raw, self.stream_arn)
+            try:
+                record = lambda_record(raw, self.stream_arn)
+            except RecordConversionError as exc:
+                await self._drop_unconvertible(raw, exc, mapping)
+                continue
             self.last_fetched = sequence_number(record)
             if matches_any(patterns, record):
                 self.buffer.append(record)
@@ -296,8 +302,14 @@ class ShardPoller:
                     units.popleft()
                 continue
             result = await self._invoke(unit.records, mapping)
-            if result.kind in ("throttled", "unreachable"):
-                # E5: neither counts as an attempt.
+            if result.kind == "too_large" and len(unit.records) >= 2:
+                units.popleft()
+                units.extendleft(reversed(_halves(unit)))
+                continue
+            if not result.reached_function:
+                # E5: the function never ran, so no attempt is spent; the records wait for the
+                # age limit (checked above) or for the cause to go away.
+                self._note_refused(mapping, result)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, chosen.UNREACHABLE_BACKOFF_MAX_SECONDS)
                 continue
@@ -323,9 +335,8 @@ class ShardPoller:
                     if not chosen.PARTIAL_FAILURE_COUNTS_AS_ATTEMPT:
                         unit.attempts -= 1
             elif bisect and len(unit.records) >= chosen.BISECT_MIN_RECORDS:
-                half = len(unit.records) // 2
                 fresh = 0 if chosen.BISECT_RESETS_RETRY_COUNT else unit.attempts
-                halves = [Unit(unit.records[:half], fresh, result), Unit(unit.records[half:], fresh, result)]
+                halves = _halves(Unit(unit.records, fresh, result))
                 if not chosen.BISECT_FIRST_HALF_FIRST:
                     halves.reverse()
                 units.popleft()
@@ -367,13 +378,13 @@ class ShardPoller:
         dims = {"FunctionName": function}
         if result.kind == "throttled":
             self.metrics.put("Throttles", 1, "Count", dims, now)
-        elif result.kind != "unreachable":
+        elif result.reached_function:
             self.metrics.put("Invocations", 1, "Count", dims, now)
             self.metrics.put("Errors", 1 if result.kind == "function_error" else 0, "Count", dims, now)
             self.metrics.put("Duration", result.duration_ms, "Milliseconds", dims, now)
             if result.kind == "ok" and mapping["TumblingWindowInSeconds"] and isinstance(result.payload, dict):
                 self.window_state = result.payload.get("state") or {}
-        if records and self._counts_events(mapping) and result.kind != "unreachable":
+        if records and self._counts_events(mapping) and (result.reached_function or result.kind == "throttled"):
             self.metrics.put("InvokedEventCount", len(records), "Count", {"EventSourceMappingUUID": self.uuid}, now)
         return result
 
@@ -415,7 +426,7 @@ class ShardPoller:
         attempts, backoff = 0, chosen.RETRY_INTERVAL_SECONDS
         while True:
             result = await self._invoke([], mapping, final=True)
-            if result.kind in ("throttled", "unreachable"):
+            if not result.reached_function:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, chosen.UNREACHABLE_BACKOFF_MAX_SECONDS)
                 continue
@@ -442,6 +453,40 @@ class ShardPoller:
     def _set_result(self, mapping: dict, result: str) -> None:
         mapping["LastProcessingResult"] = result
 
+    def _note_refused(self, mapping: dict, result: InvokeResult) -> None:
+        """Lambda refused the Invoke (deleted function, payload too large, ...): visible in Get and the log."""
+        if result.kind in ("throttled", "unreachable"):
+            return
+        problem = ("PROBLEM: Function not found" if result.error_code == "ResourceNotFoundException"
+                   else f"PROBLEM: Function call failed ({result.error_code or result.status})")
+        if mapping.get("LastProcessingResult") != problem:
+            log.error("%s %s: Lambda refused the invocation: %s; retrying until the records pass their age limit",
+                      self.uuid, self.shard_id, result.detail)
+        self._set_result(mapping, problem)
+
+    async def _drop_unconvertible(self, raw: dict, exc: RecordConversionError, mapping: dict) -> None:
+        """A record that can never become an event goes to the on-failure destination at once (E7)."""
+        record = stand_in_record(raw, self.stream_arn)
+        if record is None:
+            log.error("%s %s: skipping a stream record without a sequence number: %s", self.uuid, self.shard_id, exc)
+            return
+        self.last_fetched = sequence_number(record)
+        log.error("%s %s: %s", self.uuid, self.shard_id, exc)
+        await self._drop(Unit([record]), chosen.CONDITION_UNCONVERTIBLE, mapping)
+
+    async def _report_trimmed(self, mark: dict) -> None:
+        """The checkpoint fell out of the stream's retention: log, metric and on-failure record, never silence."""
+        mapping = self.mapping()
+        log.error("%s %s: checkpoint %s is beyond the stream's 24 h retention; the records after it up to the "
+                  "oldest one left were never delivered; resuming at TRIM_HORIZON", self.uuid, self.shard_id, mark)
+        self.metrics.put(chosen.TRIMMED_CHECKPOINT_METRIC, 1, "Count", {"EventSourceMappingUUID": self.uuid}, time.time())
+        self._set_result(mapping, "PROBLEM: Checkpoint trimmed from the stream")
+        destination = (mapping.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+        if destination:
+            record = trimmed_record(function_arn=mapping["FunctionArn"], shard_id=self.shard_id,
+                                    stream_arn=self.stream_arn, after_sequence_number=mark["SequenceNumber"])
+            await self._send_failure(destination, record, [], mapping)
+
     async def _drop(self, unit: Unit, condition: str, mapping: dict) -> None:
         """E7/E10: give up on these records; send their metadata to the on-failure destination."""
         destination = (mapping.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
@@ -457,15 +502,25 @@ class ShardPoller:
             invoke_count=unit.attempts, last_result=unit.last_result, shard_id=self.shard_id,
             stream_arn=self.stream_arn,
         )
+        await self._send_failure(destination, record, unit.records, mapping)
+        if self._counts_events(mapping):
+            self.metrics.put("OnFailureDestinationDeliveredEventCount", len(unit.records), "Count", dims, time.time())
+
+    async def _send_failure(self, destination: str, record: dict, records: list[dict], mapping: dict) -> None:
         while True:
             try:
-                await send(self.upstream, destination, record, {"Records": unit.records}, self.uuid)
-                break
+                await send(self.upstream, destination, record, {"Records": records}, self.uuid)
+                return
             except Exception as exc:
                 # Blocking the shard rather than losing the failure record.
                 log.warning("%s: on-failure delivery to %s failed (%s); retrying", self.uuid, destination, exc)
                 self.metrics.put("DestinationDeliveryFailures", 1, "Count", {"FunctionName": mapping["FunctionName"]},
                                  time.time())
                 await asyncio.sleep(chosen.DESTINATION_RETRY_SECONDS)
-        if self._counts_events(mapping):
-            self.metrics.put("OnFailureDestinationDeliveredEventCount", len(unit.records), "Count", dims, time.time())
+
+
+def _halves(unit: Unit) -> list[Unit]:
+    """The unit split in two, first half first, each keeping the unit's attempts (E8; too-large batches)."""
+    half = len(unit.records) // 2
+    return [Unit(unit.records[:half], unit.attempts, unit.last_result),
+            Unit(unit.records[half:], unit.attempts, unit.last_result)]

@@ -54,9 +54,30 @@ class Upstream:
         return await asyncio.to_thread(method, **kwargs)
 
 
+THROTTLE_CODES = frozenset({"TooManyRequestsException", "ThrottlingException"})
+TOO_LARGE_CODES = frozenset({"RequestTooLargeException", "RequestEntityTooLargeException"})
+
+
+def invoke_error_kind(code: str, status: int) -> str:
+    """How an Invoke that Lambda refused is handled (E5, E7).
+
+    `throttled` (429) and `unreachable` (5xx) are transient. Any other 4xx - the function was
+    deleted, the payload is too large, access denied - is `rejected`: the function never ran,
+    so like every error before invocation it spends no retry attempt, and the records wait for
+    the age limit (or a fix) instead of being retried as if Lambda were merely down.
+    """
+    if code in THROTTLE_CODES or status == 429:
+        return "throttled"
+    if code in TOO_LARGE_CODES or status == 413:
+        return "too_large"
+    if 400 <= status < 500:
+        return "rejected"
+    return "unreachable"
+
+
 @dataclass(frozen=True)
 class InvokeResult:
-    """One synchronous invocation: `kind` is ok | function_error | throttled | unreachable."""
+    """One synchronous invocation: `kind` is ok | function_error | throttled | unreachable | rejected | too_large."""
 
     kind: str
     payload: Any = None
@@ -66,6 +87,12 @@ class InvokeResult:
     request_id: str = ""
     duration_ms: float = 0.0
     detail: str = ""
+    error_code: str = ""
+
+    @property
+    def reached_function(self) -> bool:
+        """False when the function never ran (E5: such attempts are not counted)."""
+        return self.kind in ("ok", "function_error")
 
 
 async def invoke(upstream: Upstream, function_arn: str, event: dict) -> InvokeResult:
@@ -79,9 +106,8 @@ async def invoke(upstream: Upstream, function_arn: str, event: dict) -> InvokeRe
     except botocore.exceptions.ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        kind = "throttled" if code in ("TooManyRequestsException", "ThrottlingException") or status == 429 else "unreachable"
-        return InvokeResult(kind=kind, status=status, detail=f"{code}: {exc}",
-                            duration_ms=(time.monotonic() - started) * 1000)
+        return InvokeResult(kind=invoke_error_kind(code, status), status=status, error_code=code,
+                            detail=f"{code}: {exc}", duration_ms=(time.monotonic() - started) * 1000)
     except UNREACHABLE as exc:
         return InvokeResult(kind="unreachable", detail=str(exc), duration_ms=(time.monotonic() - started) * 1000)
     duration = (time.monotonic() - started) * 1000

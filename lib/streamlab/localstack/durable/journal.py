@@ -1,0 +1,138 @@
+"""The front door's journal: every state-changing call MiniStack acknowledged, since the last snapshot.
+
+MiniStack can only be snapshotted every few seconds; the journal covers the gap. An entry is
+appended after MiniStack answered success and before the client gets its answer, so every
+acknowledged write is either in the latest snapshot or in the journal. Item writes that are
+safe to apply twice (PutItem, DeleteItem, BatchWriteItem) carry their request and are replayed
+after a crash; every other change is named in the recovery report.
+
+One file per writer per minute under data/journal/, appended with single `write` calls (a
+killed writer leaves at most a torn last line, which is skipped); files older than the latest
+snapshot are removed as new ones start. Appends are not fsynced: the journal survives any
+process being killed, not a power cut.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator, Mapping
+
+from streamlab.localstack.durable.snapshot import read_manifest
+from streamlab.localstack.private import FILE_MODE, make_private_dir
+from streamlab.localstack.state import StackPaths
+
+DYNAMODB_PREFIX = "DynamoDB_20120810."
+# Replaying these leaves the same item state however often they ran before the crash.
+REPLAYABLE = frozenset({"PutItem", "DeleteItem", "BatchWriteItem"})
+_READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Head", "Check", "Estimate")
+_REPLAY_HEADERS = ("x-amz-target", "authorization", "content-type")
+SEGMENT_SECONDS = 60
+# Entries this much older than the snapshot are replayed too, in case of clock steps between processes.
+OVERLAP_SECONDS = 0.5
+
+
+def changes_state(method: str, path: str, target: str) -> bool:
+    """Whether a call to MiniStack may change its state (reads and our own admin paths do not)."""
+    if method in ("GET", "HEAD", "OPTIONS") or path.startswith(("/_ministack", "/_streamlab")):
+        return False
+    if path.endswith("/invocations"):
+        return False  # a Lambda invoke; what the function writes arrives as calls of its own
+    operation = target.rsplit(".", 1)[-1]
+    return not (target and operation.startswith(_READ_PREFIXES))
+
+
+def journal_folder(paths: StackPaths) -> Path:
+    return paths.data / "journal"
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: float
+    operation: str
+    path: str
+    headers: dict[str, str] | None = None
+    body: str | None = None
+
+    @property
+    def replayable(self) -> bool:
+        return self.body is not None and self.operation in REPLAYABLE
+
+
+class Journal:
+    """Appends entries for one writer process (front door, ...)."""
+
+    def __init__(self, paths: StackPaths, writer: str) -> None:
+        self.paths = paths
+        self.writer = writer
+        self.folder = journal_folder(paths)
+        make_private_dir(self.folder)
+        self._segment = -1
+        self._fd = -1
+
+    def record(self, method: str, path: str, headers: Mapping[str, str], body: bytes | None = None) -> None:
+        """Note an acknowledged call; `body` only for DynamoDB item writes that may be replayed."""
+        target = headers.get("X-Amz-Target") or headers.get("x-amz-target") or ""
+        if not changes_state(method, path, target):
+            return
+        operation = target[len(DYNAMODB_PREFIX):] if target.startswith(DYNAMODB_PREFIX) else (target or f"{method} {path}")
+        entry: dict = {"at": time.time(), "operation": operation, "path": path}
+        if body is not None and operation in REPLAYABLE:
+            entry["headers"] = {k: v for k, v in headers.items() if k.lower() in _REPLAY_HEADERS}
+            entry["body"] = body.decode("utf-8")
+        os.write(self._current_fd(entry["at"]), (json.dumps(entry, separators=(",", ":")) + "\n").encode())
+
+    def _current_fd(self, now: float) -> int:
+        segment = int(now // SEGMENT_SECONDS)
+        if segment != self._segment:
+            self.close()
+            name = self.folder / f"{segment:012d}-{self.writer}.jsonl"
+            self._fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+            self._segment = segment
+            prune(self.paths)
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def wants_body(method: str, target: str) -> bool:
+    """Whether the caller should read the request body for `record` (small DynamoDB item writes only)."""
+    return method == "POST" and target.startswith(DYNAMODB_PREFIX) and target[len(DYNAMODB_PREFIX):] in REPLAYABLE
+
+
+def entries_since(paths: StackPaths, since: float) -> list[Entry]:
+    """Every entry at or after `since` - OVERLAP_SECONDS, oldest first."""
+    cutoff = since - OVERLAP_SECONDS
+    out = [entry for entry in _read_all(paths) if entry.at >= cutoff]
+    return sorted(out, key=lambda e: e.at)
+
+
+def _read_all(paths: StackPaths) -> Iterator[Entry]:
+    folder = journal_folder(paths)
+    for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else ():
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                raw = json.loads(line)
+                yield Entry(raw["at"], raw["operation"], raw["path"], raw.get("headers"), raw.get("body"))
+            except (ValueError, KeyError, TypeError):
+                continue  # a line torn by a kill mid-write was never acknowledged
+
+
+def prune(paths: StackPaths) -> None:
+    """Drop segments that ended before the latest snapshot was taken (it holds all they record)."""
+    manifest = read_manifest(paths)
+    if manifest is None:
+        return
+    horizon = manifest["taken_at"] - OVERLAP_SECONDS
+    for path in journal_folder(paths).glob("*.jsonl"):
+        try:
+            segment = int(path.name.split("-", 1)[0])
+        except ValueError:
+            continue
+        if (segment + 1) * SEGMENT_SECONDS < horizon:
+            path.unlink(missing_ok=True)

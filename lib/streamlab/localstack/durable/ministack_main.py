@@ -1,0 +1,255 @@
+"""MiniStack run under our supervision: restored from the latest snapshot, snapshotted while it runs.
+
+    python -m streamlab.localstack.durable.ministack_main --home H
+
+Same environment as `python -m ministack` (GATEWAY_PORT, BIND_HOST, LOG_LEVEL). MiniStack's
+own persistence (PERSIST_STATE) saves only at a graceful shutdown (its own SIGTERM handler
+just exits), never after a crash, and never saves stream records; so we load its state files
+from our snapshot at boot and write every snapshot ourselves (streamlab.localstack.durable.snapshot).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import importlib
+import json
+import logging
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from streamlab.localstack.durable.journal import changes_state
+from streamlab.localstack.durable.snapshot import (
+    STREAMS, Snapshot, current_snapshot, ministack_folder, running_marker, write_snapshot,
+)
+from streamlab.errors import StackError
+from streamlab.localstack.esm.store import esm_folder
+from streamlab.localstack.private import make_private_dir, open_private
+from streamlab.localstack.state import StackPaths
+
+log = logging.getLogger("streamlab.snapshot")
+
+# A change is in a snapshot at most this long (plus the snapshot's own time) after it was made;
+# the front door's journal covers the gap (see recovery). Measured cost: docs/architecture.md.
+DEFAULT_INTERVAL_SECONDS = 10.0
+# The snapshot writer yields the CPU to everything else (it has seconds, requests have milliseconds).
+WRITER_NICENESS = 19
+# MiniStack's stream stores, which its own get_state leaves out.
+STREAM_STORES = ("_stream_records", "_stream_trimmed", "_closed_streams")
+
+
+
+class SnapshotError(StackError):
+    """A snapshot could not be written; the previous one stays current."""
+
+
+class Snapshotter:
+    """Wraps MiniStack's ASGI app: notes state changes, snapshots them, restores streams at boot."""
+
+    def __init__(self, paths: StackPaths, ministack: ModuleType, persistence: ModuleType,
+                 restore_from: Path | None, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:
+        self.paths = paths
+        self.interval = interval
+        self.ministack = ministack
+        self.persistence = persistence
+        self.restore_from = restore_from
+        self.dirty = False
+        self.lock = asyncio.Lock()
+        self._ticker: asyncio.Task | None = None
+
+    async def app(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "lifespan":
+            return await self._lifespan(scope, receive, send)
+        if scope["type"] != "http" or not changes_state(scope["method"], scope["path"], _target(scope)):
+            return await self.ministack.app(scope, receive, send)
+        self.dirty = True
+        try:
+            return await self.ministack.app(scope, receive, send)
+        finally:
+            self.dirty = True  # a snapshot taken while the call ran may hold only part of it
+
+    async def _lifespan(self, scope: dict, receive: Callable, send: Callable) -> None:
+        async def on_send(message: dict) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                self._restore_streams()
+                # Our final snapshot replaces MiniStack's own save at shutdown.
+                self.ministack.PERSIST_STATE = False
+                self._ticker = asyncio.create_task(self._every_interval())
+            await send(message)
+
+        async def on_receive() -> dict:
+            message = await receive()
+            if message["type"] == "lifespan.shutdown":
+                if self._ticker is not None:
+                    self._ticker.cancel()
+                await self.snapshot(clean=True)
+                running_marker(self.paths).unlink(missing_ok=True)
+            return message
+
+        await self.ministack.app(scope, on_receive, on_send)
+
+    async def _every_interval(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            if self.dirty:
+                try:
+                    await self.snapshot()
+                except Exception:
+                    log.exception("snapshot failed; the previous one stays current")
+
+    async def snapshot(self, clean: bool = False) -> None:
+        """Every service at one instant, written by a forked child while this process serves on.
+
+        fork() gives the child a copy-on-write image of the whole state as it is between two
+        event-loop steps, so the loop is held only for the fork itself (copying the state here
+        held it for about 2 s at 30,000 items); serialising and writing happen in the child.
+        """
+        async with self.lock:
+            self.dirty = False
+            started = time.perf_counter()
+            pid = os.fork()
+            if pid == 0:
+                self._write_and_exit(clean)
+            held = time.perf_counter() - started
+            _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+            if os.waitstatus_to_exitcode(status) != 0:
+                self.dirty = True
+                raise SnapshotError(f"the snapshot writer exited with {os.waitstatus_to_exitcode(status)}")
+            log.info("snapshot: event loop held %.1f ms, written in %.1f ms", held * 1000,
+                     (time.perf_counter() - started) * 1000)
+
+    def _write_and_exit(self, clean: bool) -> None:
+        """In the forked child: capture, serialise, write, and leave without touching the parent's loop."""
+        code = 1
+        try:
+            os.nice(WRITER_NICENESS)  # the pipeline's own processes go first on a small machine
+            write_snapshot(self.paths, self._serialise(self._capture(), clean))
+            code = 0
+        except BaseException:  # noqa: BLE001 - the parent reports the exit code
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+
+    def _capture(self) -> dict[str, Any]:
+        taken_at = time.time()  # before anything is read: a write answered earlier is in this snapshot
+        # Checkpoints first: every effect of the records they cover is already in MiniStack, so
+        # the snapshot holds it; rewinding to them after a crash loses no processing.
+        folder = esm_folder(self.paths) / "checkpoints"
+        checkpoints = {p.name: p.read_text() for p in sorted(folder.glob("*.json"))} if folder.is_dir() else {}
+        states = {}
+        for key, get_state in self.ministack._build_persistence_save_dict().items():
+            state = get_state()
+            if state is not None:
+                states[key] = state
+        ddb = sys.modules.get("ministack.services.dynamodb")
+        streams = {name: copy.deepcopy(getattr(ddb, name)) for name in STREAM_STORES} if ddb else {}
+        if ddb:
+            streams["counter"] = ddb._stream_seq_counter
+        return {"taken_at": taken_at, "states": states, "streams": streams, "checkpoints": checkpoints}
+
+    def _serialise(self, captured: dict[str, Any], clean: bool) -> Snapshot:
+        persistence = self.persistence
+        files = {
+            f"{key}.json": json.dumps({"__ministack_format__": persistence._state_format_version(key), "payload": state},
+                                      default=persistence._json_default)
+            for key, state in captured["states"].items()
+        }
+        files[STREAMS] = json.dumps(captured["streams"], default=persistence._json_default)
+        return Snapshot(taken_at=captured["taken_at"], clean=clean, files=files,
+                        esm_checkpoints=captured["checkpoints"], summary=_summary(captured))
+
+    def _restore_streams(self) -> None:
+        source = self.restore_from / STREAMS if self.restore_from else None
+        if source is None or not source.is_file():
+            return
+        saved = json.loads(source.read_text(), object_hook=self.persistence._json_object_hook)
+        if not saved:
+            return
+        ddb = importlib.import_module("ministack.services.dynamodb")
+        for name in STREAM_STORES:
+            getattr(ddb, name)._data.update(saved[name]._data)
+        ddb._stream_seq_counter = max(ddb._stream_seq_counter, saved.get("counter", 0))
+        log.info("restored stream records of %d tables from %s", len(saved["_stream_records"]._data), source.parent.name)
+
+
+def _summary(captured: dict[str, Any]) -> dict:
+    """Names of what the snapshot holds, for the recovery report."""
+    states = captured["states"]
+    tables = _names(states.get("dynamodb", {}).get("tables"))
+    functions = _names(states.get("lambda", {}).get("functions"))
+    records = captured["streams"].get("_stream_records")
+    return {"tables": tables, "functions": functions,
+            "stream_records": sum(len(v) for v in records._data.values()) if records is not None else 0}
+
+
+def _names(scoped: Any) -> list[str]:
+    data = getattr(scoped, "_data", None) or {}
+    return sorted(str(key[-1]) for key in data)
+
+
+def _target(scope: dict) -> str:
+    for name, value in scope.get("headers", ()):
+        if name == b"x-amz-target":
+            return value.decode("latin-1")
+    return ""
+
+
+def load_ministack(paths: StackPaths) -> tuple[ModuleType, ModuleType, Path | None]:
+    """Import MiniStack set up to boot from our latest snapshot."""
+    base = ministack_folder(paths)
+    make_private_dir(base)
+    os.environ["PERSIST_STATE"] = "1"
+    os.environ["STATE_DIR"] = str(base)
+    ministack = importlib.import_module("ministack.app")
+    persistence = importlib.import_module("ministack.core.persistence")
+    # Function code stays in one content-addressed folder shared by every snapshot; lambda_svc
+    # fixes its folder from STATE_DIR when it is imported, so import it before STATE_DIR moves.
+    lambda_svc = importlib.import_module("ministack.services.lambda_svc")
+    lambda_svc.CODE_BLOB_DIR = str(base / "lambda-blobs")
+    restore_from = current_snapshot(paths)
+    # From here until the final snapshot, a death of this process is a crash (recovery.prepare).
+    with open_private(running_marker(paths)) as fh:
+        fh.write(str(os.getpid()))
+    # MiniStack's boot load reads <STATE_DIR>/<service>.json: point it at the snapshot.
+    persistence.STATE_DIR = str(restore_from or base / "no-snapshot-yet")
+    return ministack, persistence, restore_from
+
+
+async def serve(snapshotter: Snapshotter) -> None:
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"{os.environ.get('BIND_HOST', '127.0.0.1')}:{snapshotter.ministack._resolve_port()}"]
+    config.keep_alive_timeout = 75
+    config.loglevel = os.environ.get("LOG_LEVEL", "WARNING").upper()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # A graceful stop runs the lifespan shutdown, which takes the final snapshot.
+        loop.add_signal_handler(sig, stop.set)
+    await hypercorn_serve(snapshotter.app, config, shutdown_trigger=stop.wait)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--home", required=True, type=Path)
+    parser.add_argument("--snapshot-interval", type=float, default=DEFAULT_INTERVAL_SECONDS,
+                        help="seconds between snapshots while anything changes")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("streamlab.snapshot").setLevel(logging.INFO)
+    paths = StackPaths(args.home)
+    ministack, persistence, restore_from = load_ministack(paths)
+    asyncio.run(serve(Snapshotter(paths, ministack, persistence, restore_from, args.snapshot_interval)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""After MiniStack died without its final snapshot: rewind, replay, and say exactly what was lost.
+
+`up` calls `prepare` before MiniStack starts (it boots from the latest snapshot) and `recover`
+once it answers, before the ESM and the front door start:
+
+1. the ESM's checkpoints go back to their copy in the snapshot, so every record whose
+   processing had effects after the snapshot is delivered again (duplicates, never loss);
+2. the journal's replayable item writes acknowledged since the snapshot are sent again;
+3. every other acknowledged change since the snapshot, every replay MiniStack refused and every
+   mapping whose stream or function is gone is a named loss.
+
+The report is kept in data/recovery.json; `status` and `up` show it until `streamlab deploy`
+(which recreates the pipeline's resources) clears it.
+"""
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+import botocore.exceptions
+
+from streamlab.localstack.durable import journal
+from streamlab.localstack.durable.snapshot import ESM_CHECKPOINTS, current_snapshot, read_manifest, running_marker
+from streamlab.localstack.esm.store import Store, esm_folder
+from streamlab.localstack.private import make_private_dir
+from streamlab.localstack.state import StackPaths, write_atomically
+from streamlab.target import local_target
+
+REPORT = "recovery.json"
+RECOVER_HINT = "run `streamlab deploy` to recreate the pipeline's resources, then resend what is listed as lost"
+_REPLAY_TIMEOUT_SECONDS = 10.0
+# Loopback calls never go through a proxy named in the environment.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass
+class RecoveryPlan:
+    """What `prepare` found before MiniStack started."""
+
+    snapshot_taken_at: float | None
+    rewound: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RecoveryReport:
+    recovered_at: float
+    snapshot_taken_at: float | None
+    replayed: int
+    rewound: list[str]
+    lost: list[str]
+
+    def lines(self) -> list[str]:
+        taken = _clock(self.snapshot_taken_at) if self.snapshot_taken_at else "none (no snapshot yet)"
+        out = [f"MiniStack had stopped without its final snapshot (killed?). Restored the snapshot taken at {taken}, "
+               f"replayed {self.replayed} acknowledged writes from the journal, rewound "
+               f"{len(self.rewound)} event source mapping checkpoint(s) to the snapshot."]
+        if not self.lost:
+            out.append("Nothing acknowledged was lost.")
+            return out
+        out.append(f"LOST ({len(self.lost)}):")
+        out.extend(f"  - {item}" for item in self.lost)
+        out.append(f"To recover: {RECOVER_HINT}.")
+        return out
+
+
+def prepare(paths: StackPaths) -> RecoveryPlan | None:
+    """Before MiniStack starts: None after a clean stop; else rewind the ESM to the snapshot."""
+    if not running_marker(paths).exists():
+        return None  # stopped after its final snapshot, or never started
+    manifest = read_manifest(paths)
+    plan = RecoveryPlan(snapshot_taken_at=manifest["taken_at"] if manifest else None)
+    plan.rewound = _rewind_checkpoints(paths)
+    return plan
+
+
+def _rewind_checkpoints(paths: StackPaths) -> list[str]:
+    snapshot = current_snapshot(paths)
+    if snapshot is None:
+        return []
+    live = esm_folder(paths) / "checkpoints"
+    make_private_dir(live)
+    rewound = []
+    for saved in sorted((snapshot / ESM_CHECKPOINTS).glob("*.json")):
+        write_atomically(live / saved.name, saved.read_text())
+        rewound.append(saved.stem)
+    return rewound
+
+
+def recover(paths: StackPaths, plan: RecoveryPlan, ministack_url: str) -> RecoveryReport:
+    """Once MiniStack answers: replay the journal, check the mappings' sources, write the report."""
+    replayed, lost = 0, []
+    for entry in journal.entries_since(paths, plan.snapshot_taken_at or 0.0):
+        if not entry.replayable:
+            lost.append(f"{entry.operation} acknowledged at {_clock(entry.at)} ({entry.body or entry.path}), "
+                        "after the snapshot, cannot be replayed safely")
+            continue
+        problem = _replay(ministack_url, entry)
+        if problem:
+            lost.append(f"{entry.operation} acknowledged at {_clock(entry.at)} could not be replayed: {problem}")
+        else:
+            replayed += 1
+    lost.extend(_missing_sources(paths, ministack_url))
+    report = RecoveryReport(time.time(), plan.snapshot_taken_at, replayed, plan.rewound, lost)
+    write_atomically(paths.data / REPORT, json.dumps(asdict(report), indent=1))
+    return report
+
+
+def _replay(ministack_url: str, entry: journal.Entry) -> str:
+    request = urllib.request.Request(ministack_url + entry.path, data=(entry.body or "").encode(), method="POST",
+                                     headers=entry.headers or {})
+    try:
+        with _DIRECT.open(request, timeout=_REPLAY_TIMEOUT_SECONDS):
+            return ""
+    except urllib.error.HTTPError as exc:
+        text = exc.read().decode("utf-8", "replace")
+        # A conditional put that finds its item already there: the snapshot holds it.
+        return "" if "ConditionalCheckFailed" in text else f"HTTP {exc.code}: {text[:200]}"
+    except (urllib.error.URLError, OSError) as exc:
+        return str(exc)
+
+
+def _missing_sources(paths: StackPaths, ministack_url: str) -> list[str]:
+    """Mappings whose stream or function the restored state no longer has."""
+    ministack = local_target(ministack_url)
+    streams, functions = ministack.client("dynamodbstreams"), ministack.client("lambda")
+    lost = []
+    for uuid, mapping in Store(paths).load_mappings().items():
+        checks = ((lambda: streams.describe_stream(StreamArn=mapping["EventSourceArn"], Limit=1), "stream",
+                   mapping["EventSourceArn"]),
+                  (lambda: functions.get_function(FunctionName=mapping["FunctionName"]), "function",
+                   mapping["FunctionName"]))
+        for call, kind, name in checks:
+            try:
+                call()
+            except botocore.exceptions.ClientError:
+                lost.append(f"event source mapping {uuid}: its {kind} {name} is not in the restored state")
+    return lost
+
+
+def read_report(paths: StackPaths) -> RecoveryReport | None:
+    try:
+        return RecoveryReport(**json.loads((paths.data / REPORT).read_text()))
+    except FileNotFoundError:
+        return None
+
+
+def clear_report(paths: StackPaths) -> None:
+    (paths.data / REPORT).unlink(missing_ok=True)
+
+
+def _clock(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%H:%M:%S.%f")[:-3] + " UTC"

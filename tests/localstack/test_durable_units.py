@@ -1,0 +1,102 @@
+"""Snapshots switch in whole; the journal keeps what was acknowledged and forgets what a snapshot holds."""
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from streamlab.localstack.durable import journal
+from streamlab.localstack.durable.snapshot import Snapshot, current_snapshot, read_manifest, write_snapshot
+from streamlab.localstack.state import StackPaths
+
+PUT = {"X-Amz-Target": "DynamoDB_20120810.PutItem", "Authorization": "AWS4 x", "Content-Type": "application/x-amz-json-1.0"}
+
+
+@pytest.mark.parametrize("method, path, target, changes", [
+    ("POST", "/", "DynamoDB_20120810.PutItem", True),
+    ("POST", "/", "DynamoDB_20120810.UpdateItem", True),
+    ("POST", "/", "DynamoDB_20120810.GetItem", False),
+    ("POST", "/", "DynamoDB_20120810.Query", False),
+    ("POST", "/", "DynamoDBStreams_20120810.GetRecords", False),
+    ("POST", "/", "AmazonSQS.SendMessage", True),
+    ("POST", "/2015-03-31/functions", "", True),
+    ("POST", "/2015-03-31/functions/f/invocations", "", False),
+    ("GET", "/2015-03-31/functions/f", "", False),
+    ("POST", "/_ministack/reset", "", False),
+])
+def test_what_changes_state(method, path, target, changes):
+    assert journal.changes_state(method, path, target) is changes
+
+
+def test_journal_keeps_replayable_writes_whole_and_names_the_rest(tmp_path):
+    paths = StackPaths(tmp_path)
+    log = journal.Journal(paths, "frontdoor")
+    body = json.dumps({"TableName": "t", "Item": {"id": {"S": "é"}}}).encode()
+    log.record("POST", "/", PUT, body)
+    log.record("POST", "/", {**PUT, "X-Amz-Target": "DynamoDB_20120810.UpdateItem"}, None)
+    log.record("POST", "/", {**PUT, "X-Amz-Target": "DynamoDB_20120810.GetItem"}, None)  # a read: not journalled
+    log.close()
+    put, update = journal.entries_since(paths, 0.0)
+    assert put.replayable and put.body == body.decode() and put.headers == PUT
+    assert update.operation == "UpdateItem" and not update.replayable
+    assert journal.wants_body("POST", "DynamoDB_20120810.PutItem")
+    assert not journal.wants_body("POST", "DynamoDB_20120810.UpdateItem")
+
+
+def test_a_line_torn_by_a_kill_is_skipped_and_the_files_are_private(tmp_path):
+    paths = StackPaths(tmp_path)
+    log = journal.Journal(paths, "frontdoor")
+    log.record("POST", "/", PUT, b"{}")
+    log.close()
+    (segment,) = journal.journal_folder(paths).glob("*.jsonl")
+    with open(segment, "a") as fh:
+        fh.write('{"at": 1, "operation": "PutI')
+    assert [e.operation for e in journal.entries_since(paths, 0.0)] == ["PutItem"]
+    assert segment.stat().st_mode & 0o777 == 0o600
+
+
+def _snapshot(taken_at: float, tables: list[str]) -> Snapshot:
+    return Snapshot(taken_at=taken_at, clean=False, files={"dynamodb.json": json.dumps(tables)},
+                    esm_checkpoints={"u.json": "{}"}, summary={"tables": tables})
+
+
+@pytest.fixture
+def lax_umask():
+    old = os.umask(0o022)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_only_a_complete_snapshot_becomes_current(tmp_path, lax_umask):
+    paths = StackPaths(tmp_path)
+    assert current_snapshot(paths) is None
+    first = write_snapshot(paths, _snapshot(100.0, ["a"]))
+    assert current_snapshot(paths) == first and read_manifest(paths)["summary"]["tables"] == ["a"]
+    # A writer killed half-way leaves a folder without a manifest and never switched to.
+    torn = first.parent / "snap-200000-1"
+    torn.mkdir()
+    (torn / "dynamodb.json").write_text("[")
+    assert current_snapshot(paths) == first
+    second = write_snapshot(paths, _snapshot(300.0, ["a", "b"]))
+    assert current_snapshot(paths) == second and not first.exists() and not torn.exists()
+    assert json.loads((second / "dynamodb.json").read_text()) == ["a", "b"]
+    assert (second / "esm-checkpoints" / "u.json").read_text() == "{}"
+    # Every item of every table is in there: private to the user whatever the umask.
+    assert {(p.stat().st_mode & 0o777) for p in second.rglob("*")} == {0o600, 0o700}
+
+
+def test_journal_segments_a_snapshot_holds_are_pruned(tmp_path, monkeypatch):
+    paths = StackPaths(tmp_path)
+    folder = journal.journal_folder(paths)
+    folder.mkdir(parents=True)
+    old = folder / f"{10:012d}-frontdoor.jsonl"  # covers [600, 660)
+    recent = folder / f"{20:012d}-frontdoor.jsonl"  # covers [1200, 1260)
+    for path in (old, recent):
+        path.write_text("")
+    write_snapshot(paths, _snapshot(1000.0, []))
+    journal.prune(paths)
+    assert not old.exists() and recent.exists()
+    assert os.listdir(folder) == [recent.name]
