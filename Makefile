@@ -1,5 +1,5 @@
 # The two quick-start commands: `make run` (the notebook suite on the local stack) and `make test`.
-.PHONY: run test lab lock bench clean notebooks-sync iac-scan checkov-lock
+.PHONY: run test test-unit lab lock bench clean notebooks-sync iac-scan checkov-lock
 
 # `make run PROFILE=lab` for longer runs with repeats (notebooks/profiles.json); ci is the short one.
 PROFILE ?= ci
@@ -12,6 +12,11 @@ test: iac-scan
 	@scripts/bootstrap
 	@scripts/install-browser
 	.venv/bin/python -m pytest
+
+# The fast tier: no stack, no server process, 30 s per test (tests/tiers.py).
+test-unit:
+	@scripts/bootstrap
+	.venv/bin/python -m pytest -m "not integration and not notebooks" -q
 
 # The IaC scanner on infra/template.yaml: every finding is fixed or skipped in the template with
 # a written reason (streamlab.aws.template.SCANNER_SKIPS). checkov runs offline (--skip-download)

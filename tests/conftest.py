@@ -1,13 +1,42 @@
-"""Shared fixtures: a real local stack on 127.0.0.1, isolated per test session."""
+"""Shared fixtures: a real local stack on 127.0.0.1, isolated per test session; the tiers' hooks."""
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from streamlab.localstack import stack
 from streamlab.target import Target, local_target
+from tests.tiers import ProcessGuard, is_unit, mark_tiers, process_fixture
+
+# A 2-core machine shared with other work: Hypothesis's 200 ms deadline would fail on load, not on bugs.
+settings.register_profile("streamlab", deadline=None)
+settings.load_profile("streamlab")
+
+_guard = ProcessGuard()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _guard.install()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _guard.uninstall()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    mark_tiers(items)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    _guard.unit_test = item.nodeid if is_unit(item) else None
+    try:
+        yield
+    finally:
+        _guard.unit_test = None
 
 
 @pytest.fixture(scope="session")
@@ -15,13 +44,11 @@ def stack_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("streamlab-home")
 
 
-@pytest.fixture(scope="session")
+@process_fixture(scope="session")
 def local_stack(stack_home: Path):
     """MiniStack + the front door on free loopback ports; always stopped at the end."""
-    port = stack.pick_free_port()
     try:
-        state = stack.up(port=port, home=stack_home)
-        yield state
+        yield stack.up_on_free_port(home=stack_home)
     finally:
         stack.down(home=stack_home)
 

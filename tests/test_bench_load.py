@@ -20,6 +20,7 @@ def test_without_wrk_the_bench_says_so_and_carries_on(monkeypatch):
     assert "README's wrk figure was measured on a machine that had it" in missing["note"]
 
 
+@pytest.mark.integration  # starts the trivial server
 def test_short_bench_reports_rates_and_lag(monkeypatch):
     monkeypatch.setattr(bench_load, "run_wrk", lambda url: {"available": False, "note": "wrk not installed"})
     report = bench_load.bench_load(rates=(100,), seconds=1.0, log=lambda m: None)

@@ -61,7 +61,8 @@ def test_post_is_accepted_stored_processed_and_readable(target, pipeline):
     assert request_id
 
     stored = _item(target, pipeline, request_id)
-    assert stored is not None, "a 202 means the item is already in the table"
+    assert stored, "a 202 means the item is already in the table"
+    assert stored[schema.ID] == {"S": request_id}
     assert stored[schema.BODY]["S"] == text  # byte-exact, quotes/unicode/VTL sequences included
     accepted_at = int(stored[schema.ACCEPTED_AT]["N"])
     assert abs(accepted_at - time.time() * 1000) < 10 * 60 * 1000  # epoch milliseconds, not seconds

@@ -49,6 +49,7 @@ async def _execute(base: str, token: str, kernel_id: str, code: str) -> tuple[st
     return status, stdout
 
 
+@pytest.mark.integration  # starts JupyterLab
 def test_lab_lists_notebooks_and_its_kernel_imports_streamlab(tmp_path):
     port, token = stack.pick_free_port(), secrets.token_hex(16)
     record = processes.spawn("lab", lab_argv(port, token), env=None, log=tmp_path / "lab.log")

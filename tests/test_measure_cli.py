@@ -9,9 +9,10 @@ import pytest
 from streamlab import schema
 from streamlab.bench.load import trivial_server
 from streamlab.cli import main
+from tests.tiers import process_fixture
 
 
-@pytest.fixture()
+@process_fixture()
 def url(tmp_path):
     with trivial_server(log_dir=tmp_path) as u:  # a fresh server: ids r1, r2, ... in order
         yield u

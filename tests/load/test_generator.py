@@ -6,18 +6,20 @@ import json
 import numpy as np
 import pytest
 
-from streamlab.bench.load import free_port, trivial_server
+from streamlab.bench.load import trivial_server
 from streamlab.errors import ConfigError
 from streamlab.load import JsonBodies, batches, constant, load_run, run_load
+from streamlab.localstack.stack import pick_free_port
+from tests.tiers import process_fixture
 
 
-@pytest.fixture(scope="module")
+@process_fixture(scope="module")
 def fast_url(tmp_path_factory):
     with trivial_server(log_dir=tmp_path_factory.mktemp("fast")) as url:
         yield url
 
 
-@pytest.fixture(scope="module")
+@process_fixture(scope="module")
 def slow_url(tmp_path_factory):
     """A server that does one request at a time and takes 50 ms for each: 20 req/s at most."""
     with trivial_server(delay_ms=50, serial=True, log_dir=tmp_path_factory.mktemp("slow")) as url:
@@ -83,8 +85,9 @@ def test_http_errors_are_classified(fast_url):
     assert s5["errors"] == {"http_5xx": 20}
 
 
+@pytest.mark.integration  # starts a slow trivial server
 def test_connection_errors_and_timeouts_are_results_not_exceptions(tmp_path):
-    closed = f"http://127.0.0.1:{free_port()}/"
+    closed = f"http://127.0.0.1:{pick_free_port()}/"
     s = run_load(closed, constant(20, 0.5), progress=False).summary
     assert s["errors"] == {"connect_error": 10} and s["sent"] == 10
     with trivial_server(delay_ms=1000, log_dir=tmp_path) as url:

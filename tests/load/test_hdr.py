@@ -46,3 +46,11 @@ def test_spectrum_is_monotone():
     total, _ = hdr.build(np.zeros(100), np.arange(1, 101, dtype=float))
     p, v = hdr.spectrum_ms(total)
     assert len(p) > 5 and np.all(np.diff(v) >= 0) and np.all(np.diff(p) >= 0)
+
+
+def test_max_is_the_largest_value_not_a_high_percentile():
+    values = np.append(np.arange(1.0, 1000.0), 5000.0)  # 1..999 ms and one outlier
+    total, _ = hdr.build(np.zeros(len(values)), values)
+    pct = hdr.percentiles_ms(total)
+    assert abs(pct["max"] - 5000.0) < 5.0 and abs(pct["p99"] - 990.0) < 1.0
+    assert hdr.percentiles_ms(hdr.new_histogram()) == {"p50": None, "p90": None, "p99": None, "p99.9": None, "max": None}

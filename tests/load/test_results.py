@@ -50,3 +50,21 @@ def test_waiting_for_a_connection_is_named_as_the_cause():
 def test_ok_without_id_is_not_acknowledged():
     s = summary_of(share(ids=False))
     assert s["ok"] == 100 and s["acknowledged"] == 0
+
+
+def test_latency_counts_from_the_intended_time_and_service_from_the_send():
+    sh = share(n=4)
+    sh.sent = sh.dispatched + np.array([0.0001, 0.0001, 0.1001, 0.0001])  # request 2 waited 100 ms to go out
+    sh.done = sh.sent + 0.002
+    df = records_frame([(0, sh)])
+    # No coordinated omission: the wait before sending counts in the latency the client saw.
+    assert np.allclose(df["latency_ms"], [2.6, 2.6, 102.6, 2.6]) and np.allclose(df["service_ms"], 2.0)
+
+
+def test_acknowledged_ids_are_2xx_answers_that_carried_an_id():
+    from streamlab.load.results import LoadResult
+
+    sh = share(n=3)
+    sh.request_id = ["i0", "", "i2"]
+    df = records_frame([(0, sh)])
+    assert LoadResult(df, histograms_of(df), {}).acknowledged_ids == ["i0", "i2"]

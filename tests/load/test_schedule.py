@@ -44,6 +44,26 @@ def test_steps_climb_a_staircase():
     assert s.peak_rate == 40
 
 
+def test_steps_longer_than_a_second_follow_each_other():
+    s = sch.steps([10, 20], step=2.0)
+    assert len(s) == 60 and s.windows == ((0.0, 2.0), (2.0, 4.0))
+    assert np.bincount(np.floor(s.times / 2).astype(int)).tolist() == [20, 40]
+    assert np.all(np.diff(s.times) > 0)
+
+
+def test_parse_batches_count_fills_the_duration_at_the_gap():
+    b = sch.parse_profile("batches:size=5,gap=2", 0, 6)
+    assert (b.params["count"], len(b)) == (3, 15)
+
+
+def test_ramp_times_start_at_zero_and_stay_inside_the_ramp():
+    s = sch.ramp(10, 30, duration=2)
+    assert s.times[0] == 0.0 and np.all(s.times >= 0) and np.all(s.times < 2)
+    assert np.allclose(s.times[:2], [0.0, 0.1], atol=0.01)  # 10 req/s at the start
+    down = sch.ramp(30, 10, duration=2)
+    assert np.all(np.diff(down.times) > 0) and down.times[-1] < 2
+
+
 def test_ramp_rate_grows_linearly():
     s = sch.ramp(0, 100, duration=10)
     assert len(s) == 500  # area under the ramp: (0 + 100) / 2 * 10
@@ -63,6 +83,27 @@ def test_split_keeps_every_request_once_and_the_shape():
     parts = s.split(3)
     assert sorted(np.concatenate(parts).tolist()) == list(range(30))
     assert all(len(p) == 10 for p in parts)
+
+
+def test_split_deals_requests_round_robin():
+    # Each worker gets every n-th request, so each one spans the whole profile (not one slice of it).
+    assert [p.tolist() for p in sch.constant(7, 1).split(3)] == [[0, 3, 6], [1, 4], [2, 5]]
+    assert [p.tolist() for p in sch.constant(2, 1).split(3)] == [[0], [1], []]
+
+
+def test_duration_is_the_end_of_the_last_window_or_send():
+    assert sch.windows(rate=10, on=1.0, off=2.0, count=2).duration == 4.0
+    assert sch.batches(size=5, count=3, gap=2.0).duration == 4.1  # the last burst's 100 ms shading
+
+
+def test_batches_shade_a_short_window_even_with_long_gaps():
+    assert sch.batches(size=2, count=2, gap=5.0).windows == ((0.0, 0.1), (5.0, 5.1))
+    assert sch.batches(size=2, count=2, gap=0.05).windows == ((0.0, 0.05), (0.05, 0.1))
+
+
+def test_peak_rate_counts_sends_within_one_second():
+    assert sch.constant(rate=10, duration=3).peak_rate == 10
+    assert sch.batches(size=5, count=3, gap=1.0).peak_rate == 5  # the next burst is 1 s later: not counted
 
 
 @pytest.mark.parametrize("call", [

@@ -15,6 +15,7 @@ import pytest
 from streamlab.localstack import stack
 from streamlab.localstack.state import StackPaths
 from streamlab.target import local_target
+from tests.tiers import process_fixture
 
 SECRET = "streamlab-test-secret-value"
 HANDLER = '''
@@ -25,7 +26,7 @@ def handler(event, context):
 '''
 
 
-@pytest.fixture(scope="module")
+@process_fixture(scope="module")
 def hostile_shell(tmp_path_factory):
     """A user's shell with real-looking AWS settings, proxies and a secret, and a lax umask."""
     user_home = tmp_path_factory.mktemp("user-home")
@@ -42,7 +43,7 @@ def hostile_shell(tmp_path_factory):
     os.environ.update(shell)
     old_umask = os.umask(0o002)
     try:
-        state = stack.up(port=stack.pick_free_port(), home=home)
+        state = stack.up_on_free_port(home=home)
     finally:  # the stack started from this shell; the test's own clients must not use it
         os.umask(old_umask)
         for key, value in saved.items():

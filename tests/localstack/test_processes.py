@@ -7,8 +7,11 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from streamlab.localstack import processes
+
+pytestmark = pytest.mark.integration  # every test here starts processes
 
 PARENT = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"
 

@@ -26,6 +26,7 @@ def _all_pids(state) -> set[int]:
     return pids
 
 
+@pytest.mark.integration  # starts a stack of its own
 def test_up_reuse_down_leaves_no_process(tmp_path):
     port = stack.pick_free_port()
     state = stack.up(port=port, home=tmp_path)
@@ -47,13 +48,15 @@ def test_up_reuse_down_leaves_no_process(tmp_path):
         stack.running_state(home=tmp_path)
 
 
-def test_front_door_binds_loopback_only(local_stack):
-    for rec in local_stack.processes.values():
+def test_front_door_binds_loopback_only(local_stack, stack_home):
+    # The state file has the pids as they are now (a test may have restarted the ESM).
+    for rec in read_state(StackPaths(stack_home)).processes.values():
         for conn in psutil.Process(rec.pid).net_connections(kind="inet"):
             if conn.status == psutil.CONN_LISTEN:
                 assert conn.laddr.ip == "127.0.0.1", (rec.name, conn.laddr)
 
 
+@pytest.mark.integration  # starts a stack of its own
 def test_taken_port_is_a_clear_error_and_starts_nothing(tmp_path):
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
@@ -64,6 +67,7 @@ def test_taken_port_is_a_clear_error_and_starts_nothing(tmp_path):
     assert read_state(StackPaths(tmp_path)) is None
 
 
+@pytest.mark.integration  # starts a stack of its own
 def test_stale_state_file_is_cleaned_up(tmp_path):
     port = stack.pick_free_port()
     state = stack.up(port=port, home=tmp_path)
@@ -81,6 +85,7 @@ def test_stale_state_file_is_cleaned_up(tmp_path):
         stack.down(home=tmp_path)
 
 
+@pytest.mark.integration  # starts a stack of its own
 def test_garbage_state_file_does_not_block_up(tmp_path):
     paths = StackPaths(tmp_path)
     paths.create()
@@ -93,6 +98,7 @@ def test_garbage_state_file_does_not_block_up(tmp_path):
         stack.down(home=tmp_path)
 
 
+@pytest.mark.integration  # starts a stack of its own
 def test_child_that_dies_at_start_gives_log_tail_and_no_orphan(tmp_path, monkeypatch):
     bad = stack.ServiceSpec(
         name="frontdoor",
@@ -119,3 +125,22 @@ def _started_from(proc: psutil.Process, home) -> bool:
 
 def test_down_when_not_running_is_harmless(tmp_path):
     assert stack.down(home=tmp_path) == []
+
+
+@pytest.mark.integration  # starts a stack of its own
+def test_a_port_taken_before_a_child_binds_it_is_retried_on_other_ports(tmp_path, monkeypatch):
+    real_pick = stack.pick_free_port
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        taken = blocker.getsockname()[1]
+        # The race, made certain: the port picked for MiniStack is bound by someone else first.
+        picks = iter([real_pick(), taken])
+        monkeypatch.setattr(stack, "pick_free_port", lambda: next(picks, None) or real_pick())
+        said: list[str] = []
+        state = stack.up_on_free_port(home=tmp_path, log=said.append)
+        try:
+            assert state.ministack_port != taken and stack.status(home=tmp_path).running
+            assert any("already in use" in line and "attempt 1 of 3" in line for line in said), said
+        finally:
+            stack.down(home=tmp_path)

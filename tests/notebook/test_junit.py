@@ -18,6 +18,7 @@ def _cases(path) -> dict[str, ET.Element]:
     return {case.get("name"): case for case in root.iter("testcase")}
 
 
+@pytest.mark.notebooks  # runs kernels
 def test_junit_names_every_notebook_with_its_time_and_the_failing_cell(tiny_suite, tmp_path):
     junit = tmp_path / "reports" / "notebooks.xml"
     with pytest.raises(StreamlabError):
@@ -37,6 +38,7 @@ def test_junit_names_every_notebook_with_its_time_and_the_failing_cell(tiny_suit
     assert skipped.find("skipped") is not None and float(skipped.get("time")) == 0
 
 
+@pytest.mark.notebooks  # runs kernels
 def test_junit_of_a_passing_run_has_no_failures(tiny_suite, tmp_path):
     junit = tmp_path / "junit.xml"
     run_suite(run_dir=tmp_path / "run", folder=tiny_suite, only=["00"], junit=junit, log=lambda _: None)

@@ -16,6 +16,7 @@ from streamlab.localstack import processes, stack
 from streamlab.notebook.suite import KERNEL
 from streamlab.paths import CHECKOUT as REPO, NOTEBOOKS
 from tests.browser import VIEWPORT, browser, screenshot  # noqa: F401  (fixture)
+from tests.tiers import process_fixture
 
 PROBE = "probe.ipynb"
 GREETING = "hello from the probe"
@@ -46,7 +47,7 @@ def _repository(root: Path) -> Path:
     return root
 
 
-@pytest.fixture
+@process_fixture()  # JupyterLab
 def lab(tmp_path):
     root = _repository(tmp_path / "repo")
     home = tmp_path / "home"  # no personal Jupyter settings or kernels of whoever runs the tests

@@ -19,6 +19,7 @@ URL_LINE = re.compile(r"^JupyterLab is ready\. Open this URL: (http://127\.0\.0\
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+@pytest.mark.integration  # starts JupyterLab
 def test_lab_prints_one_url_line_and_stops_its_server_when_stopped(tmp_path, stop_signal):
     port = stack.pick_free_port()
     env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # stdout a plain pipe, as under make

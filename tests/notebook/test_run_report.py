@@ -11,11 +11,12 @@ from streamlab.notebook.suite import run_suite
 from tests.browser import browser  # noqa: F401  (fixture)
 from tests.notebook.conftest import write_notebook
 from tests.notebook.report_checks import check_run_report
+from tests.tiers import process_fixture
 
 ACCOUNT = "123456789012"
 
 
-@pytest.fixture
+@process_fixture("notebooks")  # runs kernels
 def failed_run(tiny_suite, tmp_path):
     run_dir = tmp_path / "run"
     with pytest.raises(StreamlabError, match=r"01_fails.ipynb failed in cell In \[\d+\]: ValueError: bad value <42>"):
@@ -50,6 +51,7 @@ def test_the_report_can_be_redrawn_from_the_run_folder(failed_run):
     assert index == failed_run / "index.html" and "01_fails" in index.read_text()
 
 
+@pytest.mark.notebooks  # runs kernels
 def test_an_aws_run_keeps_account_ids_out_of_the_report_and_junit(tmp_path, monkeypatch):
     folder = tmp_path / "notebooks"
     folder.mkdir()

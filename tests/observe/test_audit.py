@@ -1,8 +1,10 @@
-"""The no-loss audit's logic on an in-memory table (pure); the real-table test is in test_items.py."""
+"""The no-loss audit's logic on an in-memory table and fake services (pure); the real-table test is in test_items.py."""
 from __future__ import annotations
 
 from streamlab import schema
-from streamlab.observe.audit import classify, settle
+from streamlab.observe.audit import audit, classify, settle
+
+from .fakes import FakeAccount, on_failure_record
 
 
 def item(i: str, status: str = schema.PROCESSED) -> dict:
@@ -114,6 +116,94 @@ def test_settle_counts_on_failure_records_that_arrive_later():
     r = settle(["a"], lambda ids: {i: state[i] for i in ids if i in state},
                failed=lambda: {"a"} if clock.now >= 2 else set(), timeout=30, poll=1, clock=clock, sleep=clock.sleep)
     assert r.on_failure == 1 and r.settled
+
+
+def test_settle_waits_for_an_id_missing_at_first_that_appears_later():
+    """A write acknowledged but not yet visible is waited for, not called lost at once."""
+    clock = FakeClock()
+    state = table(item("a"))
+    reads = []
+
+    def read(ids):
+        reads.append(list(ids))
+        if clock.now >= 2:
+            state["b"] = item("b", schema.ACCEPTED)
+        if clock.now >= 4:
+            state["b"] = item("b")
+        return {i: state[i] for i in ids if i in state}
+
+    r = settle(["a", "b"], read, timeout=60, poll=1, clock=clock, sleep=clock.sleep)
+    assert (r.processed, r.missing, r.pending) == (2, 0, 0)
+    assert r.passed and r.settled and r.waited_s == 4
+    assert reads == [["a", "b"], ["b"], ["b"], ["b"], ["b"]]
+
+
+def test_settle_keeps_on_failure_ids_drained_on_an_earlier_poll():
+    """The on-failure queue is drained: an id reported once must stay counted."""
+    clock = FakeClock()
+    state = table(item("a", schema.ACCEPTED), item("b", schema.ACCEPTED))
+    reports = iter([set(), {"a"}])
+
+    def drain():
+        return next(reports, set())
+
+    def read(ids):
+        if clock.now >= 3:
+            state["b"] = item("b")
+        return {i: state[i] for i in ids if i in state}
+
+    r = settle(["a", "b"], read, failed=drain, timeout=60, poll=1, clock=clock, sleep=clock.sleep)
+    assert (r.processed, r.on_failure, r.pending, r.missing) == (1, 1, 0, 0)
+    assert r.on_failure_ids == ["a"] and r.settled
+
+
+def test_settle_stops_exactly_at_its_deadline():
+    clock = FakeClock()
+    r = settle(["a"], lambda ids: {}, timeout=5, poll=1, clock=clock, sleep=clock.sleep)
+    assert r.missing_ids == ["a"] and not r.passed and r.waited_s == 5
+
+
+def test_an_on_failure_id_still_in_the_table_counts_as_on_failure_not_pending():
+    r = classify(["a"], table(item("a", schema.ACCEPTED)), failed_ids={"a"})
+    assert (r.on_failure, r.pending, r.on_failure_ids) == (1, 0, ["a"])
+    assert r.passed and r.settled
+
+
+def test_processed_wins_over_an_on_failure_record():
+    # delivered again after its batch was given up (at least once): it is processed
+    r = classify(["a"], table(item("a")), failed_ids={"a"})
+    assert (r.processed, r.on_failure) == (1, 0)
+
+
+def test_verdicts_say_pass_fail_and_not_settled():
+    assert classify(["a"], table(item("a"))).verdict == "PASS: 0 of 1 acknowledged requests lost"
+    assert classify(["a", "b"], table(item("a"))).verdict == "FAIL: 1 of 2 acknowledged requests lost"
+    assert classify(["a"], table(item("a", schema.ACCEPTED))).verdict == \
+        "NOT SETTLED: 1 of 1 still pending after 0 s; none lost so far"
+    assert classify(["a", "a", "b"], table(item("a"), item("b"))).as_dict()["acknowledged"] == 2
+
+
+
+def test_audit_reads_the_table_and_maps_on_failure_batches_back_to_ids():
+    account = FakeAccount(items={"a": schema.PROCESSED, "b": schema.ACCEPTED, "c": schema.ACCEPTED,
+                                 "d": schema.ACCEPTED},
+                          messages=[on_failure_record(3, 4), on_failure_record(90, 91), on_failure_record(6, 6)],
+                          stream_ids=["a", "b", "c", "d", "e", None])
+    r = audit(account, "t", ["a", "b", "c", "d", "e", "a"], queue_url="q", settle_timeout=0)
+    assert (r.processed, r.on_failure, r.pending, r.missing_ids) == (1, 2, 1, ["e"])
+    assert (r.on_failure_ids, r.pending_ids, r.duplicate_acks) == (["c", "d"], ["b"], 1)
+    # the second range has left the stream (not mapped); the third maps to no request ids (mapped)
+    assert (r.failure_batches, r.unmapped_failure_batches) == (3, 1)
+    assert [b.ids for b in r.batches] == [["c", "d"], None, []]
+    assert len(account.deleted) == 3
+
+
+def test_audit_without_a_queue_reads_no_queue_and_can_keep_messages():
+    account = FakeAccount(items={"a": schema.ACCEPTED}, messages=[on_failure_record(1, 1)], stream_ids=["a"])
+    r = audit(account, "t", ["a"], settle_timeout=0)
+    assert (r.pending, r.on_failure, r.failure_batches) == (1, 0, 0) and len(account.messages) == 1
+    kept = audit(account, "t", ["a"], queue_url="q", settle_timeout=0, delete_messages=False)
+    assert (kept.on_failure, account.deleted) == (1, [])
 
 
 def test_a_notebook_shows_the_audit_as_its_summary_not_a_dump_of_ids():

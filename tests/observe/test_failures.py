@@ -7,7 +7,9 @@ import uuid
 import pytest
 
 from streamlab.errors import ConfigError
-from streamlab.observe.failures import drain_on_failure, parse_on_failure
+from streamlab.observe.failures import OnFailureRecord, drain_on_failure, ids_in_batch, parse_on_failure
+
+from .fakes import FakeStreams, on_failure_record
 
 E10_RECORD = {
     "requestContext": {"requestId": "r-1", "functionArn": "arn:aws:lambda:us-east-1:000000000000:function:p",
@@ -57,3 +59,23 @@ def test_drain_reads_and_deletes_every_message_E10(target):
         assert again == []
     finally:
         sqs.delete_queue(QueueUrl=url)
+
+
+
+def _batch(first: int, last: int) -> OnFailureRecord:
+    return parse_on_failure(on_failure_record(first, last))
+
+
+def test_a_batch_maps_back_to_exactly_its_range_of_ids_across_pages():
+    ids = [f"r{n}" for n in range(1, 8)]
+    assert ids_in_batch(FakeStreams(ids), _batch(2, 5)) == ["r2", "r3", "r4", "r5"]
+    assert ids_in_batch(FakeStreams(ids), _batch(7, 7)) == ["r7"]  # the last record of the shard
+    assert ids_in_batch(FakeStreams(ids[:3], page=1000), _batch(1, 3)) == ["r1", "r2", "r3"]
+
+
+def test_a_batch_no_longer_in_the_stream_keeps_its_metadata_only():
+    assert ids_in_batch(FakeStreams(["r1"]), _batch(5, 6)) is None
+
+
+def test_records_without_a_string_id_are_skipped():
+    assert ids_in_batch(FakeStreams(["r1", None, "r3"]), _batch(1, 3)) == ["r1", "r3"]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from streamlab import cli
 from streamlab.provision import PipelineConfig, find_remaining
 
@@ -24,7 +26,13 @@ def test_deploy_prints_the_pipeline_and_teardown_removes_it(target, stack_home, 
     assert not any(find_remaining(PipelineConfig(stack=stack), target=target).values())
 
 
-def test_bad_stack_name_is_a_clear_error_and_creates_nothing(stack_home, monkeypatch, capsys):
-    monkeypatch.setenv("STREAMLAB_HOME", str(stack_home))
+def test_bad_stack_name_is_a_clear_error_and_creates_nothing(tmp_path, monkeypatch, capsys):
+    """Refused before any target is reached: no stack started, no AWS call, so nothing created."""
+    import importlib
+
+    reached = []
+    monkeypatch.setattr(importlib.import_module("streamlab.connect"), "connect", lambda *a, **k: reached.append(a) or pytest.fail("connected"))
+    monkeypatch.setenv("STREAMLAB_HOME", str(tmp_path))
     assert cli.main(["deploy", "--stack", "9lives"]) == 2
     assert "starting with a letter" in capsys.readouterr().err
+    assert reached == [] and list(tmp_path.iterdir()) == []

@@ -77,9 +77,11 @@ def test_describe_pipeline_names_what_is_missing_and_creates_nothing(target, con
     from streamlab.provision import table
 
     table.create_table(target, config)
+    before = find_remaining(config, target=target)
+    assert before == {**{kind: [] for kind in before}, "table": [config.table_name]}
     with pytest.raises(ProvisionError, match=r"missing queue, api role, .*REST API.*streamlab deploy --stack"):
         describe_pipeline(config, target=target)
-    assert find_remaining(config, target=target)["queue"] == []
+    assert find_remaining(config, target=target) == before
 
 
 def test_turning_partial_responses_on_updates_the_mapping_before_the_function_E9(target, monkeypatch):

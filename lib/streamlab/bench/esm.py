@@ -143,7 +143,7 @@ def run(rate: float = 200.0, duration: float = 60.0) -> dict:
     """Benchmark both mappings on an isolated local stack; returns the JSON-able result."""
     home = Path(tempfile.mkdtemp(prefix="streamlab-bench-esm-"))
     try:
-        state = stack.up(port=stack.pick_free_port(), home=home)
+        state = stack.up_on_free_port(home=home)
         target = local_target(state.endpoint_url)
         ministack = Target(name="local", region=target.region, endpoint_url=state.ministack_url)
         ours = _run_side(target, target.client("lambda"), "ours", state.endpoint_url, rate, duration)

@@ -15,7 +15,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any, Iterator
 
 from streamlab.errors import StreamlabError
 from streamlab.localstack import processes
+from streamlab.localstack.stack import pick_free_port
 
 LOOPBACK = "127.0.0.1"
 RATES = (500, 1000, 2000)
@@ -74,16 +74,10 @@ def serve(port: int, delay_ms: float = 0.0, serial: bool = False) -> None:
     web.run_app(build_app(delay_ms, serial), host=LOOPBACK, port=port, print=None, access_log=None)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return s.getsockname()[1]
-
-
 @contextlib.contextmanager
 def trivial_server(delay_ms: float = 0.0, serial: bool = False, log_dir: Path | None = None) -> Iterator[str]:
     """A trivial server in a subprocess; yields its URL; stopped by pid when the block ends."""
-    port = free_port()
+    port = pick_free_port()
     argv = [sys.executable, "-m", "streamlab.bench.load", "serve", "--port", str(port), "--delay-ms", str(delay_ms)]
     if serial:
         argv.append("--serial")

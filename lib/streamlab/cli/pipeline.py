@@ -11,8 +11,9 @@ def deploy(args: argparse.Namespace) -> int:
     from streamlab.connect import connect
     from streamlab.provision import deploy as deploy_pipeline
 
+    config = pipeline_config(args)  # a bad name is refused before any stack is started or called
     target = connect(log=say)
-    pipeline = deploy_pipeline(pipeline_config(args), target=target, log=say)
+    pipeline = deploy_pipeline(config, target=target, log=say)
     if target.is_local:
         from streamlab.localstack.stack import clear_recovery_report
 
@@ -25,14 +26,15 @@ def teardown(args: argparse.Namespace) -> int:
     from streamlab.connect import connect
     from streamlab.provision import teardown as teardown_pipeline
 
+    config = pipeline_config(args)
     target = connect(log=say)
     if target.is_local:
-        teardown_pipeline(pipeline_config(args), target=target, log=say)
+        teardown_pipeline(config, target=target, log=say)
     else:
         # On AWS also sweep anything else carrying the stack's tag, and prove it is gone.
         from streamlab.aws.teardown import verified_teardown
 
-        verified_teardown(pipeline_config(args), target=target, log=say)
+        verified_teardown(config, target=target, log=say)
     return 0
 
 

@@ -142,9 +142,26 @@ def port_is_free(port: int) -> bool:
 
 
 def pick_free_port() -> int:
+    """A loopback port that was free a moment ago (the one place ports are picked).
+
+    The port is released before the program that will listen on it binds, so another program
+    can take it in between: callers that start servers retry on PortInUseError
+    (`up_on_free_port` does).
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((LOOPBACK, 0))
         return sock.getsockname()[1]
+
+
+def up_on_free_port(home: Path | None = None, log: Callable[[str], None] = lambda _: None,
+                    attempts: int = 3) -> StackState:
+    """`up` on a freshly picked port, picking again when a port was taken before our bind."""
+    for attempt in range(1, attempts):
+        try:
+            return up(port=pick_free_port(), home=home, log=log)
+        except PortInUseError as exc:
+            log(f"{exc}; picking other ports (attempt {attempt} of {attempts})")
+    return up(port=pick_free_port(), home=home, log=log)
 
 
 def _log_tail(path: str, lines: int = 15) -> str:
@@ -240,9 +257,12 @@ def _wait_healthy(spec: ServiceSpec, state: StackState, record: ProcessRecord) -
     url = spec.health_url(state)
     while time.monotonic() < deadline:
         if not processes.is_alive(record):
-            raise StackError(
-                f"{spec.name} exited while starting. Last lines of {record.log}:\n{_log_tail(record.log)}"
-            )
+            tail = _log_tail(record.log)
+            # Its port was free when picked, but another program bound it first: say so, so
+            # callers can pick again. ("address already in use" from Python, "… is already in
+            # use" from MiniStack's own check.)
+            error = PortInUseError if "already in use" in tail.lower() else StackError
+            raise error(f"{spec.name} exited while starting. Last lines of {record.log}:\n{tail}")
         if _answers(url, timeout=2.0):
             return
         time.sleep(0.1)

@@ -8,6 +8,7 @@ from typing import Any, Callable
 import pytest
 import urllib3
 
+from tests.cleanup import Cleanup
 from tests.localstack.apiexec import sample_api
 
 
@@ -52,11 +53,10 @@ def make_api(target):
     try:
         yield make
     finally:
+        cleanup = Cleanup()
         for api in made:
-            try:
-                api.delete()
-            except Exception:  # the stack may already be gone; nothing to leak locally
-                pass
+            cleanup.run(f"deleting API {api.api_id}", api.delete)
+        cleanup.report()
 
 
 @pytest.fixture(scope="session")

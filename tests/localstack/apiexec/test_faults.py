@@ -10,15 +10,16 @@ import pytest
 from streamlab.localstack import processes, stack
 from tests.localstack.apiexec import sample_api
 from streamlab.target import local_target
+from tests.tiers import process_fixture
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
+@process_fixture(scope="module")
 def own_stack(tmp_path_factory):
     home = tmp_path_factory.mktemp("apiexec-faults")
     try:
-        yield stack.up(port=stack.pick_free_port(), home=home)
+        yield stack.up_on_free_port(home=home)
     finally:
         stack.down(home=home)
 

@@ -26,6 +26,14 @@ def test_a4_without_error_patterns_dynamodb_errors_reach_the_default_response():
     assert gateway.select_response([_resp("202", "")], 400).status == "202"
 
 
+def test_a4_first_matching_pattern_and_first_default_win():
+    responses = [_resp("201", ""), _resp("400", r"4\d{2}"), _resp("409", "409"), _resp("202", "")]
+    assert gateway.select_response(responses, 409).status == "400"
+    assert gateway.select_response(responses, 200).status == "201"
+    assert gateway.select_response([_resp("400", r"4\d{2}"), _resp("202", "")], 200).status == "202"
+    assert gateway.select_response([_resp("202", ""), _resp("500", "50")], 500).status == "202"
+
+
 def test_a4_no_default_and_no_match_gives_none():
     assert gateway.select_response([_resp("400", r"4\d{2}")], 200) is None
 

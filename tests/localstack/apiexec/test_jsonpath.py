@@ -17,6 +17,10 @@ DOC = {"a": {"b": [10, {"c": "x"}]}, "k.e y": 1}
     ("$.a.b[*]", [10, {"c": "x"}]),
     ("$.missing", jsonpath.MISSING),
     ("$.a.b[5]", jsonpath.MISSING),
+    ("$.a.b[-3]", jsonpath.MISSING),
+    ("$.*", [DOC["a"], 1]),  # the values of an object
+    ("$.a.*", [[10, {"c": "x"}]]),
+    ("$.a.b[*].c", ["x"]),
 ])
 def test_a2_evaluate(path, expected):
     assert jsonpath.evaluate(DOC, path) == expected

@@ -19,6 +19,29 @@ def test_a2_escape_javascript_matches_commons_lang():
 
 def test_a2_escape_javascript_writes_astral_characters_as_surrogate_pairs():
     assert vtlutil.escape_javascript("😀") == "\\uD83D\\uDE00"
+    assert vtlutil.escape_javascript("\U00010000") == "\\uD800\\uDC00"
+    assert vtlutil.escape_javascript("\U0010FFFF") == "\\uDBFF\\uDFFF"
+    assert vtlutil.escape_javascript("\U0001F7FF") == "\\uD83D\\uDFFF"
+
+
+@pytest.mark.parametrize("char, escaped", [
+    ("\x00", "\\u0000"), ("\x1f", "\\u001F"), ("\x0b", "\\u000B"), (" ", " "), ("~", "~"), ("\x7f", "\x7f"),
+    ("\x80", "\\u0080"), ("\u00ff", "\\u00FF"), ("\ufffe", "\\uFFFE"), ("\uffff", "\\uFFFF"),
+])
+def test_a2_escape_javascript_at_the_edges_of_each_range(char, escaped):
+    # NUL and the other controls, the first non-ASCII character and the last of the BMP, by hand:
+    # random inputs rarely hit these.
+    assert vtlutil.escape_javascript(char) == escaped
+
+
+def test_a2_escape_javascript_escapes_runs_of_non_ascii_unit_by_unit():
+    assert vtlutil.escape_javascript("\x80\x81") == "\\u0080\\u0081"
+    assert vtlutil.escape_javascript("aé😀b\uffff") == "a\\u00E9\\uD83D\\uDE00b\\uFFFF"
+
+
+def test_a2_escape_javascript_of_null_is_empty():
+    assert vtlutil.escape_javascript(None) == ""
+    assert vtlutil.escape_javascript(True) == "true"
 
 
 def test_a2_escape_javascript_single_quote_is_invalid_json_until_replaced():

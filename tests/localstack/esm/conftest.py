@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from streamlab.localstack.streams.layout import SHARDS_TAG
+from tests.cleanup import Cleanup
 
 from .esm_helpers import Pipeline, handler_zip, wait_for
 
@@ -43,18 +44,12 @@ def pipeline_factory(target, local_stack, request):
         return pipe
 
     yield make
+    cleanup = Cleanup()
     for pipe in made:
         for esm_uuid in pipe.mappings:
-            try:
-                lam.delete_event_source_mapping(UUID=esm_uuid)
-            except lam.exceptions.ResourceNotFoundException:
-                pass
-            except Exception:
-                pass
-        for cleanup in (lambda: lam.delete_function(FunctionName=pipe.function),
-                        lambda: ddb.delete_table(TableName=pipe.table),
-                        lambda: ddb.delete_table(TableName=pipe.log_table)):
-            try:
-                cleanup()
-            except Exception:
-                pass
+            cleanup.run(f"deleting mapping {esm_uuid}", lambda: lam.delete_event_source_mapping(UUID=esm_uuid),
+                        expected=(lam.exceptions.ResourceNotFoundException,))
+        cleanup.run(f"deleting function {pipe.function}", lambda: lam.delete_function(FunctionName=pipe.function))
+        for table in (pipe.table, pipe.log_table):
+            cleanup.run(f"deleting table {table}", lambda: ddb.delete_table(TableName=table))
+    cleanup.report()

@@ -10,6 +10,7 @@ import io
 import json
 import textwrap
 import time
+import uuid
 import zipfile
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -130,12 +131,26 @@ def wait_state(lam: Any, esm_uuid: str, state: str, timeout: float = 30.0) -> di
                     timeout=timeout, what=f"mapping {esm_uuid} to be {state}")
 
 
-def settle(check: Callable[[], Any], seconds: float = 2.0) -> Any:
-    """Wait a little longer to see that nothing more happens (after a wait_for)."""
-    time.sleep(seconds)
-    return check()
+def until_sentinel(pipe: Pipeline, timeout: float = 60.0) -> list[dict]:
+    """The invocations that came before a sentinel record written now, after the records in question.
 
-
+    A shard is delivered in order (S5, E4: the next round waits for the last), so once the
+    sentinel has been delivered nothing written before it can still arrive: this shows that
+    "nothing more happened" without sleeping. The sentinel is left out of what is returned, and so
+    is everything after its invocation. (`pipeline_factory` makes one shard unless asked for more;
+    with several, the sentinel would need a key in the same shard.)
+    """
+    mark = f"sentinel-{uuid.uuid4().hex[:8]}"
+    pipe.put(mark)
+    invocations = wait_for(lambda: (invs := pipe.invocations()) and any(mark in inv["ids"] for inv in invs) and invs,
+                           timeout=timeout, what=f"the sentinel record {mark}")
+    before = []
+    for inv in invocations:
+        if mark in inv["ids"]:
+            rest = [i for i in inv["ids"] if i != mark]
+            return before + ([{**inv, "ids": rest}] if rest else [])
+        before.append(inv)
+    return before
 
 
 def make_queue(target: Any, name: str) -> tuple[str, str]:

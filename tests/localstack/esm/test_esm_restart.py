@@ -33,8 +33,8 @@ def test_killed_esm_resumes_from_checkpoint_without_loss(pipeline_factory, stack
     for item in written[40:]:
         pipe.put(item)  # written while the ESM is down
 
-    # Keep the session fixture's view of the stack true for the tests that follow.
-    local_stack.processes["esm"] = stack.restart_service("esm", home=stack_home)
+    # The state file, not the session's `local_stack` object, is where the new pid is kept.
+    assert stack.restart_service("esm", home=stack_home).pid == read_state(paths).processes["esm"].pid
     assert processes.is_alive(ministack)  # MiniStack untouched
     wait_for(lambda: set(pipe.delivered_ids()) >= set(written), timeout=90, what="every record after the restart")
     delivered = pipe.delivered_ids()
@@ -55,8 +55,7 @@ def test_E3_latest_position_survives_a_restart_before_any_record(pipeline_factor
     os.kill(esm.pid, signal.SIGKILL)
     assert processes.wait_until_exited(esm, 10)
     pipe.put("while-down")
-    # Keep the session fixture's view of the stack true for the tests that follow.
     monkeypatch.setenv("STREAMLAB_HOME", str(stack_home))
     assert cli.main(["restart", "esm"]) == 0
-    local_stack.processes["esm"] = read_state(paths).processes["esm"]
+    assert read_state(paths).processes["esm"].pid != esm.pid
     wait_for(lambda: pipe.delivered_ids() == ["while-down"], what="record written while the ESM was down")
