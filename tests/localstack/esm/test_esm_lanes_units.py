@@ -5,6 +5,7 @@ import asyncio
 
 from streamlab.localstack.esm.event import key_lane
 from streamlab.localstack.esm.lanes import LaneRunner
+from streamlab.localstack.esm.mapping import Mapping
 
 
 class FakePoller:
@@ -39,7 +40,8 @@ def test_E4_checkpoint_waits_for_the_slow_lane_and_a_key_never_runs_twice_at_onc
     async def main():
         poller = FakePoller()
         runner = LaneRunner(poller)  # type: ignore[arg-type]
-        mapping = {"BatchSize": 1, "MaximumBatchingWindowInSeconds": 0}
+        mapping = Mapping(uuid="u", event_source_arn="arn:s", function_name="f", function_arn="arn:f",
+                          starting_position="TRIM_HORIZON", batch_size=1)
         slow, fast = _key_in_lane(0, 2), _key_in_lane(1, 2)
         runner.take([_record(slow, 1), _record(fast, 2), _record(fast, 3), _record(slow, 4)], lanes=2)
         runner.start_ready(mapping)

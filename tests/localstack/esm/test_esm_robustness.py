@@ -124,8 +124,9 @@ def _poll(stream: Scripted, tmp_path, until, checkpoints: dict | None = None, **
     mapping = new_mapping({"EventSourceArn": ARN, "FunctionName": "f", "StartingPosition": "TRIM_HORIZON",
                            "BatchSize": 10, "DestinationConfig": {"OnFailure": {"Destination": QUEUE_ARN}},
                            **settings}, "f", "arn:aws:lambda:us-east-1:000000000000:function:f")
-    poller = ShardPoller(lambda: mapping, "shard-0", stream, Store(StackPaths(tmp_path)), Metrics(stream),
-                         dict(checkpoints or {}))
+    held = {"mapping": mapping}  # what the service would hold: the poller reads and keeps through it
+    poller = ShardPoller(lambda: held["mapping"], "shard-0", stream, Store(StackPaths(tmp_path)), Metrics(stream),
+                         dict(checkpoints or {}), keep=lambda changed: held.update(mapping=changed))
     return run_poller_until(poller, until)
 
 
@@ -153,7 +154,7 @@ def test_E5_a_refused_invoke_spends_no_attempt_and_says_why(tmp_path, monkeypatc
                    MaximumRetryAttempts=0)
     # Two refusals, no attempt spent: still not dropped although MaximumRetryAttempts is 0.
     assert stream.sent == []
-    assert poller.mapping()["LastProcessingResult"] == "PROBLEM: Function not found"
+    assert poller.mapping().last_processing_result == "PROBLEM: Function not found"
 
 
 def test_E5_a_batch_refused_as_too_large_is_split_in_halves(tmp_path, monkeypatch):

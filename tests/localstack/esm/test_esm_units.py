@@ -220,7 +220,7 @@ def test_E2_E6_E12_invalid_create(kw):
 @pytest.mark.parametrize("kw", [{"MaximumRecordAgeInSeconds": -1}, {"MaximumRecordAgeInSeconds": 60},
                                 {"MaximumRetryAttempts": 10000}, {"BatchSize": 10000}, {"TumblingWindowInSeconds": 900}])
 def test_E2_E6_edges_are_valid(kw):
-    assert new_mapping(body(**kw), "f", "arn:f")[next(iter(kw))] == next(iter(kw.values()))
+    assert new_mapping(body(**kw), "f", "arn:f").to_api()[next(iter(kw))] == next(iter(kw.values()))
 
 
 def test_E2_E5_E13_defaults_of_a_new_mapping():
@@ -237,11 +237,12 @@ def test_E2_E5_E13_defaults_of_a_new_mapping():
 
 
 def test_update_rules():
-    mapping = {**new_mapping(body(), "f", "arn:f"), "State": "Enabled"}
-    assert apply_update(mapping, {"Enabled": False}, None)["State"] == "Disabling"
-    assert apply_update(mapping, {"BatchSize": 5}, None)["State"] == "Updating"
+    mapping = new_mapping(body(), "f", "arn:f").changed(state="Enabled")
+    assert apply_update(mapping, {"Enabled": False}, None).state == "Disabling"
+    updated = apply_update(mapping, {"BatchSize": 5}, None)
+    assert (updated.state, updated.batch_size, mapping.batch_size) == ("Updating", 5, 100)
     with pytest.raises(AwsError) as err:
-        apply_update({**mapping, "State": "Creating"}, {"BatchSize": 5}, None)
+        apply_update(mapping.changed(state="Creating"), {"BatchSize": 5}, None)
     assert err.value.code == "ResourceConflictException"
     with pytest.raises(AwsError):
         apply_update(mapping, {"StartingPosition": "TRIM_HORIZON"}, None)

@@ -129,10 +129,10 @@ def _missing_sources(paths: StackPaths, ministack_url: str) -> list[str]:
     streams, functions = ministack.client("dynamodbstreams"), ministack.client("lambda")
     lost = []
     for uuid, mapping in Store(paths).load_mappings().items():
-        checks = ((lambda: streams.describe_stream(StreamArn=mapping["EventSourceArn"], Limit=1), "stream",
-                   mapping["EventSourceArn"]),
-                  (lambda: functions.get_function(FunctionName=mapping["FunctionName"]), "function",
-                   mapping["FunctionName"]))
+        checks = ((lambda: streams.describe_stream(StreamArn=mapping.event_source_arn, Limit=1), "stream",
+                   mapping.event_source_arn),
+                  (lambda: functions.get_function(FunctionName=mapping.function_name), "function",
+                   mapping.function_name))
         for call, kind, name in checks:
             try:
                 call()

@@ -8,6 +8,7 @@ event-source-mapping API on an internal loopback port (the front door proxies to
     service.py       the process: supervisor (mapping states), pollers per mapping, HTTP app
     control.py       Create/Get/List/Update/Delete; other sources and UUIDs go to MiniStack
     config.py        validation, defaults, state transitions, response shape
+    mapping.py       the typed mapping (a frozen dataclass) and its AWS-shaped form
     store.py         mappings.json and per-mapping checkpoints in the stack's data folder
     shard.py         read -> filter -> batch -> invoke -> retry/bisect/drop -> checkpoint
     lanes.py         ParallelizationFactor > 1: independent lanes per shard, checkpoint past finished records

@@ -1,8 +1,7 @@
 """Validate CreateEventSourceMapping / UpdateEventSourceMapping input and shape the answers.
 
 Ranges are AWS's (E2-E6, E12); errors are AWS's exception names so boto3 raises the right
-classes. A mapping is a plain dict of AWS field names (what Get answers) plus `Enabled` and
-`FunctionName` (the resolved name), so it persists as JSON unchanged.
+classes. The result is a typed `Mapping` (mapping.py), which converts to and from AWS's field names.
 """
 from __future__ import annotations
 
@@ -13,6 +12,7 @@ import uuid
 from typing import Any
 
 from streamlab.localstack.awserror import AwsError
+from streamlab.localstack.esm.mapping import INTERNAL, Mapping
 
 STREAM_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table/([^/]+)/stream/(.+)$")
 # Lambda's model for FunctionName in the event-source-mapping calls: a name, partial or full ARN, <= 140 chars.
@@ -212,50 +212,42 @@ def check_create(body: dict) -> dict:
     return settings
 
 
-def new_mapping(body: dict, function_name: str, function_arn: str) -> dict:
+def new_mapping(body: dict, function_name: str, function_arn: str) -> Mapping:
     """A validated mapping for CreateEventSourceMapping (State Creating)."""
     settings = check_create(body)
-    mapping = {
-        "UUID": str(uuid.uuid4()),
-        "StartingPosition": body["StartingPosition"],
+    return Mapping.from_api({
         **DEFAULTS,
         **settings,
+        "UUID": str(uuid.uuid4()),
+        "StartingPosition": body["StartingPosition"],
         "EventSourceArn": body["EventSourceArn"],
         "FunctionArn": function_arn,
         "FunctionName": function_name,
         "LastModified": time.time(),
-        "LastProcessingResult": "No records processed",
-        "State": "Creating",
-        "StateTransitionReason": "USER_INITIATED",
         "Enabled": _check_enabled(body) is not False,
-    }
-    if body.get("Tags") is not None:
-        mapping["Tags"] = check_tags(body["Tags"])
-    return mapping
+        **({"Tags": check_tags(body["Tags"])} if body.get("Tags") is not None else {}),
+    })
 
 
-def apply_update(mapping: dict, body: dict, function: tuple[str, str] | None) -> dict:
+def apply_update(mapping: Mapping, body: dict, function: tuple[str, str] | None) -> Mapping:
     """The mapping after UpdateEventSourceMapping; `function` is the resolved (name, arn) if changed."""
-    if mapping["State"] in TRANSITIONAL:
+    if mapping.state in TRANSITIONAL:
         raise conflict(
             "The operation cannot be performed at this time. "
-            f"The event source mapping is currently in a {mapping['State']} state. Try again when it is Enabled or Disabled."
+            f"The event source mapping is currently in a {mapping.state} state. Try again when it is Enabled or Disabled."
         )
     for name in CREATE_ONLY:
         if body.get(name) is not None:
             raise invalid(f"{name} cannot be changed by UpdateEventSourceMapping; delete and recreate the mapping.")
-    updated = {**mapping, **_check_settings(body)}
+    updated = mapping.with_api_fields(_check_settings(body))
     enabled = _check_enabled(body)
     if function is not None:
-        updated["FunctionName"], updated["FunctionArn"] = function
-    if enabled is not None and enabled != mapping["Enabled"]:
-        updated["State"] = "Enabling" if enabled else "Disabling"
-        updated["Enabled"] = enabled
+        updated = updated.changed(function_name=function[0], function_arn=function[1])
+    if enabled is not None and enabled != mapping.enabled:
+        updated = updated.changed(state="Enabling" if enabled else "Disabling", enabled=enabled)
     else:
-        updated["State"] = "Updating"
-    updated["StateTransitionReason"] = "USER_INITIATED"
-    updated["LastModified"] = time.time()
-    return updated
+        updated = updated.changed(state="Updating")
+    return updated.changed(state_transition_reason="USER_INITIATED", last_modified=time.time())
 
 
 def check_tags(tags: Any) -> dict[str, str]:
@@ -270,10 +262,10 @@ def uuid_from_arn(arn: str) -> str | None:
     return tail if sep and head.startswith("arn:") else None
 
 
-def describe(mapping: dict) -> dict:
+def describe(mapping: Mapping) -> dict:
     """The mapping as Get/List/Create/Update/Delete answer it (tags only through ListTags, as AWS)."""
-    out = {k: v for k, v in mapping.items() if k not in ("FunctionName", "Enabled", "Tags")}
-    parts = STREAM_ARN.match(mapping["EventSourceArn"])
+    out = {k: v for k, v in mapping.to_api().items() if k not in INTERNAL}
+    parts = STREAM_ARN.match(mapping.event_source_arn)
     region, account = (parts.group(1), parts.group(2)) if parts else ("us-east-1", "000000000000")
-    out["EventSourceMappingArn"] = f"arn:aws:lambda:{region}:{account}:event-source-mapping:{mapping['UUID']}"
+    out["EventSourceMappingArn"] = f"arn:aws:lambda:{region}:{account}:event-source-mapping:{mapping.uuid}"
     return out

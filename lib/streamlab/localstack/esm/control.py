@@ -17,6 +17,7 @@ from streamlab.localstack.esm.config import (
     AwsError, apply_update, check_create, check_function_name, check_max_items, check_tags, describe, invalid,
     is_stream_arn, new_mapping, uuid_from_arn,
 )
+from streamlab.localstack.esm.mapping import Mapping
 from streamlab.localstack.esm.shard import latest_mark
 from streamlab.localstack.esm.store import Store
 from streamlab.localstack.esm.upstream import UNREACHABLE, Upstream
@@ -29,14 +30,14 @@ TAGS_PREFIX = "/2017-03-31/tags/"
 class Mappings(Protocol):
     """What the control plane needs of the running ESM (the service implements it)."""
 
-    mappings: dict[str, dict]
+    mappings: dict[str, Mapping]
     upstream: Upstream
     store: Store
 
-    def add(self, mapping: dict) -> None: ...
-    def replace(self, mapping: dict) -> None: ...
-    def delete(self, uuid: str) -> dict: ...
-    def check_unique(self, mapping: dict) -> None: ...
+    def add(self, mapping: Mapping) -> None: ...
+    def replace(self, mapping: Mapping) -> None: ...
+    def delete(self, uuid: str) -> Mapping: ...
+    def check_unique(self, mapping: Mapping) -> None: ...
     async def shards(self, stream_arn: str) -> list[dict]: ...
 
 
@@ -77,15 +78,15 @@ class Control:
             return await self._forward(request, body)
         try:
             if request.method == "GET":
-                return web.json_response({"Tags": mapping.get("Tags", {})})
+                return web.json_response({"Tags": (mapping.tags or {})})
             if request.method == "POST":
                 tags = check_tags(_parse(body).get("Tags", {}))
-                self.service.replace({**mapping, "Tags": {**mapping.get("Tags", {}), **tags}})
+                self.service.replace(mapping.changed(tags={**(mapping.tags or {}), **tags}))
                 return web.Response(status=204)
             if request.method == "DELETE":
                 drop = set(request.query.getall("tagKeys", []))
-                kept = {k: v for k, v in mapping.get("Tags", {}).items() if k not in drop}
-                self.service.replace({**mapping, "Tags": kept})
+                kept = {k: v for k, v in (mapping.tags or {}).items() if k not in drop}
+                self.service.replace(mapping.changed(tags=kept))
                 return web.Response(status=204)
         except AwsError as exc:
             return exc.to_response()
@@ -104,11 +105,11 @@ class Control:
         await self._check_stream(body["EventSourceArn"])
         mapping = new_mapping(body, name, arn)
         self.service.check_unique(mapping)
-        if mapping["StartingPosition"] == "LATEST":
+        if mapping.starting_position == "LATEST":
             # Fix LATEST when Create answers, so every write after it is delivered.
-            marks = {shard["ShardId"]: await latest_mark(self.service.upstream, mapping["EventSourceArn"], shard["ShardId"])
-                     for shard in await self.service.shards(mapping["EventSourceArn"])}
-            self.service.store.save_checkpoints(mapping["UUID"], marks)
+            marks = {shard["ShardId"]: await latest_mark(self.service.upstream, mapping.event_source_arn, shard["ShardId"])
+                     for shard in await self.service.shards(mapping.event_source_arn)}
+            self.service.store.save_checkpoints(mapping.uuid, marks)
         self.service.add(mapping)
         return web.json_response(describe(mapping), status=202, dumps=_dumps)
 
@@ -127,7 +128,7 @@ class Control:
         source = request.query.get("EventSourceArn")
         ours = [
             describe(m) for m in self.service.mappings.values()
-            if (not source or m["EventSourceArn"] == source) and (not function or _same_function(function, m))
+            if (not source or m.event_source_arn == source) and (not function or _same_function(function, m))
         ]
         query = {k: v for k, v in request.query.items() if k not in ("Marker", "MaxItems")}
         query["MaxItems"] = "10000"
@@ -143,7 +144,7 @@ class Control:
         start = 0
         marker = request.query.get("Marker")
         if marker:
-            start = next((i + 1 for i, m in enumerate(merged) if m["UUID"] == marker), len(merged))
+            start = next((i + 1 for i, m in enumerate(merged) if m.uuid == marker), len(merged))
         page = merged[start:start + limit]
         out: dict = {"EventSourceMappings": page}
         if start + limit < len(merged):
@@ -189,12 +190,12 @@ def _split_qualifier(ref: str) -> tuple[str, str | None]:
     return ref, None
 
 
-def _same_function(ref: str, mapping: dict) -> bool:
+def _same_function(ref: str, mapping: Mapping) -> bool:
     base, qualifier = _split_qualifier(ref)
     name = base.split(":")[-1]
-    if name != mapping["FunctionName"]:
+    if name != mapping.function_name:
         return False
-    return qualifier is None or mapping["FunctionArn"].endswith(f":{qualifier}")
+    return qualifier is None or mapping.function_arn.endswith(f":{qualifier}")
 
 
 def _parse(raw: bytes) -> dict:

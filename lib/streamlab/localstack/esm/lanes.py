@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from streamlab.localstack.esm.event import MAX_PAYLOAD_BYTES, key_lane, payload_bytes, record_size, sequence_number
+from streamlab.localstack.esm.mapping import Mapping
 
 if TYPE_CHECKING:
     from streamlab.localstack.esm.shard import ShardPoller
 
 
-def uses_lanes(mapping: dict) -> bool:
-    return mapping["ParallelizationFactor"] > 1 and not mapping["TumblingWindowInSeconds"]
+def uses_lanes(mapping: Mapping) -> bool:
+    return mapping.parallelization_factor > 1 and not mapping.tumbling_window_in_seconds
 
 
 @dataclass
@@ -95,17 +96,17 @@ class LaneRunner:
                 lane.since = now
             lane.waiting.append(slot)
 
-    def start_ready(self, mapping: dict) -> None:
+    def start_ready(self, mapping: Mapping) -> None:
         """Start a batch in every idle lane whose batch is ready (E2: size, window or 6 MB)."""
-        window = mapping["MaximumBatchingWindowInSeconds"]
+        window = mapping.maximum_batching_window_in_seconds
         for lane in self.lanes:
             if lane.busy or not lane.waiting:
                 continue
-            ready = (window == 0 or len(lane.waiting) >= mapping["BatchSize"] or self.poller.closed
+            ready = (window == 0 or len(lane.waiting) >= mapping.batch_size or self.poller.closed
                      or time.monotonic() - lane.since >= window
                      or payload_bytes(s.record for s in lane.waiting) >= MAX_PAYLOAD_BYTES)
             if ready:
-                batch = next_batch(lane, mapping["BatchSize"])
+                batch = next_batch(lane, mapping.batch_size)
                 lane.task = asyncio.create_task(self._run(batch))
                 lane.since = time.monotonic()
 

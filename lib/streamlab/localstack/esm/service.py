@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import json
 import logging
 
 import aiohttp
@@ -21,6 +20,7 @@ from streamlab.localstack import guard
 from streamlab.localstack.esm import chosen
 from streamlab.localstack.esm.config import conflict, not_found
 from streamlab.localstack.esm.control import PREFIX, TAGS_PREFIX, Control
+from streamlab.localstack.esm.mapping import Mapping, mappings_json
 from streamlab.localstack.esm.metrics import Metrics
 from streamlab.localstack.esm.shard import ShardPoller
 from streamlab.localstack.esm.store import Store
@@ -43,47 +43,52 @@ class EsmService:
         self.store = Store(paths)
         self.upstream = Upstream(upstream_url)
         self.metrics = Metrics(self.upstream)
-        self.mappings: dict[str, dict] = self.store.load_mappings()
+        self.mappings: dict[str, Mapping] = self.store.load_mappings()
         self.runners: dict[str, asyncio.Task] = {}
         self._saved = ""
         self.changed = asyncio.Event()
-        for mapping in self.mappings.values():
+        for uuid, mapping in self.mappings.items():
             # A restart resumes every mapping from its checkpoint.
-            if mapping["State"] == "Enabled":
-                mapping["State"] = "Enabling"
+            if mapping.state == "Enabled":
+                self.mappings[uuid] = mapping.changed(state="Enabling")
 
     # --- control plane mutations -------------------------------------------------------
 
-    def check_unique(self, mapping: dict) -> None:
+    def check_unique(self, mapping: Mapping) -> None:
         for other in self.mappings.values():
-            if other["EventSourceArn"] == mapping["EventSourceArn"] and other["FunctionArn"] == mapping["FunctionArn"]:
+            if other.event_source_arn == mapping.event_source_arn and other.function_arn == mapping.function_arn:
                 raise conflict(
-                    f"The event source arn ({mapping['EventSourceArn']}) and function ({mapping['FunctionName']}) "
-                    f"provided mapping already exists. Please update or delete the existing mapping with UUID {other['UUID']}"
+                    f"The event source arn ({mapping.event_source_arn}) and function ({mapping.function_name}) "
+                    f"provided mapping already exists. Please update or delete the existing mapping with UUID {other.uuid}"
                 )
 
-    def add(self, mapping: dict) -> None:
+    def add(self, mapping: Mapping) -> None:
         self.check_unique(mapping)
-        self.mappings[mapping["UUID"]] = mapping
+        self.mappings[mapping.uuid] = mapping
         self.save()
 
-    def replace(self, mapping: dict) -> None:
-        self.mappings[mapping["UUID"]] = mapping
+    def replace(self, mapping: Mapping) -> None:
+        self.mappings[mapping.uuid] = mapping
         self.save()
 
-    def delete(self, uuid: str) -> dict:
+    def keep(self, mapping: Mapping) -> None:
+        """Hold a poller's change (LastProcessingResult) until the next save; no file write per batch."""
+        if mapping.uuid in self.mappings:
+            self.mappings[mapping.uuid] = mapping
+
+    def delete(self, uuid: str) -> Mapping:
         mapping = self.mappings.get(uuid)
         if mapping is None:
             raise not_found(uuid)
-        if mapping["State"] == "Deleting":
+        if mapping.state == "Deleting":
             raise conflict(f"The event source mapping {uuid} is already being deleted.")
-        mapping = {**mapping, "State": "Deleting"}
+        mapping = mapping.changed(state="Deleting")
         self.mappings[uuid] = mapping
         self.save()
         return mapping
 
     def save(self) -> None:
-        text = json.dumps(self.mappings, sort_keys=True)
+        text = mappings_json(self.mappings)
         if text != self._saved:
             self.store.save_mappings(self.mappings)
             self._saved = text
@@ -102,19 +107,19 @@ class EsmService:
 
     def reconcile(self) -> None:
         for uuid, mapping in list(self.mappings.items()):
-            state = mapping["State"]
+            state = mapping.state
             runner = self.runners.get(uuid)
             if state == "Deleting":
                 self._stop(uuid)
                 del self.mappings[uuid]
                 self.store.drop_checkpoints(uuid)
             elif state in ("Creating", "Updating", "Enabling", "Disabling"):
-                if mapping["Enabled"]:
+                if mapping.enabled:
                     self._start(uuid)
-                    mapping["State"] = "Enabled"
+                    self.mappings[uuid] = mapping.changed(state="Enabled")
                 else:
                     self._stop(uuid)
-                    mapping["State"] = "Disabled"
+                    self.mappings[uuid] = mapping.changed(state="Disabled")
             elif state == "Enabled" and (runner is None or runner.done()):
                 self._start(uuid)
         self.save()
@@ -137,7 +142,7 @@ class EsmService:
         try:
             while True:
                 try:
-                    shards = await self.shards(mapping()["EventSourceArn"])
+                    shards = await self.shards(mapping().event_source_arn)
                 except (botocore.exceptions.ClientError, *UNREACHABLE) as exc:
                     log.warning("%s: DescribeStream failed (%s); retrying", uuid, exc)
                     shards = []
@@ -152,7 +157,8 @@ class EsmService:
                     if task is None or (task.done() and sid not in finished):
                         if task is not None and task.exception() is not None:
                             log.error("%s %s: poller failed: %r; restarting", uuid, sid, task.exception())
-                        poller = ShardPoller(mapping, sid, self.upstream, self.store, self.metrics, checkpoints)
+                        poller = ShardPoller(mapping, sid, self.upstream, self.store, self.metrics, checkpoints,
+                                             keep=self.keep)
                         tasks[sid] = asyncio.create_task(poller.run(), name=f"esm-{uuid}-{sid}")
                 await asyncio.sleep(SHARD_RESCAN_SECONDS)
         finally:

@@ -23,6 +23,7 @@ from streamlab.localstack.esm.event import (
 )
 from streamlab.localstack.esm.filters import compile_patterns, matches_any
 from streamlab.localstack.esm.lanes import LaneRunner, uses_lanes
+from streamlab.localstack.esm.mapping import Mapping
 from streamlab.localstack.esm.metrics import Metrics
 from streamlab.localstack.esm.outcome import classify
 from streamlab.localstack.esm.store import Store
@@ -68,7 +69,7 @@ class Unit:
 
 @dataclass
 class ShardPoller:
-    mapping: Callable[[], dict]
+    mapping: Callable[[], Mapping]
     shard_id: str
     upstream: Upstream
     store: Store
@@ -81,14 +82,15 @@ class ShardPoller:
     window_state: dict = field(default_factory=dict)
     window_start: int = -1
     _page_was_full: bool = False  # the last GetRecords hit its limit: more is waiting
+    keep: Callable[[Mapping], None] = lambda mapping: None  # where a changed mapping goes (the service)
 
     @property
     def uuid(self) -> str:
-        return self.mapping()["UUID"]
+        return self.mapping().uuid
 
     @property
     def stream_arn(self) -> str:
-        return self.mapping()["EventSourceArn"]
+        return self.mapping().event_source_arn
 
     # --- reading the shard -------------------------------------------------------------
 
@@ -98,13 +100,13 @@ class ShardPoller:
             # A replaced (expired) iterator continues after what is already buffered, not at the
             # checkpoint, or the buffer would hold those records twice.
             mark = {"SequenceNumber": self.last_fetched, "Iterator": "AFTER_SEQUENCE_NUMBER"}
-        if mark is None and self.mapping()["StartingPosition"] == "LATEST":
+        if mark is None and self.mapping().starting_position == "LATEST":
             return await self._pin_latest()
         args = {"StreamArn": self.stream_arn, "ShardId": self.shard_id}
         if mark and mark.get("SequenceNumber"):
             args.update(ShardIteratorType=mark["Iterator"], SequenceNumber=mark["SequenceNumber"])
         else:
-            args["ShardIteratorType"] = mark["Iterator"] if mark else self.mapping()["StartingPosition"]
+            args["ShardIteratorType"] = mark["Iterator"] if mark else self.mapping().starting_position
         try:
             return (await self.upstream.call("dynamodbstreams", "get_shard_iterator", **args))["ShardIterator"]
         except botocore.exceptions.ClientError as exc:
@@ -139,9 +141,9 @@ class ShardPoller:
         if self.iterator is None:
             self.closed = True
         mapping = self.mapping()
-        patterns = compile_patterns(mapping.get("FilterCriteria"))
+        patterns = compile_patterns(mapping.filter_criteria)
         dims = {"EventSourceMappingUUID": self.uuid}
-        count_events = "EventCount" in (mapping.get("MetricsConfig") or {}).get("Metrics", [])
+        count_events = mapping.counts_events
         now = time.time()
         kept = 0
         for raw in records:
@@ -183,9 +185,9 @@ class ShardPoller:
                 continue
             now = time.monotonic()
             try:
-                room = len(self.buffer) < max(GET_RECORDS_LIMIT, mapping["BatchSize"] * mapping["ParallelizationFactor"])
+                room = len(self.buffer) < max(GET_RECORDS_LIMIT, mapping.batch_size * mapping.parallelization_factor)
                 if room and not self.closed and (now - last_poll >= POLL_INTERVAL_SECONDS or (
-                    len(self.buffer) < mapping["BatchSize"] and self._page_was_full
+                    len(self.buffer) < mapping.batch_size and self._page_was_full
                 )):
                     last_poll = now
                     got = await self._fetch()
@@ -208,7 +210,7 @@ class ShardPoller:
                 if self.last_fetched and self._checkpoint_lags():
                     # Only filtered-out records since the last batch: move past them (E11).
                     self._checkpoint_after(self.last_fetched)
-                window = mapping["TumblingWindowInSeconds"]
+                window = mapping.tumbling_window_in_seconds
                 if window and self.window_start != -1 and time.time() >= self.window_start + window:
                     await self._finish_window(mapping)
             if self.closed and not self.buffer:
@@ -227,7 +229,7 @@ class ShardPoller:
                 if not uses_lanes(mapping):
                     self.buffer[:0] = await runner.drain()
                     return False
-                limit = max(GET_RECORDS_LIMIT, mapping["BatchSize"] * mapping["ParallelizationFactor"])
+                limit = max(GET_RECORDS_LIMIT, mapping.batch_size * mapping.parallelization_factor)
                 due = time.monotonic() - last_poll >= POLL_INTERVAL_SECONDS or self._page_was_full
                 if runner.in_flight() < limit and not self.closed and due:
                     last_poll = time.monotonic()
@@ -240,7 +242,7 @@ class ShardPoller:
                         await asyncio.sleep(backoff)
                         backoff = min(backoff * 2, chosen.UNREACHABLE_BACKOFF_MAX_SECONDS)
                         continue
-                runner.take(self.buffer, mapping["ParallelizationFactor"])
+                runner.take(self.buffer, mapping.parallelization_factor)
                 self.buffer.clear()
                 runner.start_ready(mapping)
                 runner.raise_failures()
@@ -252,7 +254,7 @@ class ShardPoller:
                         return True
                 pause = 0.0 if self._page_was_full and runner.in_flight() < limit else \
                     max(0.0, POLL_INTERVAL_SECONDS - (time.monotonic() - last_poll))
-                if mapping["MaximumBatchingWindowInSeconds"]:
+                if mapping.maximum_batching_window_in_seconds:
                     pause = min(pause, chosen.RETRY_INTERVAL_SECONDS / 5)
                 await runner.wait(pause)
         except BaseException:
@@ -263,23 +265,23 @@ class ShardPoller:
         mark = self.checkpoints.get(self.shard_id)
         return not mark or mark.get("SequenceNumber") != self.last_fetched or mark["Iterator"] != "AFTER_SEQUENCE_NUMBER"
 
-    def _batch_ready(self, mapping: dict, window_started: float) -> bool:
-        window = mapping["MaximumBatchingWindowInSeconds"]
+    def _batch_ready(self, mapping: Mapping, window_started: float) -> bool:
+        window = mapping.maximum_batching_window_in_seconds
         return (
             window == 0
-            or len(self.buffer) >= mapping["BatchSize"] * mapping["ParallelizationFactor"]
+            or len(self.buffer) >= mapping.batch_size * mapping.parallelization_factor
             or time.monotonic() - window_started >= window
             or payload_bytes(self.buffer) >= MAX_PAYLOAD_BYTES
             or self.closed
         )
 
-    async def _deliver_round(self, mapping: dict) -> None:
+    async def _deliver_round(self, mapping: Mapping) -> None:
         """One batch per lane, run at once, the checkpoint moved when all are done: rounds keep a
         tumbling window (E12) one sequence of invocations; otherwise lanes.py runs lanes (E4)."""
         head = self.buffer
-        if mapping["TumblingWindowInSeconds"]:
+        if mapping.tumbling_window_in_seconds:
             head = self.buffer[:await self._enter_window(mapping)]
-        batches = cut_batches(head, mapping["BatchSize"], mapping["ParallelizationFactor"])
+        batches = cut_batches(head, mapping.batch_size, mapping.parallelization_factor)
         taken = sum(len(b) for b in batches)
         last = sequence_number(self.buffer[taken - 1])
         await asyncio.gather(*(self._deliver(batch) for batch in batches))
@@ -316,8 +318,8 @@ class ShardPoller:
             backoff = chosen.RETRY_INTERVAL_SECONDS
             unit.attempts += 1
             unit.last_result = result
-            tumbling = mapping["TumblingWindowInSeconds"] > 0
-            report = "ReportBatchItemFailures" in mapping["FunctionResponseTypes"]
+            tumbling = mapping.tumbling_window_in_seconds > 0
+            report = mapping.reports_batch_item_failures
             outcome = classify(result, unit.records, report, tumbling)
             self._count_failed(mapping, unit.records, outcome.kind, outcome.retry_from)
             if outcome.kind == "success":
@@ -325,7 +327,7 @@ class ShardPoller:
                 units.popleft()
                 continue
             self._set_result(mapping, "PROBLEM: Function call failed")
-            bisect = mapping["BisectBatchOnFunctionError"]
+            bisect = mapping.bisect_batch_on_function_error
             if outcome.kind == "partial":
                 rest = unit.records[outcome.retry_from:]
                 if bisect:
@@ -344,16 +346,16 @@ class ShardPoller:
                 await asyncio.sleep(chosen.RETRY_INTERVAL_SECONDS)
                 continue
             unit = units[0]
-            limit = mapping["MaximumRetryAttempts"]
+            limit = mapping.maximum_retry_attempts
             if limit != -1 and unit.attempts > limit:
                 await self._drop(unit, chosen.CONDITION_RETRIES_EXHAUSTED, mapping)
                 units.popleft()
                 continue
             await asyncio.sleep(chosen.RETRY_INTERVAL_SECONDS)
 
-    def _expired_prefix(self, records: list[dict], mapping: dict) -> int:
+    def _expired_prefix(self, records: list[dict], mapping: Mapping) -> int:
         """E6: how many leading records are older than MaximumRecordAgeInSeconds."""
-        limit = mapping["MaximumRecordAgeInSeconds"]
+        limit = mapping.maximum_record_age_in_seconds
         if limit == -1:
             # E5: "retry until the record expires" - it leaves the stream after 24 h.
             limit = STREAM_RETENTION_SECONDS
@@ -363,8 +365,8 @@ class ShardPoller:
             count += 1
         return count
 
-    async def _invoke(self, records: list[dict], mapping: dict, final: bool = False) -> InvokeResult:
-        function = mapping["FunctionName"]
+    async def _invoke(self, records: list[dict], mapping: Mapping, final: bool = False) -> InvokeResult:
+        function = mapping.function_name
         now = time.time()
         event = self._event(records, mapping, final)
         if records:
@@ -372,7 +374,7 @@ class ShardPoller:
                              {"FunctionName": function}, now)
         self.metrics.started(function, now)
         try:
-            result = await invoke(self.upstream, mapping["FunctionArn"], event)
+            result = await invoke(self.upstream, mapping.function_arn, event)
         finally:
             self.metrics.finished(function)
         dims = {"FunctionName": function}
@@ -382,14 +384,14 @@ class ShardPoller:
             self.metrics.put("Invocations", 1, "Count", dims, now)
             self.metrics.put("Errors", 1 if result.kind == "function_error" else 0, "Count", dims, now)
             self.metrics.put("Duration", result.duration_ms, "Milliseconds", dims, now)
-            if result.kind == "ok" and mapping["TumblingWindowInSeconds"] and isinstance(result.payload, dict):
+            if result.kind == "ok" and mapping.tumbling_window_in_seconds and isinstance(result.payload, dict):
                 self.window_state = result.payload.get("state") or {}
         if records and self._counts_events(mapping) and (result.reached_function or result.kind == "throttled"):
             self.metrics.put("InvokedEventCount", len(records), "Count", {"EventSourceMappingUUID": self.uuid}, now)
         return result
 
-    def _event(self, records: list[dict], mapping: dict, final: bool = False) -> dict:
-        window = mapping["TumblingWindowInSeconds"]
+    def _event(self, records: list[dict], mapping: Mapping, final: bool = False) -> dict:
+        window = mapping.tumbling_window_in_seconds
         if not window:
             return {"Records": records}
         # E12: the handler gets its window and the state it returned last within it.
@@ -408,9 +410,9 @@ class ShardPoller:
         """E12: records belong to the window of their arrival in the stream, aligned to the epoch."""
         return int(arrival_time(record)) // window * window
 
-    async def _enter_window(self, mapping: dict) -> int:
+    async def _enter_window(self, mapping: Mapping) -> int:
         """Close the open window if the buffer's head is past it; returns how many records share the head's window."""
-        window = mapping["TumblingWindowInSeconds"]
+        window = mapping.tumbling_window_in_seconds
         head = self._window_of(self.buffer[0], window)
         if self.window_start not in (-1, head):
             await self._finish_window(mapping)
@@ -421,7 +423,7 @@ class ShardPoller:
             same += 1
         return same
 
-    async def _finish_window(self, mapping: dict) -> None:
+    async def _finish_window(self, mapping: Mapping) -> None:
         """E12: the final invocation of a window (no records, isFinalInvokeForWindow), retried like a batch."""
         attempts, backoff = 0, chosen.RETRY_INTERVAL_SECONDS
         while True:
@@ -433,7 +435,7 @@ class ShardPoller:
             attempts += 1
             if classify(result, [], False, True).kind == "success":
                 break
-            limit = mapping["MaximumRetryAttempts"]
+            limit = mapping.maximum_retry_attempts
             if limit != -1 and attempts > limit:
                 log.warning("%s %s: final invocation of window %s failed %d times; giving up", self.uuid,
                             self.shard_id, iso_seconds(self.window_start), attempts)
@@ -441,30 +443,31 @@ class ShardPoller:
             await asyncio.sleep(chosen.RETRY_INTERVAL_SECONDS)
         self.window_start, self.window_state = -1, {}
 
-    def _counts_events(self, mapping: dict) -> bool:
-        return "EventCount" in (mapping.get("MetricsConfig") or {}).get("Metrics", [])
+    def _counts_events(self, mapping: Mapping) -> bool:
+        return mapping.counts_events
 
-    def _count_failed(self, mapping: dict, records: list[dict], kind: str, retry_from: int) -> None:
+    def _count_failed(self, mapping: Mapping, records: list[dict], kind: str, retry_from: int) -> None:
         if not self._counts_events(mapping) or kind == "success":
             return
         failed = len(records) - retry_from if kind == "partial" else len(records)
         self.metrics.put("FailedInvokeEventCount", failed, "Count", {"EventSourceMappingUUID": self.uuid}, time.time())
 
-    def _set_result(self, mapping: dict, result: str) -> None:
-        mapping["LastProcessingResult"] = result
+    def _set_result(self, mapping: Mapping, result: str) -> None:
+        if mapping.last_processing_result != result:
+            self.keep(self.mapping().changed(last_processing_result=result))
 
-    def _note_refused(self, mapping: dict, result: InvokeResult) -> None:
+    def _note_refused(self, mapping: Mapping, result: InvokeResult) -> None:
         """Lambda refused the Invoke (deleted function, payload too large, ...): visible in Get and the log."""
         if result.kind in ("throttled", "unreachable"):
             return
         problem = ("PROBLEM: Function not found" if result.error_code == "ResourceNotFoundException"
                    else f"PROBLEM: Function call failed ({result.error_code or result.status})")
-        if mapping.get("LastProcessingResult") != problem:
+        if mapping.last_processing_result != problem:
             log.error("%s %s: Lambda refused the invocation: %s; retrying until the records pass their age limit",
                       self.uuid, self.shard_id, result.detail)
         self._set_result(mapping, problem)
 
-    async def _drop_unconvertible(self, raw: dict, exc: RecordConversionError, mapping: dict) -> None:
+    async def _drop_unconvertible(self, raw: dict, exc: RecordConversionError, mapping: Mapping) -> None:
         """A record that can never become an event goes to the on-failure destination at once (E7)."""
         record = stand_in_record(raw, self.stream_arn)
         if record is None:
@@ -481,15 +484,15 @@ class ShardPoller:
                   "oldest one left were never delivered; resuming at TRIM_HORIZON", self.uuid, self.shard_id, mark)
         self.metrics.put(chosen.TRIMMED_CHECKPOINT_METRIC, 1, "Count", {"EventSourceMappingUUID": self.uuid}, time.time())
         self._set_result(mapping, "PROBLEM: Checkpoint trimmed from the stream")
-        destination = (mapping.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+        destination = mapping.on_failure_destination
         if destination:
-            record = trimmed_record(function_arn=mapping["FunctionArn"], shard_id=self.shard_id,
+            record = trimmed_record(function_arn=mapping.function_arn, shard_id=self.shard_id,
                                     stream_arn=self.stream_arn, after_sequence_number=mark["SequenceNumber"])
             await self._send_failure(destination, record, [], mapping)
 
-    async def _drop(self, unit: Unit, condition: str, mapping: dict) -> None:
+    async def _drop(self, unit: Unit, condition: str, mapping: Mapping) -> None:
         """E7/E10: give up on these records; send their metadata to the on-failure destination."""
-        destination = (mapping.get("DestinationConfig") or {}).get("OnFailure", {}).get("Destination")
+        destination = mapping.on_failure_destination
         dims = {"EventSourceMappingUUID": self.uuid}
         log.warning("%s %s: dropping %d records (%s) after %d invocations", self.uuid, self.shard_id,
                     len(unit.records), condition, unit.attempts)
@@ -498,7 +501,7 @@ class ShardPoller:
                 self.metrics.put("DroppedEventCount", len(unit.records), "Count", dims, time.time())
             return
         record = failure_record(
-            records=unit.records, condition=condition, function_arn=mapping["FunctionArn"],
+            records=unit.records, condition=condition, function_arn=mapping.function_arn,
             invoke_count=unit.attempts, last_result=unit.last_result, shard_id=self.shard_id,
             stream_arn=self.stream_arn,
         )
@@ -506,7 +509,7 @@ class ShardPoller:
         if self._counts_events(mapping):
             self.metrics.put("OnFailureDestinationDeliveredEventCount", len(unit.records), "Count", dims, time.time())
 
-    async def _send_failure(self, destination: str, record: dict, records: list[dict], mapping: dict) -> None:
+    async def _send_failure(self, destination: str, record: dict, records: list[dict], mapping: Mapping) -> None:
         while True:
             try:
                 await send(self.upstream, destination, record, {"Records": records}, self.uuid)
@@ -514,7 +517,7 @@ class ShardPoller:
             except Exception as exc:
                 # Blocking the shard rather than losing the failure record.
                 log.warning("%s: on-failure delivery to %s failed (%s); retrying", self.uuid, destination, exc)
-                self.metrics.put("DestinationDeliveryFailures", 1, "Count", {"FunctionName": mapping["FunctionName"]},
+                self.metrics.put("DestinationDeliveryFailures", 1, "Count", {"FunctionName": mapping.function_name},
                                  time.time())
                 await asyncio.sleep(chosen.DESTINATION_RETRY_SECONDS)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from streamlab.localstack.esm.mapping import Mapping, mappings_json
 from streamlab.localstack.state import StackPaths, write_atomically
 
 
@@ -22,14 +23,14 @@ class Store:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         self.mappings_file = self.folder / "mappings.json"
 
-    def load_mappings(self) -> dict[str, dict]:
+    def load_mappings(self) -> dict[str, Mapping]:
         try:
-            return json.loads(self.mappings_file.read_text())
+            return {uuid: Mapping.from_api(data) for uuid, data in json.loads(self.mappings_file.read_text()).items()}
         except FileNotFoundError:
             return {}
 
-    def save_mappings(self, mappings: dict[str, dict]) -> None:
-        write_atomically(self.mappings_file, json.dumps(mappings, indent=1, sort_keys=True))
+    def save_mappings(self, mappings: dict[str, Mapping]) -> None:
+        write_atomically(self.mappings_file, mappings_json(mappings, indent=1))
 
     def _checkpoint_file(self, uuid: str) -> Path:
         return self.checkpoints / f"{uuid}.json"
