@@ -188,11 +188,28 @@ SCANNER_SKIPS: dict[str, dict[str, str]] = {
         "CKV_AWS_117": "reaches only DynamoDB and SQS public endpoints; a VPC needs NAT or endpoints (cost) for nothing",
         "CKV_AWS_173": "environment holds names and switches, no secrets; Lambda encrypts it with the AWS managed key",
     },
+    "FailureHandler": {
+        "CKV_AWS_115": "runs only when a batch was given up (one on-failure message each), invoked by that queue's "
+                       "mapping; a reservation would hold back account concurrency for an idle function",
+        "CKV_AWS_116": "invoked by the on-failure queue's mapping only (never asynchronously); messages it cannot "
+                       "handle go to its own dead-letter queue through the queue's redrive policy",
+        "CKV_AWS_117": "reaches only DynamoDB, DynamoDB Streams and SQS public endpoints; a VPC needs NAT or "
+                       "endpoints (cost) for nothing",
+        "CKV_AWS_173": "environment holds names and switches, no secrets; Lambda encrypts it with the AWS managed key",
+    },
     "OnFailureQueue": {
         "CKV_AWS_27": "encrypted at rest with SQS managed keys (SqsManagedSseEnabled); this check only knows KMS "
                       "keys, which would add KMS permissions for the mapping and a cost per request",
     },
     "ProcessorLogGroup": {
+        "CKV_AWS_158": "encrypted by CloudWatch Logs with its own key; a customer managed KMS key is a cost",
+        "CKV_AWS_338": "lab logs: kept two weeks (ProtectionSettings.log_retention_days), not a year",
+    },
+    "FailureHandlerDeadLetterQueue": {
+        "CKV_AWS_27": "encrypted at rest with SQS managed keys (SqsManagedSseEnabled); this check only knows KMS "
+                      "keys, which would add KMS permissions and a cost per request",
+    },
+    "FailureHandlerLogGroup": {
         "CKV_AWS_158": "encrypted by CloudWatch Logs with its own key; a customer managed KMS key is a cost",
         "CKV_AWS_338": "lab logs: kept two weeks (ProtectionSettings.log_retention_days), not a year",
     },

@@ -41,16 +41,18 @@ def judge(exp: Experiment, rate: float) -> dict[str, Any]:
 
 
 def measure_rate(target: Any, url: str, names: PipelineNames, rate: float, seconds: float, out: Path,
-                 settle_s: float = 120.0) -> dict[str, Any]:
-    from streamlab.localstack import stack
-
-    meter = CpuMeter(stack.running_state())
-    meter.start()
+                 settle_s: float = 120.0, stack_state: Any = None) -> dict[str, Any]:
+    """One rate through the pipeline, judged; with `stack_state` (the local stack serving `target`)
+    also the CPU each of its processes spent per acknowledged request."""
+    meter = CpuMeter(stack_state) if stack_state is not None else None
+    if meter:
+        meter.start()
     exp = run_experiment(target, url, load.constant(rate=rate, duration=seconds), out, names=names,
                          name=f"{rate:g} req/s", settle_timeout=settle_s, progress=False)
     result = judge(exp, rate)
-    # Load, processing of the backlog and the audit's reads: CPU per acknowledged request.
-    result["cpu_ms_per_request"] = per_request_ms(meter.stop(), result["acknowledged"] or 0)
+    if meter:
+        # Load, processing of the backlog and the audit's reads: CPU per acknowledged request.
+        result["cpu_ms_per_request"] = per_request_ms(meter.stop(), result["acknowledged"] or 0)
     return result
 
 
@@ -64,6 +66,7 @@ def run(rates: Iterable[float] = (200, 500, 1000), seconds: float = 60.0, out: P
     the function's instances start as processes on the same cores as the API (on AWS they start
     elsewhere), and those cold starts are not the steady state a rate is judged on."""
     from streamlab.connect import connect
+    from streamlab.localstack import stack
     from streamlab.provision import deploy, teardown
 
     out = out or Path("build") / "bench" / time.strftime("pipeline-%Y%m%d-%H%M%S")
@@ -81,7 +84,7 @@ def run(rates: Iterable[float] = (200, 500, 1000), seconds: float = 60.0, out: P
         for rate in rates:
             log(f"{rate:g} req/s for {seconds:g} s ...")
             runs.append(measure_rate(target, pipeline.invoke_url, names, rate, seconds, out / f"rate-{rate:g}",
-                                     settle_s))
+                                     settle_s, stack_state=stack.running_state()))
             last = runs[-1]
             log(f"  {last['audit']}; achieved {last['achieved_rate']} req/s; API p99 {last['latency_ms']['p99']} ms; "
                 f"lag p99 {last['lag_ms']['p99']} ms, slope {last['lag_slope_ms_per_s']} ms/s, "

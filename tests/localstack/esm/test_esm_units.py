@@ -224,7 +224,7 @@ def test_E2_E6_edges_are_valid(kw):
 
 
 def test_E2_E5_E13_defaults_of_a_new_mapping():
-    made = new_mapping(body(), "f", "arn:f")
+    made = new_mapping(body(), "f", "arn:f").to_api()
     assert {k: made[k] for k in (
         "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor", "MaximumRetryAttempts",
         "MaximumRecordAgeInSeconds", "BisectBatchOnFunctionError", "TumblingWindowInSeconds", "FunctionResponseTypes",
@@ -233,7 +233,7 @@ def test_E2_E5_E13_defaults_of_a_new_mapping():
         "MaximumRecordAgeInSeconds": -1, "BisectBatchOnFunctionError": False, "TumblingWindowInSeconds": 0,
         "FunctionResponseTypes": [], "DestinationConfig": {"OnFailure": {}}, "State": "Creating", "Enabled": True,
         "StartingPosition": "LATEST"}
-    assert new_mapping(body(Enabled=False), "f", "arn:f")["Enabled"] is False
+    assert new_mapping(body(Enabled=False), "f", "arn:f").enabled is False
 
 
 def test_update_rules():
@@ -325,17 +325,17 @@ def test_E13_a_change_while_deleting_is_a_conflict_and_changes_nothing(tmp_path)
     from streamlab.localstack.state import StackPaths
 
     service = EsmService(StackPaths(tmp_path), "http://127.0.0.1:1")
-    made = {**new_mapping(body(), "f", "arn:f"), "State": "Enabled"}
+    made = new_mapping(body(), "f", "arn:f").changed(state="Enabled")
     service.add(made)
-    assert service.delete(made["UUID"])["State"] == "Deleting"
-    for change in (lambda: service.delete(made["UUID"]),
-                   lambda: apply_update(service.mappings[made["UUID"]], {"BatchSize": 5}, None)):
+    assert service.delete(made.uuid).state == "Deleting"
+    for change in (lambda: service.delete(made.uuid),
+                   lambda: apply_update(service.mappings[made.uuid], {"BatchSize": 5}, None)):
         with pytest.raises(AwsError) as err:
             change()
         assert (err.value.status, err.value.code) == (409, "ResourceConflictException")
-    assert service.mappings[made["UUID"]]["BatchSize"] == made["BatchSize"]
+    assert service.mappings[made.uuid].batch_size == made.batch_size
     service.reconcile()
-    assert made["UUID"] not in service.mappings
+    assert made.uuid not in service.mappings
     with pytest.raises(AwsError) as err:
-        service.delete(made["UUID"])
+        service.delete(made.uuid)
     assert err.value.code == "ResourceNotFoundException"
