@@ -77,10 +77,10 @@ def test_burst_with_table_audits_and_fails_on_a_lost_item(url, tmp_path, capsys,
                    "--settle", "1", "--no-progress"])
         out = capsys.readouterr().out
         assert rc == 1
-        assert "FAIL: 1 of 30 acknowledged requests lost" in out and "missing: r13" in out
+        assert "FAIL: 1 of 30 acknowledged requests lost" in out and "lost: r13" in out
         assert json.loads((run / "audit.json").read_text())["missing_ids"] == ["r13"]
         assert (run / "items.csv").exists() and (run / "lag.png").exists()
         assert main(["report", str(run)]) == 1
-        assert "missing: r13" in capsys.readouterr().out
+        assert "lost: r13" in capsys.readouterr().out
     finally:
         ddb.delete_table(TableName=table)
