@@ -80,15 +80,34 @@ def _menu(page, menu: str, item: str) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
 
 
+def _folder_stats(folder: Path) -> dict[str, tuple[int, int]]:
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.iterdir() if p.is_file()}
+
+
 def _save_and_wait(page, path: Path) -> None:
-    """Save through the File menu, as a person would, and wait until the file on disk was written."""
+    """Save through the File menu, as a person would, and wait until the save is over: the file
+    was written, it is a whole notebook, and nothing in its folder (the paired script too) changed
+    for half a second. Reading it mid-write would see a truncated file on a busy machine."""
     before = path.stat().st_mtime_ns
     _menu(page, "File", "Save Notebook")
-    for _ in range(300):
-        if path.stat().st_mtime_ns != before:
+    written, last, quiet = False, None, 0
+    for _ in range(600):
+        written = written or path.stat().st_mtime_ns != before
+        stats = _folder_stats(path.parent)
+        quiet = quiet + 1 if stats == last else 0
+        last = stats
+        if written and quiet >= 5 and _is_whole_notebook(path):
             return
         page.wait_for_timeout(100)
-    pytest.fail(f"JupyterLab did not save {path.name}")
+    pytest.fail(f"JupyterLab did not finish saving {path.name}")
+
+
+def _is_whole_notebook(path: Path) -> bool:
+    try:
+        nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
+        return True
+    except Exception:  # noqa: BLE001 - mid-write: not JSON yet
+        return False
 
 
 def test_running_and_saving_notebooks_in_the_lab_leaves_the_sources_unchanged(lab, browser):  # noqa: F811
