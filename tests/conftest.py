@@ -15,6 +15,8 @@ from tests.tiers import ProcessGuard, is_unit, mark_tiers, process_fixture
 settings.register_profile("streamlab", deadline=None)
 settings.load_profile("streamlab")
 
+pytest_plugins = ["pytester"]
+
 _guard = ProcessGuard()
 
 

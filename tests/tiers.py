@@ -22,7 +22,7 @@ from typing import Any, Callable
 import pytest
 
 TIERS = ("integration", "notebooks")
-PROCESS_FIXTURES: dict[str, str] = {}
+_TIER_ATTRIBUTE = "_streamlab_tier"
 # A unit test that runs longer is stuck (a bug looping), not slow: the tier stays about a minute.
 UNIT_TIMEOUT_SECONDS = 30
 
@@ -33,7 +33,8 @@ def process_fixture(tier: str = "integration", **fixture_kwargs: Any) -> Callabl
         raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
 
     def register(function: Callable) -> Any:
-        PROCESS_FIXTURES[fixture_kwargs.get("name", function.__name__)] = tier
+        # On the function, not by name: a plain fixture of the same name elsewhere is not a process fixture.
+        setattr(function, _TIER_ATTRIBUTE, tier)
         return pytest.fixture(**fixture_kwargs)(function)
 
     return register
@@ -43,12 +44,21 @@ def mark_tiers(items: list[pytest.Item]) -> None:
     """Add the integration/notebooks marker to every test using a process fixture, and give
     the rest (the unit tier) a short timeout."""
     for item in items:
-        used = [PROCESS_FIXTURES[name] for name in getattr(item, "fixturenames", ()) if name in PROCESS_FIXTURES]
+        used = fixture_tiers(item)
         for tier in dict.fromkeys(used):
             if item.get_closest_marker(tier) is None:
                 item.add_marker(tier)
         if is_unit(item) and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(UNIT_TIMEOUT_SECONDS))
+
+
+def fixture_tiers(item: pytest.Item) -> list[str]:
+    """The tiers of the process fixtures `item` uses, directly or through other fixtures."""
+    info = getattr(item, "_fixtureinfo", None)
+    definitions = info.name2fixturedefs.values() if info is not None else ()
+    # The last definition of a name is the one this test gets (closest scope overrides the others).
+    return [tier for defs in definitions if defs
+            for tier in [getattr(defs[-1].func, _TIER_ATTRIBUTE, None)] if tier]
 
 
 def is_unit(item: pytest.Item) -> bool:

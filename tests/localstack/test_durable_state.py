@@ -22,13 +22,14 @@ from streamlab.localstack.durable.snapshot import read_manifest
 from streamlab.localstack.esm.store import Store
 from streamlab.localstack.state import StackPaths
 from streamlab.target import local_target
+from tests.tiers import process_fixture
 
 from .esm.esm_helpers import handler_zip, wait_for, wait_state
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 
 
-@pytest.fixture
+@process_fixture()
 def own_stack(tmp_path, monkeypatch):
     """A stack of its own, snapshotting every second; always taken down."""
     monkeypatch.setenv("STREAMLAB_SNAPSHOT_INTERVAL", "1")

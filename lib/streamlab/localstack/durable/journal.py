@@ -112,6 +112,21 @@ def entries_since(paths: StackPaths, since: float) -> list[Entry]:
     return sorted(out, key=lambda e: e.at)
 
 
+def after_snapshot(paths: StackPaths, taken_at: float) -> tuple[list[Entry], list[Entry]]:
+    """What a crash may have lost since the snapshot taken at `taken_at`: (to replay, cannot be replayed).
+
+    Replayable writes are sent again from OVERLAP_SECONDS before the snapshot (twice is harmless);
+    the rest only from the snapshot on: one acknowledged before `taken_at` is in the snapshot.
+    """
+    replay, unreplayable = [], []
+    for entry in entries_since(paths, taken_at):
+        if entry.replayable:
+            replay.append(entry)
+        elif entry.at >= taken_at:
+            unreplayable.append(entry)
+    return replay, unreplayable
+
+
 def _read_all(paths: StackPaths) -> Iterator[Entry]:
     folder = journal_folder(paths)
     for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else ():

@@ -93,11 +93,10 @@ def _rewind_checkpoints(paths: StackPaths) -> list[str]:
 def recover(paths: StackPaths, plan: RecoveryPlan, ministack_url: str) -> RecoveryReport:
     """Once MiniStack answers: replay the journal, check the mappings' sources, write the report."""
     replayed, lost = 0, []
-    for entry in journal.entries_since(paths, plan.snapshot_taken_at or 0.0):
-        if not entry.replayable:
-            lost.append(f"{entry.operation} acknowledged at {_clock(entry.at)} ({entry.body or entry.path}), "
-                        "after the snapshot, cannot be replayed safely")
-            continue
+    to_replay, unreplayable = journal.after_snapshot(paths, plan.snapshot_taken_at or 0.0)
+    lost.extend(f"{entry.operation} acknowledged at {_clock(entry.at)} ({entry.path}), after the snapshot, "
+                "cannot be replayed safely" for entry in unreplayable)
+    for entry in to_replay:
         problem = _replay(ministack_url, entry)
         if problem:
             lost.append(f"{entry.operation} acknowledged at {_clock(entry.at)} could not be replayed: {problem}")
