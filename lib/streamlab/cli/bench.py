@@ -28,7 +28,8 @@ def api(args: argparse.Namespace) -> int:
 def esm(args: argparse.Namespace) -> int:
     from streamlab.bench import esm as bench_esm
 
-    write_json(json.dumps(bench_esm.run(rate=args.rate, duration=args.duration), indent=2), args.out)
+    report = bench_esm.run(rate=args.rate, duration=args.duration, keys=args.keys, parallelization=args.parallelization)
+    write_json(json.dumps(report, indent=2), args.out)
     return 0
 
 
@@ -65,6 +66,8 @@ def _add_api(p: argparse.ArgumentParser) -> None:
 def _add_esm(p: argparse.ArgumentParser) -> None:
     p.add_argument("--rate", type=float, default=200.0, help="writes per second (default 200)")
     p.add_argument("--duration", type=float, default=60.0, help="seconds of load (default 60)")
+    p.add_argument("--keys", type=int, default=50, help="items the writes cycle over, for per-key order (default 50)")
+    p.add_argument("--parallelization", type=int, default=1, help="the mappings' ParallelizationFactor 1-10 (default 1)")
     p.add_argument("--out", type=Path, default=None, help="also write the JSON to this file")
 
 
