@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import importlib
 import json
 import logging
@@ -24,9 +23,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
+from streamlab.localstack.durable import streamlog
 from streamlab.localstack.durable.journal import changes_state
 from streamlab.localstack.durable.snapshot import (
-    STREAMS, Snapshot, current_snapshot, ministack_folder, running_marker, write_snapshot,
+    Snapshot, current_snapshot, ministack_folder, running_marker, write_snapshot,
 )
 from streamlab.errors import StackError
 from streamlab.localstack.esm.store import esm_folder
@@ -40,8 +40,6 @@ log = logging.getLogger("streamlab.snapshot")
 DEFAULT_INTERVAL_SECONDS = 10.0
 # The snapshot writer yields the CPU to everything else (it has seconds, requests have milliseconds).
 WRITER_NICENESS = 19
-# MiniStack's stream stores, which its own get_state leaves out.
-STREAM_STORES = ("_stream_records", "_stream_trimmed", "_closed_streams")
 
 
 
@@ -129,7 +127,12 @@ class Snapshotter:
         code = 1
         try:
             os.nice(WRITER_NICENESS)  # the pipeline's own processes go first on a small machine
-            write_snapshot(self.paths, self._serialise(self._capture(), clean))
+            captured = self._capture()
+            base = ministack_folder(self.paths)
+            index = streamlog.write(base, captured["streams"], _stream_index(current_snapshot(self.paths)),
+                                    tag=f"{int(captured['taken_at'] * 1000)}-{os.getpid()}", dumps=self._dumps)
+            write_snapshot(self.paths, self._serialise(captured, clean, {**index, "counter": captured["counter"]}))
+            streamlog.prune(base, index)
             code = 0
         except BaseException:  # noqa: BLE001 - the parent reports the exit code
             traceback.print_exc()
@@ -147,35 +150,46 @@ class Snapshotter:
             state = get_state()
             if state is not None:
                 states[key] = state
+        # In the forked child, so the stores are read as they are: the parent's later changes never reach them.
         ddb = sys.modules.get("ministack.services.dynamodb")
-        streams = {name: copy.deepcopy(getattr(ddb, name)) for name in STREAM_STORES} if ddb else {}
-        if ddb:
-            streams["counter"] = ddb._stream_seq_counter
-        return {"taken_at": taken_at, "states": states, "streams": streams, "checkpoints": checkpoints}
+        streams = streamlog.collect(ddb) if ddb else []
+        counter = ddb._stream_seq_counter if ddb else 0
+        return {"taken_at": taken_at, "states": states, "streams": streams, "counter": counter,
+                "checkpoints": checkpoints}
 
-    def _serialise(self, captured: dict[str, Any], clean: bool) -> Snapshot:
+    def _dumps(self, value: Any) -> str:
+        return json.dumps(value, default=self.persistence._json_default)
+
+    def _serialise(self, captured: dict[str, Any], clean: bool, stream_index: dict) -> Snapshot:
         persistence = self.persistence
         files = {
             f"{key}.json": json.dumps({"__ministack_format__": persistence._state_format_version(key), "payload": state},
                                       default=persistence._json_default)
             for key, state in captured["states"].items()
         }
-        files[STREAMS] = json.dumps(captured["streams"], default=persistence._json_default)
+        files[streamlog.INDEX] = json.dumps(stream_index)
         return Snapshot(taken_at=captured["taken_at"], clean=clean, files=files,
                         esm_checkpoints=captured["checkpoints"], summary=_summary(captured))
 
     def _restore_streams(self) -> None:
-        source = self.restore_from / STREAMS if self.restore_from else None
-        if source is None or not source.is_file():
+        index = _stream_index(self.restore_from)
+        if index is None:
             return
-        saved = json.loads(source.read_text(), object_hook=self.persistence._json_object_hook)
-        if not saved:
-            return
+        hook = self.persistence._json_object_hook
+        streams = streamlog.read(ministack_folder(self.paths), index, loads=lambda line: json.loads(line, object_hook=hook))
         ddb = importlib.import_module("ministack.services.dynamodb")
-        for name in STREAM_STORES:
-            getattr(ddb, name)._data.update(saved[name]._data)
-        ddb._stream_seq_counter = max(ddb._stream_seq_counter, saved.get("counter", 0))
-        log.info("restored stream records of %d tables from %s", len(saved["_stream_records"]._data), source.parent.name)
+        streamlog.install(ddb, streams)
+        ddb._stream_seq_counter = max(ddb._stream_seq_counter, index.get("counter", 0))
+        log.info("restored %d streams (%d records) from %s", len(streams), sum(len(s.records) for s in streams),
+                 self.restore_from.name if self.restore_from else "-")
+
+
+def _stream_index(snapshot: Path | None) -> dict | None:
+    """The stream index of a snapshot folder (None: no snapshot, or one without streams)."""
+    try:
+        return json.loads((snapshot / streamlog.INDEX).read_text()) if snapshot else None
+    except FileNotFoundError:
+        return None
 
 
 def _summary(captured: dict[str, Any]) -> dict:
@@ -183,9 +197,8 @@ def _summary(captured: dict[str, Any]) -> dict:
     states = captured["states"]
     tables = _names(states.get("dynamodb", {}).get("tables"))
     functions = _names(states.get("lambda", {}).get("functions"))
-    records = captured["streams"].get("_stream_records")
     return {"tables": tables, "functions": functions,
-            "stream_records": sum(len(v) for v in records._data.values()) if records is not None else 0}
+            "stream_records": sum(len(s.records) for s in captured["streams"] if s.table is not None)}
 
 
 def _names(scoped: Any) -> list[str]:

@@ -2,7 +2,8 @@
 
     data/ministack/
         lambda-blobs/          function code, content-addressed (MiniStack's own layout)
-        snap-<ms>/             one snapshot: <service>.json, streams.json, esm-checkpoints/, manifest.json
+        snap-<ms>/             one snapshot: <service>.json, stream-index.json, esm-checkpoints/, manifest.json
+        stream-log/            stream records, append-only, shared by every snapshot (streamlog.py)
         current -> snap-<ms>   the latest complete snapshot (a symlink replaced with rename)
         running                MiniStack is up (or died): removed after its final snapshot
 
@@ -22,7 +23,6 @@ from streamlab.localstack.private import make_private_dir, open_private
 from streamlab.localstack.state import StackPaths
 
 MANIFEST = "manifest.json"
-STREAMS = "streams.json"
 ESM_CHECKPOINTS = "esm-checkpoints"
 
 
