@@ -1,6 +1,7 @@
 """Snapshots switch in whole; the journal keeps what was acknowledged and forgets what a snapshot holds."""
 from __future__ import annotations
 
+import gc
 import json
 import os
 
@@ -114,3 +115,21 @@ def test_journal_segments_a_snapshot_holds_are_pruned(tmp_path, monkeypatch):
     journal.prune(paths)
     assert not old.exists() and recent.exists()
     assert os.listdir(folder) == [recent.name]
+
+
+def test_what_is_alive_at_a_snapshot_is_out_of_the_collectors_reach(caplog):
+    # Full collections over MiniStack's million objects held its event loop for 1.0-1.35 s.
+    from streamlab.localstack.durable.ministack_main import freeze_survivors, log_long_collections
+
+    state = [{"record": n} for n in range(1000)]
+    note = log_long_collections(threshold_s=0.0)
+    try:
+        freeze_survivors()
+        assert not any(o is state for o in gc.get_objects())
+        assert gc.get_freeze_count() >= len(state)
+        with caplog.at_level("INFO", logger="streamlab.snapshot"):
+            gc.collect()
+        assert "garbage collection of generation 2 held the process" in caplog.text
+    finally:
+        gc.unfreeze()
+        gc.callbacks.remove(note)
