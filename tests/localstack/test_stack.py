@@ -144,3 +144,37 @@ def test_a_port_taken_before_a_child_binds_it_is_retried_on_other_ports(tmp_path
             assert any("already in use" in line and "attempt 1 of 3" in line for line in said), said
         finally:
             stack.down(home=tmp_path)
+
+
+class _LowestFreePortSocket:
+    """A socket whose bind to port 0 gets the lowest port nobody holds, as a kernel may do."""
+
+    bound: set[int] = set()
+
+    def __init__(self, *args) -> None:
+        self.port: int | None = None
+
+    def bind(self, address: tuple[str, int]) -> None:
+        self.port = min(set(range(50000, 50100)) - self.bound)
+        self.bound.add(self.port)
+
+    def getsockname(self) -> tuple[str, int]:
+        return ("127.0.0.1", self.port)
+
+    def close(self) -> None:
+        self.bound.discard(self.port)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def test_ports_picked_together_differ_even_when_the_kernel_repeats_freed_ports(monkeypatch):
+    # Seen in CI: MiniStack and the ESM were given the same internal port, and the ESM could not bind.
+    monkeypatch.setattr(stack.socket, "socket", _LowestFreePortSocket)
+    monkeypatch.setattr(_LowestFreePortSocket, "bound", set())
+    ministack_port, esm_port = stack.pick_free_ports(2, avoid={50000})
+    assert len({50000, ministack_port, esm_port}) == 3
+    assert _LowestFreePortSocket.bound == set()  # every socket let go

@@ -16,7 +16,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Collection
 
 from streamlab.errors import PortInUseError, StackError, StackNotRunningError
 from streamlab.localstack import processes
@@ -142,15 +142,33 @@ def port_is_free(port: int) -> bool:
 
 
 def pick_free_port() -> int:
-    """A loopback port that was free a moment ago (the one place ports are picked).
+    """A loopback port that was free a moment ago (see `pick_free_ports`)."""
+    return pick_free_ports(1)[0]
 
-    The port is released before the program that will listen on it binds, so another program
-    can take it in between: callers that start servers retry on PortInUseError
-    (`up_on_free_port` does).
+
+def pick_free_ports(count: int, avoid: Collection[int] = ()) -> list[int]:
+    """`count` different loopback ports, none in `avoid`, each free a moment ago (the one place
+    ports are picked).
+
+    All are held until all are picked: picked one after another and released, the kernel may
+    hand out the same port twice (seen in CI: MiniStack and the ESM given one port). They are
+    released before the programs that will listen on them bind, so another program can take one
+    in between: callers that start servers retry on PortInUseError (`up_on_free_port` does).
     """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
+    held: list[socket.socket] = []  # bound until every port is picked, so no port comes twice
+    picked: list[int] = []
+    try:
+        while len(picked) < count:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(sock)
+            sock.bind((LOOPBACK, 0))
+            port = sock.getsockname()[1]
+            if port not in avoid:
+                picked.append(port)
+        return picked
+    finally:
+        for sock in held:
+            sock.close()
 
 
 def up_on_free_port(home: Path | None = None, log: Callable[[str], None] = lambda _: None,
@@ -210,7 +228,8 @@ def up(port: int | None = None, home: Path | None = None, log: Callable[[str], N
                 f"port {port} on {LOOPBACK} is in use by another program. Stop that program, or pick "
                 f"another port with STREAMLAB_PORT=4577 (or `streamlab up --port 4577`)."
             )
-        state = StackState(port=port, ministack_port=pick_free_port(), esm_port=pick_free_port(), started_at=time.time())
+        ministack_port, esm_port = pick_free_ports(2, avoid={port})
+        state = StackState(port=port, ministack_port=ministack_port, esm_port=esm_port, started_at=time.time())
         plan = recovery.prepare(paths)
         try:
             for spec in SERVICES:
