@@ -129,14 +129,18 @@ def test_down_when_not_running_is_harmless(tmp_path):
 
 @pytest.mark.integration  # starts a stack of its own
 def test_a_port_taken_before_a_child_binds_it_is_retried_on_other_ports(tmp_path, monkeypatch):
-    real_pick = stack.pick_free_port
+    real_pick = stack.pick_free_ports
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", 0))
         blocker.listen()
         taken = blocker.getsockname()[1]
         # The race, made certain: the port picked for MiniStack is bound by someone else first.
-        picks = iter([real_pick(), taken])
-        monkeypatch.setattr(stack, "pick_free_port", lambda: next(picks, None) or real_pick())
+        internal = iter([[taken, *real_pick(1, avoid={taken})]])
+
+        def pick(count, avoid=()):
+            return (next(internal, None) if count == 2 else None) or real_pick(count, avoid)
+
+        monkeypatch.setattr(stack, "pick_free_ports", pick)
         said: list[str] = []
         state = stack.up_on_free_port(home=tmp_path, log=said.append)
         try:
