@@ -106,13 +106,16 @@ class ScriptedStream:
 
 
 def _run(stream: ScriptedStream, tmp_path, until: Callable[[ShardPoller], bool] | None = None,
-         **settings) -> ShardPoller:
-    """Run a poller over `stream` until `until(poller)`, by default until the checkpoint passed the last record."""
+         results: list[str] | None = None, **settings) -> ShardPoller:
+    """Run a poller over `stream` until `until(poller)`, by default until the checkpoint passed the last record;
+    each LastProcessingResult the poller sets goes to `results`."""
     mapping = new_mapping({"EventSourceArn": ARN, "FunctionName": "f", "StartingPosition": "TRIM_HORIZON",
                            "BatchSize": 2, **settings}, "f", "arn:aws:lambda:us-east-1:000000000000:function:f")
     store = Store(StackPaths(tmp_path))
     poller = ShardPoller(lambda: mapping, "shard-0", stream, store, Metrics(stream), {})
     stream.checkpoints = poller.checkpoints
+    if results is not None:
+        poller.keep = lambda changed: results.append(changed.last_processing_result)
     if until is None:
         last = stream.records[-1]["dynamodb"]["SequenceNumber"]
         until = lambda p: p.checkpoints.get("shard-0", {}).get("SequenceNumber") == last  # noqa: E731
@@ -132,6 +135,16 @@ def test_E5_throttles_and_unreachable_are_retried_without_spending_attempts(tmp_
     _run(stream, tmp_path, lambda _: len(stream.invoked) >= 5, MaximumRetryAttempts=1)
     # 2 throttles + 1 unreachable + 1 error + 1 success: only the error spent a retry (1 of 1).
     assert stream.invoked == [["0"]] * 5
+
+
+def test_E5_a_lambda_that_throttles_or_cannot_be_reached_is_not_reported_as_refusing(tmp_path, monkeypatch):
+    monkeypatch.setattr(chosen, "RETRY_INTERVAL_SECONDS", 0.01)
+    monkeypatch.setattr(chosen, "UNREACHABLE_BACKOFF_MAX_SECONDS", 0.01)
+    stream = ScriptedStream(1, expire_on=set(), answers=["unreachable", "throttle", None])
+    results: list[str] = []
+    _run(stream, tmp_path, lambda _: len(stream.invoked) >= 3, results=results)
+    # Transient: the records wait and no PROBLEM is shown (a deleted function would show one).
+    assert results == ["OK"], results
 
 
 def test_E5_default_retries_end_when_the_record_leaves_the_stream(tmp_path):
