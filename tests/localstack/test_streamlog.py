@@ -90,3 +90,12 @@ def test_files_the_current_index_does_not_name_are_removed(tmp_path):
     streamlog.prune(tmp_path, new)
     assert sorted(p.name for p in streamlog.log_folder(tmp_path).iterdir()) == \
         [e["file"] for e in new["streams"].values()]
+
+
+def test_a_stream_with_nothing_new_is_not_written_or_synced_again(tmp_path, monkeypatch):
+    index = streamlog.write(tmp_path, [Stream(ARN, _records(0, 3), 0)], None, tag="1")
+    synced: list[int] = []
+    monkeypatch.setattr(streamlog.os, "fsync", synced.append)
+    again = streamlog.write(tmp_path, [Stream(ARN, _records(0, 3), 0)], index, tag="2")
+    assert synced == [] and again["streams"] == index["streams"]
+    assert streamlog.read(tmp_path, again)[0].records == _records(0, 3)

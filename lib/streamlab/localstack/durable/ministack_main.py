@@ -43,7 +43,6 @@ DEFAULT_INTERVAL_SECONDS = 10.0
 WRITER_NICENESS = 19
 
 
-
 class SnapshotError(StackError):
     """A snapshot could not be written; the previous one stays current."""
 
@@ -238,8 +237,10 @@ def log_long_collections(threshold_s: float = 0.05) -> Callable[[str, dict], Non
         if phase == "start":
             started[:] = [time.perf_counter()]
         elif started and time.perf_counter() - started[0] > threshold_s:
-            log.info("garbage collection of generation %d held the process %.0f ms (%d objects tracked)",
-                     info["generation"], (time.perf_counter() - started[0]) * 1000, len(gc.get_objects()))
+            # Only O(1) figures here: this runs with the event loop still held.
+            log.info("garbage collection of generation %d held the process %.0f ms (%d freed, %d frozen)",
+                     info["generation"], (time.perf_counter() - started[0]) * 1000, info["collected"],
+                     gc.get_freeze_count())
 
     gc.callbacks.append(note)
     return note

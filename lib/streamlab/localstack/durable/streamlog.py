@@ -109,6 +109,8 @@ def _event_id(records: list[dict]) -> str | None:
 
 
 def _append(path: Path, keep_bytes: int, records: list[dict], dumps: Callable[[Any], str]) -> int:
+    if not records and path.exists() and path.stat().st_size == keep_bytes:
+        return keep_bytes  # unchanged (most closed streams): no write, no fsync
     with open_private(path, "ab") as fh:
         fh.truncate(keep_bytes)  # an unfinished writer's tail, never named by a snapshot
         fh.seek(keep_bytes)
