@@ -138,19 +138,37 @@ def test_bad_update_is_refused_and_changes_nothing(pipeline_factory, raw_lambda)
     assert (got["BatchSize"], got["MaximumRetryAttempts"], got["State"]) == (5, -1, "Enabled")
 
 
+def is_gone(lam, esm_uuid: str) -> bool:
+    try:
+        lam.get_event_source_mapping(UUID=esm_uuid)
+    except lam.exceptions.ResourceNotFoundException:
+        return True
+    return False
+
+
 def test_delete_goes_deleting_then_gone(pipeline_factory):
     pipe = pipeline_factory()
     made = pipe.mapping()
     resp = pipe.lam.delete_event_source_mapping(UUID=made["UUID"])
     assert resp["ResponseMetadata"]["HTTPStatusCode"] == 202 and resp["State"] == "Deleting"
+    wait_for(lambda: is_gone(pipe.lam, made["UUID"]), what="mapping deleted")
 
-    def gone():
-        try:
-            pipe.lam.get_event_source_mapping(UUID=made["UUID"])
-        except pipe.lam.exceptions.ResourceNotFoundException:
-            return True
-        return False
-    wait_for(gone, what="mapping deleted")
+
+def test_a_deleted_mapping_is_gone_only_after_its_running_batch_returns(pipeline_factory):
+    # Otherwise a teardown deletes the function's log group while the batch still runs, and the
+    # batch's log lines bring the group back after the teardown said nothing was left.
+    pipe = pipeline_factory("""
+        _log.put_item(TableName=os.environ["LOG_TABLE"], Item={"k": {"S": "started"}})
+        time.sleep(3)
+    """)
+    made = pipe.mapping()
+    pipe.put("a")
+    wait_for(lambda: "Item" in pipe.ddb.get_item(TableName=pipe.log_table, Key={"k": {"S": "started"}}),
+             what="the batch started")
+    assert pipe.lam.delete_event_source_mapping(UUID=made["UUID"])["State"] == "Deleting"
+    wait_for(lambda: is_gone(pipe.lam, made["UUID"]), what="mapping deleted", interval=0.1)
+    finished = [i for i in pipe.ddb.scan(TableName=pipe.log_table, ConsistentRead=True)["Items"] if "ids" in i]
+    assert [json.loads(i["ids"]["S"]) for i in finished] == [["a"]]
 
 
 def test_list_filters_and_merges_ministack_mappings(pipeline_factory, target, local_stack):

@@ -45,6 +45,7 @@ class EsmService:
         self.metrics = Metrics(self.upstream)
         self.mappings: dict[str, Mapping] = self.store.load_mappings()
         self.runners: dict[str, asyncio.Task] = {}
+        self.in_flight: dict[str, set[asyncio.Task]] = {}
         self._saved = ""
         self.changed = asyncio.Event()
         for uuid, mapping in self.mappings.items():
@@ -111,7 +112,10 @@ class EsmService:
             runner = self.runners.get(uuid)
             if state == "Deleting":
                 self._stop(uuid)
+                if self._still_invoking(uuid):
+                    continue  # as on AWS, a mapping stays Deleting until its last batch returns
                 del self.mappings[uuid]
+                self.in_flight.pop(uuid, None)
                 self.store.drop_checkpoints(uuid)
             elif state in ("Creating", "Updating", "Enabling", "Disabling"):
                 if mapping.enabled:
@@ -123,6 +127,9 @@ class EsmService:
             elif state == "Enabled" and (runner is None or runner.done()):
                 self._start(uuid)
         self.save()
+
+    def _still_invoking(self, uuid: str) -> bool:
+        return any(not call.done() for call in self.in_flight.get(uuid, ()))
 
     def _start(self, uuid: str) -> None:
         runner = self.runners.get(uuid)
@@ -158,7 +165,7 @@ class EsmService:
                         if task is not None and task.exception() is not None:
                             log.error("%s %s: poller failed: %r; restarting", uuid, sid, task.exception())
                         poller = ShardPoller(mapping, sid, self.upstream, self.store, self.metrics, checkpoints,
-                                             keep=self.keep)
+                                             keep=self.keep, in_flight=self.in_flight.setdefault(uuid, set()))
                         tasks[sid] = asyncio.create_task(poller.run(), name=f"esm-{uuid}-{sid}")
                 await asyncio.sleep(SHARD_RESCAN_SECONDS)
         finally:

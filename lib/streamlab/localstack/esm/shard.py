@@ -83,6 +83,7 @@ class ShardPoller:
     window_start: int = -1
     _page_was_full: bool = False  # the last GetRecords hit its limit: more is waiting
     keep: Callable[[Mapping], None] = lambda mapping: None  # where a changed mapping goes (the service)
+    in_flight: set[asyncio.Task] = field(default_factory=set)  # invocations still running, shared per mapping
 
     @property
     def uuid(self) -> str:
@@ -373,8 +374,12 @@ class ShardPoller:
             self.metrics.put("IteratorAge", max(0.0, (now - arrival_time(records[-1])) * 1000), "Milliseconds",
                              {"FunctionName": function}, now)
         self.metrics.started(function, now)
+        call = asyncio.ensure_future(invoke(self.upstream, mapping.function_arn, event))
+        self.in_flight.add(call)
+        call.add_done_callback(_settled(self.in_flight))
         try:
-            result = await invoke(self.upstream, mapping.function_arn, event)
+            # Shielded: stopping the poller must not abandon an invocation the function is still running.
+            result = await asyncio.shield(call)
         finally:
             self.metrics.finished(function)
         dims = {"FunctionName": function}
@@ -520,6 +525,14 @@ class ShardPoller:
                 self.metrics.put("DestinationDeliveryFailures", 1, "Count", {"FunctionName": mapping.function_name},
                                  time.time())
                 await asyncio.sleep(chosen.DESTINATION_RETRY_SECONDS)
+
+
+def _settled(in_flight: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
+    def forget(call: asyncio.Task) -> None:
+        in_flight.discard(call)
+        if not call.cancelled():
+            call.exception()  # retrieved, so an abandoned call's error is not logged as never retrieved
+    return forget
 
 
 def _halves(unit: Unit) -> list[Unit]:
