@@ -24,6 +24,9 @@ T = TypeVar("T", bound=type)
 _DATA_TYPES = (str, int, float, bool, list, tuple, dict, type(None))
 _UNSAFE_DATA_METHODS = frozenset({"format", "format_map"})
 _SURFACES: dict[type, frozenset[str]] = {}
+# The answer depends only on the object's type and the name; a template asks it for every step.
+_ANSWERS: dict[tuple[type, str], bool] = {}
+_MAX_ANSWERS = 4096
 
 
 def template_surface(cls: T) -> T:
@@ -31,11 +34,23 @@ def template_surface(cls: T) -> T:
     names = {name for name in vars(cls) if not name.startswith("_")}
     names.update(name for name in getattr(cls, "__slots__", ()) if not name.startswith("_"))
     _SURFACES[cls] = frozenset(names)
+    _ANSWERS.clear()
     return cls
 
 
 def is_reachable(obj: Any, name: str) -> bool:
     """May a template resolve `name` on `obj`?"""
+    key = (type(obj), name)
+    answer = _ANSWERS.get(key)
+    if answer is None:
+        answer = _decide(obj, name)
+        if len(_ANSWERS) >= _MAX_ANSWERS:
+            _ANSWERS.clear()
+        _ANSWERS[key] = answer
+    return answer
+
+
+def _decide(obj: Any, name: str) -> bool:
     if name.startswith("_"):
         return False
     surface = _SURFACES.get(type(obj))
