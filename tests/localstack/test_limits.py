@@ -120,6 +120,10 @@ def test_load_json_refuses_deep_documents_without_recursing():
     for raw, depth in ((b'{"a": [[1]]}', 2), (b"[" * 100_000 + b"]" * 100_000, 32)):
         with pytest.raises(limits.TooDeep):
             limits.load_json(raw, depth)
+    # Brackets inside strings count toward the quick bound, never toward the depth; text as str too.
+    assert limits.load_json('{"a": "[[[[{{{{"}', 2) == {"a": "[[[[{{{{"}
+    with pytest.raises(limits.TooDeep):
+        limits.load_json('[[["x"]]]', 2)
 
 
 def test_logs_are_rotated_once_too_large_keeping_a_few_private_copies(tmp_path):
