@@ -70,17 +70,25 @@ def new_run_dir(root: Path = BUILD) -> Path:
     return run_dir
 
 
+# The kernel's environment for an executed copy nobody watches: progress as one final line, and a
+# kernel that dies of a native crash prints every thread's Python stack (faulthandler) to the
+# suite's stderr, so the CI log says where it was.
+EXECUTED_COPY_ENV = {PROGRESS_ENV: "final", "PYTHONFAULTHANDLER": "1"}
+
+
 @contextlib.contextmanager
 def executed_copy_settings() -> Iterator[None]:
-    """The kernel's environment for an executed copy nobody watches: progress as one final line
-    (unless the caller chose otherwise). Restored afterwards: the caller's process is left as it was."""
-    before = os.environ.get(PROGRESS_ENV)
-    os.environ.setdefault(PROGRESS_ENV, "final")
+    """EXECUTED_COPY_ENV for the kernels started inside (what the caller set wins); the caller's
+    process is left as it was."""
+    before = {name: os.environ.get(name) for name in EXECUTED_COPY_ENV}
+    for name, value in EXECUTED_COPY_ENV.items():
+        os.environ.setdefault(name, value)
     try:
         yield
     finally:
-        if before is None:
-            os.environ.pop(PROGRESS_ENV, None)
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
 
 
 def execute_notebook(nb: Path, out: Path, parameters: dict, cwd: Path = NOTEBOOKS) -> None:
