@@ -153,3 +153,32 @@ def test_state_made_between_snapshots_is_frozen_within_the_freeze_interval():
         assert not any(o is made for o in gc.get_objects())
     finally:
         gc.unfreeze()
+
+
+def test_the_final_snapshot_waits_for_the_one_being_written_and_nothing_follows_it(tmp_path, monkeypatch):
+    # An abandoned writer switched `current` to its folder after the final snapshot, whose clean-up
+    # then deleted it: the next boot found no snapshot and started empty (seen once in CI).
+    from streamlab.localstack.durable.ministack_main import Snapshotter
+
+    events: list[tuple[str, bool]] = []
+
+    async def write(self, clean: bool) -> float:
+        events.append(("start", clean))
+        await asyncio.sleep(0.2)
+        events.append(("end", clean))
+        return 0.0
+
+    monkeypatch.setattr(Snapshotter, "_fork_and_wait", write)
+
+    async def serve_then_stop() -> None:
+        snapshotter = Snapshotter(StackPaths(tmp_path), None, None, None, interval=0.01)
+        snapshotter.dirty = True
+        snapshotter._ticker = asyncio.create_task(snapshotter._every_interval())
+        while not events:  # a periodic snapshot is being written
+            await asyncio.sleep(0.005)
+        snapshotter.dirty = True
+        await snapshotter.stop()
+        await asyncio.sleep(0.1)  # a ticker still running would snapshot again here
+
+    asyncio.run(serve_then_stop())
+    assert events == [("start", False), ("end", False), ("start", True), ("end", True)]
