@@ -15,6 +15,7 @@ A reference that does not resolve prints as written, as Velocity does.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, TypeVar
 
 from airspeed import operators as _airspeed_ops
@@ -24,9 +25,6 @@ T = TypeVar("T", bound=type)
 _DATA_TYPES = (str, int, float, bool, list, tuple, dict, type(None))
 _UNSAFE_DATA_METHODS = frozenset({"format", "format_map"})
 _SURFACES: dict[type, frozenset[str]] = {}
-# The answer depends only on the object's type and the name; a template asks it for every step.
-_ANSWERS: dict[tuple[type, str], bool] = {}
-_MAX_ANSWERS = 4096
 
 
 def template_surface(cls: T) -> T:
@@ -34,29 +32,24 @@ def template_surface(cls: T) -> T:
     names = {name for name in vars(cls) if not name.startswith("_")}
     names.update(name for name in getattr(cls, "__slots__", ()) if not name.startswith("_"))
     _SURFACES[cls] = frozenset(names)
-    _ANSWERS.clear()
+    _reachable.cache_clear()
     return cls
 
 
 def is_reachable(obj: Any, name: str) -> bool:
     """May a template resolve `name` on `obj`?"""
-    key = (type(obj), name)
-    answer = _ANSWERS.get(key)
-    if answer is None:
-        answer = _decide(obj, name)
-        if len(_ANSWERS) >= _MAX_ANSWERS:
-            _ANSWERS.clear()
-        _ANSWERS[key] = answer
-    return answer
+    return _reachable(type(obj), name)
 
 
-def _decide(obj: Any, name: str) -> bool:
+@lru_cache(maxsize=4096)
+def _reachable(cls: type, name: str) -> bool:
+    # Depends only on the type and the name, and a template asks it for every step of every reference.
     if name.startswith("_"):
         return False
-    surface = _SURFACES.get(type(obj))
+    surface = _SURFACES.get(cls)
     if surface is not None:
         return name in surface
-    if isinstance(obj, _DATA_TYPES):  # LocalNamespace (the variables) is a dict too
+    if issubclass(cls, _DATA_TYPES):  # LocalNamespace (the variables) is a dict too
         return name not in _UNSAFE_DATA_METHODS
     return False
 
