@@ -61,7 +61,7 @@ from IPython.display import Image, display
 import streamlab
 from streamlab import load, schema
 from streamlab.aws import guard_burst
-from streamlab.experiment import PipelineNames, charts, run_experiment
+from streamlab.experiment import PipelineNames, charts, run_experiment, send_experiment
 from streamlab.experiment.failure_lane import FaultWindow
 from streamlab.load.outcome import wait_for_outcome
 from streamlab.notebook import conclusions
@@ -69,7 +69,7 @@ from streamlab.notebook.client import call
 from streamlab.notebook.conclusions import show
 from streamlab.observe import audit as audit_run, redrive
 from streamlab.notebook.results import record_results
-from streamlab.provision import PipelineConfig, deploy
+from streamlab.provision import PipelineConfig, deploy, teardown
 
 RUN_DIR = Path(run_dir) / "05_resilience"
 RUN_DIR.mkdir(parents=True, exist_ok=True)
@@ -90,16 +90,38 @@ COLUMNS = {"acknowledged": "acknowledged", "processed": "processed", "on-failure
 def scenario(name, config, body=poisoned, settle=settle_s, sched=schedule):
     """Deploy `config` (the mapping is updated in place), send the load, audit; print why requests failed."""
     deploy(config, target=tgt, log=lambda _: None)
-    exp = run_experiment(tgt, pipeline.invoke_url, sched, RUN_DIR / name, names=names, name=name, guard=guard_burst,
-                         body=body, settle_timeout=settle, progress=False)
+    return report(run_experiment(tgt, pipeline.invoke_url, sched, RUN_DIR / name, names=names, name=name,
+                                 guard=guard_burst, body=body, settle_timeout=settle, progress=False))
+
+
+def report(exp):
     reasons = exp.obs.items[schema.FAILURE_REASON].value_counts().to_dict()
-    print(f"{name}: {exp.obs.audit.verdict}; FAILED by reason: {reasons or 'none'}")
+    print(f"{exp.name}: {exp.obs.audit.verdict}; FAILED by reason: {reasons or 'none'}")
     return exp
 
 
 def outcome_table(experiments):
     return pd.DataFrame([e.row() for e in experiments]).set_index("experiment")[list(COLUMNS)].rename(columns=COLUMNS)
 
+
+# %% [markdown]
+# ## Started first, looked at later: a record that must grow old
+#
+# One scenario below (`MaximumRecordAgeInSeconds`) takes a minute by design: 60 s is the least AWS
+# accepts. So we send its requests now, to a second stack of its own (its own table, stream,
+# mapping and function), and look at the outcome further down, when the minute has passed; the
+# other scenarios run meanwhile. The first request is poison; with unlimited retries it blocks its
+# shard until it is too old.
+
+# %%
+aged_config = (PipelineConfig(stack=f"{stack}-aged").with_processor(partial_failures=False)
+               .with_esm(batch_size=batch_size, maximum_retry_attempts=-1, maximum_record_age_in_seconds=record_age_s,
+                         bisect_batch_on_function_error=False, report_batch_item_failures=False))
+aged_pipeline = deploy(aged_config, target=tgt, log=lambda _: None)
+aged_sent = send_experiment(tgt, aged_pipeline.invoke_url, load.constant(rate=4, duration=1.0), RUN_DIR / "record age",
+                            names=PipelineNames.of(aged_pipeline), guard=guard_burst, progress=False,
+                            body=lambda seq: {"seq": seq, **({"fail": "poison"} if seq == 0 else {})})
+print(f"record age: {aged_sent.run.summary['acknowledged']} requests accepted at {time.strftime('%H:%M:%S')}")
 
 # %% [markdown]
 # ## One on-failure message, as it really looks
@@ -178,22 +200,6 @@ unblocked
 
 
 # %% [markdown]
-# ## Too old: `MaximumRecordAgeInSeconds`
-#
-# Unlimited retries, but records older than `record_age_s` (60 s is the least AWS accepts, E6)
-# are given up. The poison blocks its shard until its batch is a minute old; then the batch goes
-# to the on-failure queue with the condition `RecordAgeExceeded`. The requests that waited behind
-# it are processed next, if they are still younger than the limit: their outcome came a minute
-# late, but it came. This scenario takes a minute by design.
-
-# %%
-aged = scenario("record age", raising.with_esm(maximum_retry_attempts=-1, maximum_record_age_in_seconds=record_age_s,
-                                               bisect_batch_on_function_error=False, report_batch_item_failures=False),
-                body=lambda seq: {"seq": seq, **({"fail": "poison"} if seq == 0 else {})},
-                sched=load.constant(rate=4, duration=1.0), settle=record_age_s + settle_s)
-
-
-# %% [markdown]
 # ## A timeout
 #
 # One request asks the processor to sleep longer than its timeout (`timeout_s`). A timeout counts
@@ -227,6 +233,21 @@ outage = run_experiment(tgt, pipeline.invoke_url, schedule, RUN_DIR / "outage", 
 recover.join()
 print("outage:", outage.obs.audit.verdict)
 display(Image(RUN_DIR / "outage" / "dashboard.png"))
+
+# %% [markdown]
+# ## Too old: `MaximumRecordAgeInSeconds`
+#
+# Unlimited retries, but records older than `record_age_s` (60 s is the least AWS accepts, E6)
+# are given up. The poison blocks its shard until its batch is a minute old; then the batch goes
+# to the on-failure queue with the condition `RecordAgeExceeded`. The requests that waited behind
+# it are processed next, if they are still younger than the limit: their outcome came a minute
+# late, but it came. We sent these requests at the top, to their own stack; now we look at them
+# (waiting for the rest of the minute, if it has not passed yet) and take that stack down.
+
+# %%
+aged = report(aged_sent.finish(settle_timeout=record_age_s + settle_s))
+teardown(aged_config, target=tgt, log=lambda _: None)
+
 
 # %%
 deploy(base, target=tgt, log=lambda _: None)   # back to the defaults of the suite
@@ -269,13 +290,14 @@ pd.DataFrame({name: {"p50 s": v.quantile(0.5), "p99 s": v.quantile(0.99), "max s
 # ## The fix, and a redrive
 #
 # The poison requests failed because of their own switch (`{"fail": "poison"}`). We deploy "the
-# fix" (the processor now ignores that switch) and **redrive** every request that ended `FAILED`:
+# fix" (the processor now ignores that switch) and **redrive** every request of this stack that
+# ended `FAILED` (the record-age scenario's stack is gone by now):
 # `redrive(ids)` invokes the StreamProcessor with each request's record rebuilt from the table,
 # as the stream delivered it. `PROCESSED` overwrites `FAILED`; a `PROCESSED` request is never
 # touched again. The audit, through `GET`, then finds every request processed.
 
 # %%
-failed_ids = [i for e in everything for i in e.obs.audit.on_failure_ids] + [one]
+failed_ids = [i for e in everything if e is not aged for i in e.obs.audit.on_failure_ids] + [one]
 deploy(base.with_processor(request_failures=False), target=tgt, log=lambda _: None)
 redriven = redrive(tgt, failed_ids, table=pipeline.table_name, function_name=pipeline.function_name)
 print(redriven)
@@ -315,8 +337,8 @@ print(f"redrive after the fix: {len(redriven.processed)} of {len(failed_ids)} FA
 # expires, a poison record holds back everything behind it in its shard (E7); a timeout counts as
 # a function error (E5). Stuck is not lost, and it is not an outcome either: the fix gives every
 # request one. Every given-up request showed `FAILED` and why (`RetryAttemptsExhausted`,
-# `RecordAgeExceeded`) through `GET`, and a redrive after the fix turned them `PROCESSED` (the
-# counts are printed above the conclusions).
+# `RecordAgeExceeded`) through `GET`, and a redrive after the fix turned those of this stack
+# `PROCESSED` (the counts are printed above the conclusions).
 
 # %%
 show(conclusions.resilience({e.name: e for e in runs}, poison=len(schedule) // poison_every, blocked=blocked,

@@ -11,7 +11,8 @@ import uuid
 
 import pytest
 
-from streamlab import schema
+from streamlab import load, schema
+from streamlab.experiment import PipelineNames, send_experiment
 from streamlab.notebook.client import call
 from streamlab.provision import PipelineConfig, deploy, teardown
 
@@ -136,3 +137,14 @@ def test_transient_failure_is_retried_and_poison_ends_failed_with_its_reason_E7_
     assert status == 200 and answer["status"] == schema.FAILED, answer
     assert answer["reason"] == "RetryAttemptsExhausted" and answer["failed_attempts"] >= 1
     assert answer["error"].startswith("InjectedFailure")  # the processor's own error, kept on the item
+
+
+def test_an_experiment_sent_now_and_finished_later_accounts_for_every_request(target, pipeline, tmp_path):
+    # Each record takes the processor 300 ms, so when the load is sent most outcomes are still to come.
+    sent = send_experiment(target, pipeline.invoke_url, load.batches(size=8, count=1, gap=1.0), tmp_path / "late",
+                           names=PipelineNames.of(pipeline), body=load.JsonBodies(seed=3, sleep_ms=300),
+                           progress=False)
+    assert sent.run.summary["acknowledged"] == 8 and not (tmp_path / "late" / "dashboard.png").exists()
+    exp = sent.finish(settle_timeout=DEADLINE_S)
+    assert exp.name == "late" and exp.passed and exp.obs.audit.processed == 8
+    assert (tmp_path / "late" / "dashboard.png").exists()

@@ -1,8 +1,12 @@
-"""`Experiment.passed`: an experiment passes only when its no-loss audit ran and lost nothing."""
+"""`Experiment.passed`: an experiment passes only when its no-loss audit ran and lost nothing; and the
+cost guard comes before the load."""
 from __future__ import annotations
 
-from streamlab import schema
-from streamlab.experiment import Experiment
+import pytest
+
+from streamlab import load, schema
+from streamlab.errors import CostGuardError
+from streamlab.experiment import Experiment, send_experiment
 from streamlab.observe import Observations
 from streamlab.observe.audit import classify
 
@@ -21,3 +25,10 @@ def test_an_audit_decides():
     processed = {"a": {schema.ID: "a", schema.STATUS: schema.PROCESSED}}
     assert _experiment(Observations(audit=classify(["a"], processed))).passed is True
     assert _experiment(Observations(audit=classify(["a", "b"], processed))).passed is False
+
+
+def test_sending_to_a_remote_url_without_the_cost_guard_is_refused_before_anything_is_sent(tmp_path):
+    url = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/requests"
+    with pytest.raises(CostGuardError, match="guard_burst"):
+        send_experiment(object(), url, load.constant(rate=1, duration=1.0), tmp_path / "x", progress=False)
+    assert not (tmp_path / "x").exists()

@@ -1,6 +1,7 @@
 """One experiment: send a load profile at the API, observe what the pipeline did, audit, chart.
 
-The notebooks and `streamlab burst` both run experiments through `run_experiment`.
+The notebooks and `streamlab burst` both run experiments through `run_experiment`; a scenario that
+takes long by design is sent with `send_experiment` and finished later.
 """
 from __future__ import annotations
 
@@ -124,18 +125,59 @@ def run_experiment(
     `faults`: windows when the caller made something fail (shaded on the dashboard); a window
     still open when the run starts may be closed during it.
     """
-    if period is None:
-        period = 1 if getattr(target, "is_local", False) else 60
+    return send_experiment(target, url, schedule, out, names=names, name=name, body=body, accept_cost=accept_cost,
+                           guard=guard, progress=progress, **load_options).finish(
+        settle_timeout=settle_timeout, metrics_wait_s=metrics_wait_s, period=period, faults=faults)
+
+
+@dataclass
+class SentExperiment:
+    """An experiment whose load is sent and whose outcomes are still coming: `finish()` observes it.
+
+    For a scenario that takes long by design (a record that must grow a minute old): send it,
+    do other work meanwhile, and finish it later.
+    """
+
+    target: Any
+    run: load.LoadResult
+    out: Path
+    names: PipelineNames
+    name: str
+
+    def finish(self, *, settle_timeout: float = 60.0, metrics_wait_s: float = 0.0, period: int | None = None,
+               faults: Sequence[FaultWindow] = ()) -> Experiment:
+        """With a table: audit (waiting up to `settle_timeout` for outcomes), read lag and metrics;
+        then save the data and figures (arguments as for `run_experiment`)."""
+        if period is None:
+            period = 1 if getattr(self.target, "is_local", False) else 60
+        obs = None
+        if self.names.table:
+            obs = observe_run(self.target, self.run, self.names.table, api_name=self.names.api_name,
+                              function_name=self.names.function_name, esm_uuid=self.names.esm_uuid,
+                              settle_timeout=settle_timeout, metrics_wait_s=metrics_wait_s, period=period)
+            save_observations(self.out, obs)
+        figures = charts.render_run(self.run, obs, self.out, faults=faults)
+        return Experiment(self.name, self.run, obs, figures)
+
+
+def send_experiment(
+    target: Any,
+    url: str,
+    schedule: load.Schedule,
+    out: str | Path,
+    *,
+    names: PipelineNames = PipelineNames(),
+    name: str | None = None,
+    body: load.BodyFactory | None = None,
+    accept_cost: bool = False,
+    guard: BurstGuard | None = None,
+    progress: bool = True,
+    **load_options: Any,
+) -> SentExperiment:
+    """The first half of `run_experiment`: the guard, then the load; returns before the outcomes are in."""
     body = body or load.JsonBodies()
     (guard or refuse_remote)(url, len(schedule), len(encode_body(body(0))), confirm=accept_cost)
     if names.api_key:
         load_options["headers"] = {**names.request_headers, **(load_options.get("headers") or {})}
     run = load.run_load(url, schedule, body=body, progress=progress, out=out, **load_options)
-    obs = None
-    if names.table:
-        obs = observe_run(target, run, names.table, api_name=names.api_name,
-                          function_name=names.function_name, esm_uuid=names.esm_uuid,
-                          settle_timeout=settle_timeout, metrics_wait_s=metrics_wait_s, period=period)
-        save_observations(out, obs)
-    figures = charts.render_run(run, obs, out, faults=faults)
-    return Experiment(name or Path(out).name, run, obs, figures)
+    return SentExperiment(target, run, Path(out), names, name or Path(out).name)
