@@ -5,10 +5,14 @@ import asyncio
 import gc
 import json
 import os
+import signal
+import time
 
+import psutil
 import pytest
 
 from streamlab.localstack.durable import journal
+from streamlab.localstack.durable.ministack_main import die_with_parent
 from streamlab.localstack.durable.snapshot import Snapshot, current_snapshot, read_manifest, write_snapshot
 from streamlab.localstack.state import StackPaths
 
@@ -182,3 +186,40 @@ def test_the_final_snapshot_waits_for_the_one_being_written_and_nothing_follows_
 
     asyncio.run(serve_then_stop())
     assert events == [("start", False), ("end", False), ("start", True), ("end", True)]
+
+
+@pytest.mark.integration  # forks processes
+def test_a_snapshot_writer_dies_with_the_ministack_that_forked_it():
+    read_end, write_end = os.pipe()
+    ministack = os.fork()
+    if ministack == 0:  # stands in for MiniStack: forks a writer as the snapshotter does, then waits
+        parent = os.getpid()
+        writer = os.fork()
+        if writer == 0:
+            die_with_parent(parent)
+            time.sleep(30)  # a writer still at work
+            os._exit(0)
+        os.write(write_end, str(writer).encode())
+        time.sleep(30)
+        os._exit(0)
+    writer = int(os.read(read_end, 32))
+    try:
+        os.kill(ministack, signal.SIGKILL)
+        os.waitpid(ministack, 0)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if psutil.Process(writer).status() == psutil.STATUS_ZOMBIE:
+                    break
+            except psutil.NoSuchProcess:
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the writer outlived the process that forked it")
+    finally:
+        try:
+            os.kill(writer, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.close(read_end)
+        os.close(write_end)

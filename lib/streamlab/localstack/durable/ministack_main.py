@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import gc
 import importlib
 import json
@@ -43,6 +44,7 @@ DEFAULT_INTERVAL_SECONDS = 10.0
 WRITER_NICENESS = 19
 # Survivors are frozen this often, so a full collection walks at most this much new state (see keep_frozen).
 FREEZE_INTERVAL_SECONDS = 1.0
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when the thread that forked it exits
 
 
 class SnapshotError(StackError):
@@ -139,8 +141,10 @@ class Snapshotter:
         """Fork the writer and wait for it; returns how long the event loop was held."""
         started = time.perf_counter()
         freeze_survivors()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
+            die_with_parent(parent)
             self._write_and_exit(clean)
         held = time.perf_counter() - started
         _, status = await asyncio.to_thread(os.waitpid, pid, 0)
@@ -210,6 +214,18 @@ class Snapshotter:
         ddb._stream_seq_counter = max(ddb._stream_seq_counter, index.get("counter", 0))
         log.info("restored %d streams (%d records) from %s", len(streams), sum(len(s.records) for s in streams),
                  self.restore_from.name if self.restore_from else "-")
+
+
+def die_with_parent(parent: int) -> None:
+    """In a forked child: be killed when `parent` dies, and exit now if it already has.
+
+    A snapshot writer outliving a MiniStack killed with SIGKILL would switch `current` to its
+    folder and delete every other one, perhaps the snapshot a restarted MiniStack had just written.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _stream_index(snapshot: Path | None) -> dict | None:
