@@ -104,29 +104,21 @@ def run_experiment(
     schedule: load.Schedule,
     out: str | Path,
     *,
-    names: PipelineNames = PipelineNames(),
-    name: str | None = None,
-    body: load.BodyFactory | None = None,
     settle_timeout: float = 60.0,
     metrics_wait_s: float = 0.0,
     period: int | None = None,
-    accept_cost: bool = False,
-    guard: BurstGuard | None = None,
-    progress: bool = True,
     faults: Sequence[FaultWindow] = (),
-    **load_options: Any,
+    **send_options: Any,
 ) -> Experiment:
     """Send `schedule` at `url`, then (with a table) audit, read lag and metrics; save data and figures in `out`.
 
-    `period`: the metric period in seconds; by default 1 on the local stack (it publishes per
-    second) and 60 on AWS (the standard resolution of the Lambda and API Gateway metrics).
-    `guard` sees the burst before it is sent (`streamlab.aws.guard_burst` for AWS, with
-    `accept_cost` as its confirmation); without one, only URLs on this machine are allowed.
-    `faults`: windows when the caller made something fail (shaded on the dashboard); a window
-    still open when the run starts may be closed during it.
+    `send_options` are those of `send_experiment` (names, name, body, the cost guard, progress,
+    load options). `period`: the metric period in seconds; by default 1 on the local stack (it
+    publishes per second) and 60 on AWS (the standard resolution of the Lambda and API Gateway
+    metrics). `faults`: windows when the caller made something fail (shaded on the dashboard); a
+    window still open when the run starts may be closed during it.
     """
-    return send_experiment(target, url, schedule, out, names=names, name=name, body=body, accept_cost=accept_cost,
-                           guard=guard, progress=progress, **load_options).finish(
+    return send_experiment(target, url, schedule, out, **send_options).finish(
         settle_timeout=settle_timeout, metrics_wait_s=metrics_wait_s, period=period, faults=faults)
 
 
@@ -174,7 +166,11 @@ def send_experiment(
     progress: bool = True,
     **load_options: Any,
 ) -> SentExperiment:
-    """The first half of `run_experiment`: the guard, then the load; returns before the outcomes are in."""
+    """The first half of `run_experiment`: the guard, then the load; returns before the outcomes are in.
+
+    `guard` sees the burst before it is sent (`streamlab.aws.guard_burst` for AWS, with
+    `accept_cost` as its confirmation); without one, only URLs on this machine are allowed.
+    """
     body = body or load.JsonBodies()
     (guard or refuse_remote)(url, len(schedule), len(encode_body(body(0))), confirm=accept_cost)
     if names.api_key:
