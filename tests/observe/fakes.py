@@ -12,16 +12,19 @@ def sequence(n: int) -> str:
 
 
 class FakeStreams:
-    """DynamoDB Streams over one shard of records with these ids (None: a record without a string id).
+    """DynamoDB Streams over one open shard of INSERTs with these ids (None: a record without a string id).
 
-    Iterators are positions; pages hold `page` records; a sequence number not in the shard has
-    been trimmed (the 24 h retention)."""
+    Iterators are positions; pages hold `page` records, each after `empty_pages` empty pages (as
+    GetRecords may answer before records further on); a sequence number not in the shard has been
+    trimmed (the 24 h retention)."""
 
-    def __init__(self, ids: list[str | None], page: int = 2) -> None:
-        self.records = [{"dynamodb": {"SequenceNumber": sequence(n),
-                                      "Keys": {schema.ID: {"S": i} if i else {"N": "0"}}}}
+    def __init__(self, ids: list[str | None], page: int = 2, empty_pages: int = 0) -> None:
+        self.records = [{"eventName": "INSERT", "dynamodb": {"SequenceNumber": sequence(n),
+                                                             "Keys": {schema.ID: {"S": i} if i else {"N": "0"}}}}
                         for n, i in enumerate(ids, 1)]
         self.page = page
+        self.empty_pages = empty_pages
+        self.calls = 0
 
     def client(self, service: str) -> "FakeStreams":
         return self
@@ -33,7 +36,11 @@ class FakeStreams:
         return {"ShardIterator": str(index + (ShardIteratorType == "AFTER_SEQUENCE_NUMBER"))}
 
     def get_records(self, ShardIterator, Limit):  # noqa: N803
-        pos = int(ShardIterator)
+        self.calls += 1
+        pos, _, empties = ShardIterator.partition(":")
+        pos, empties = int(pos), int(empties or 0)
+        if empties < self.empty_pages:
+            return {"Records": [], "NextShardIterator": f"{pos}:{empties + 1}"}
         page = self.records[pos:pos + self.page]
         return {"Records": page, "NextShardIterator": str(pos + len(page))}
 

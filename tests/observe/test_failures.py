@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from streamlab.errors import ConfigError
+from streamlab.functions.stream_range import EMPTY_PAGES_AT_TIP
 from streamlab.observe.failures import OnFailureRecord, drain_on_failure, ids_in_batch, parse_on_failure
 
 from .fakes import FakeStreams, on_failure_record
@@ -71,6 +72,17 @@ def test_a_batch_maps_back_to_exactly_its_range_of_ids_across_pages():
     assert ids_in_batch(FakeStreams(ids), _batch(2, 5)) == ["r2", "r3", "r4", "r5"]
     assert ids_in_batch(FakeStreams(ids), _batch(7, 7)) == ["r7"]  # the last record of the shard
     assert ids_in_batch(FakeStreams(ids[:3], page=1000), _batch(1, 3)) == ["r1", "r2", "r3"]
+
+
+def test_empty_pages_before_the_end_of_the_range_do_not_end_the_read():
+    ids = [f"r{n}" for n in range(1, 8)]
+    assert ids_in_batch(FakeStreams(ids, empty_pages=3), _batch(2, 6)) == ["r2", "r3", "r4", "r5", "r6"]
+
+
+def test_a_range_past_the_tip_of_an_open_shard_ends_after_a_few_empty_pages():
+    streams = FakeStreams(["r1", "r2"], page=1000)
+    assert ids_in_batch(streams, _batch(2, 9)) == ["r2"]
+    assert streams.calls == 1 + EMPTY_PAGES_AT_TIP
 
 
 def test_a_batch_no_longer_in_the_stream_keeps_its_metadata_only():

@@ -10,6 +10,7 @@ import json
 import pytest
 
 from streamlab.provision.paths import function_dir
+from tests.observe.fakes import FakeStreams, sequence
 
 STREAM = "arn:aws:dynamodb:us-east-1:000000000000:table/lab-requests/stream/2026-11-28T00:00:00.000"
 
@@ -55,3 +56,16 @@ def test_malformed_or_foreign_messages_are_unusable(body, why):
     handler = _handler()
     with pytest.raises(handler.Unusable, match=why):
         handler.parse_message(body, "lab-requests")
+
+
+def test_the_ids_of_a_range_are_read_through_empty_pages_and_a_gone_start_is_unusable(monkeypatch):
+    handler = _handler()
+    streams = FakeStreams([f"r{n}" for n in range(1, 8)], empty_pages=2)
+    monkeypatch.setattr(handler, "_client", lambda service: streams)
+    batch = handler.parse_message(json.dumps(record(startSequenceNumber=sequence(2), endSequenceNumber=sequence(5))),
+                                  "lab-requests")
+    assert handler.read_ids(batch) == ["r2", "r3", "r4", "r5"]
+    gone = {**batch, "startSequenceNumber": sequence(9), "endSequenceNumber": sequence(9)}
+    monkeypatch.setattr(streams, "get_shard_iterator", lambda **_: {"ShardIterator": "8"})  # past the tip
+    with pytest.raises(handler.Unusable, match="first record"):
+        handler.read_ids(gone)

@@ -220,19 +220,27 @@ def on_failure_record(pipeline, *, start: str, end: str, shard: str, stream_arn:
 
 
 def _insert_record_of(target, pipeline, item_id: str) -> tuple[str, str]:
-    """(shard id, sequence number) of the item's INSERT, read from the stream as a consumer would."""
+    """(shard id, sequence number) of the item's INSERT, read from the stream as a consumer would.
+
+    A page may be empty before the record shows (S6: the shard view refreshes from MiniStack at
+    most every 50 ms, and GetRecords may answer an empty page before records further on), so every
+    shard is read on until the record turns up or the deadline passes."""
     streams = target.client("dynamodbstreams")
-    for shard in streams.describe_stream(StreamArn=pipeline.stream_arn)["StreamDescription"]["Shards"]:
-        it = streams.get_shard_iterator(StreamArn=pipeline.stream_arn, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        while it:
-            page = streams.get_records(ShardIterator=it)
+    iterators = {shard["ShardId"]: streams.get_shard_iterator(StreamArn=pipeline.stream_arn, ShardId=shard["ShardId"],
+                                                              ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+                 for shard in streams.describe_stream(StreamArn=pipeline.stream_arn)["StreamDescription"]["Shards"]}
+    deadline = time.monotonic() + DEADLINE_S
+    while iterators and time.monotonic() < deadline:
+        for shard_id, iterator in list(iterators.items()):
+            page = streams.get_records(ShardIterator=iterator)
             for r in page["Records"]:
                 if r["eventName"] == "INSERT" and r["dynamodb"]["Keys"]["id"]["S"] == item_id:
-                    return shard["ShardId"], r["dynamodb"]["SequenceNumber"]
-            if not page["Records"]:
-                break
-            it = page.get("NextShardIterator")
+                    return shard_id, r["dynamodb"]["SequenceNumber"]
+            if page.get("NextShardIterator"):
+                iterators[shard_id] = page["NextShardIterator"]
+            else:
+                del iterators[shard_id]
+        time.sleep(0.05)
     raise AssertionError(f"no INSERT of {item_id} in the stream")
 
 

@@ -12,6 +12,7 @@ import pytest
 from streamlab import schema
 from streamlab.errors import ConfigError
 from streamlab.provision import package
+from streamlab.functions import stream_range
 from streamlab.provision.paths import function_dir
 
 
@@ -19,12 +20,13 @@ def test_zip_is_byte_identical_for_identical_sources():
     assert package.build_zip() == package.build_zip()
 
 
-def test_zip_holds_the_handler_and_the_schema_module():
-    with zipfile.ZipFile(io.BytesIO(package.build_zip())) as zf:
-        names = zf.namelist()
-        assert "handler.py" in names
-        assert zf.read("handler.py") == (function_dir() / "handler.py").read_bytes()
-        assert zf.read(package.SCHEMA_MODULE) == Path(schema.__file__).read_bytes()
+def test_zip_holds_the_handler_and_the_bundled_modules():
+    for function in ("stream_processor", "failure_handler"):
+        with zipfile.ZipFile(io.BytesIO(package.build_zip(function_dir(function)))) as zf:
+            names = zf.namelist()
+            assert zf.read("handler.py") == (function_dir(function) / "handler.py").read_bytes()
+            assert zf.read(package.SCHEMA_MODULE) == Path(schema.__file__).read_bytes()
+            assert zf.read(package.STREAM_RANGE_MODULE) == Path(stream_range.__file__).read_bytes()
         assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
 

@@ -7,7 +7,7 @@ sequence-number range of the dropped batch, never the data, so for each message 
 1. checks the message is an on-failure record of *this* table's stream; a malformed or foreign
    message goes to the handler's own dead-letter queue, nothing is marked;
 2. reads the range back from the stream (GetShardIterator AT_SEQUENCE_NUMBER start, GetRecords
-   until past the end); when those records are gone from the stream (trimmed after 24 h, S5)
+   to the end, through empty pages: `stream_range`); when those records are gone from the stream (trimmed after 24 h, S5)
    the message goes to the dead-letter queue and `streamlab reconcile` finds the items instead;
 3. marks each INSERTed request FAILED with one conditional UpdateItem:
        SET status = FAILED, failure_reason = <condition>, failed_attempts = <invoke count>,
@@ -22,7 +22,7 @@ moves it to the dead-letter queue when it keeps failing.
 Environment: TABLE_NAME (whose stream the records must come from), DEAD_LETTER_QUEUE_URL, and on
 the local stack STREAMS_ENDPOINT_URL (its front door, which serves the stream's shards).
 Dependencies: boto3 and the bundled failure_switches (its clients use the execution role's
-credentials only). Locally MiniStack's worker sets AWS_ENDPOINT_URL; on AWS it is unset.
+credentials only) and stream_range. Locally MiniStack's worker sets AWS_ENDPOINT_URL; on AWS it is unset.
 """
 from __future__ import annotations
 
@@ -35,9 +35,11 @@ from botocore.exceptions import ClientError, ParamValidationError
 try:  # bundled into the zip by streamlab.provision.package
     import failure_switches as switches
     import request_schema as schema
+    import stream_range
 except ImportError:  # running from a checkout (unit tests)
     from streamlab import schema  # type: ignore[no-redef]
     from streamlab.functions import failure_switches as switches  # type: ignore[no-redef]
+    from streamlab.functions import stream_range  # type: ignore[no-redef]
 
 MAX_PAGES = 1000  # GetRecords calls per message; a batch is at most 10,000 records (E2)
 GONE = {"TrimmedDataAccessException", "ResourceNotFoundException", "ExpiredIteratorException"}
@@ -86,43 +88,23 @@ def read_ids(batch: dict) -> list[str]:
     """The ids of the requests INSERTed in the batch's sequence range, read back from the stream.
     Unusable when the range is no longer in the stream."""
     streams = _client("dynamodbstreams")
-    start, end = int(batch["startSequenceNumber"]), int(batch["endSequenceNumber"])
     try:
         iterator = streams.get_shard_iterator(
             StreamArn=batch["streamArn"], ShardId=batch["shardId"],
             ShardIteratorType="AT_SEQUENCE_NUMBER", SequenceNumber=batch["startSequenceNumber"],
         ).get("ShardIterator")
-        ids: list[str] = []
-        seen_start = False
-        for _ in range(MAX_PAGES):
-            if not iterator:
-                break
-            page = streams.get_records(ShardIterator=iterator, Limit=1000)
-            records = page.get("Records", [])
-            for record in records:
-                number = int(record["dynamodb"]["SequenceNumber"])
-                seen_start = seen_start or number == start
-                if number > end:
-                    return _found(ids, seen_start)
-                key = record["dynamodb"].get("Keys", {}).get(schema.ID, {})
-                if record.get("eventName") == "INSERT" and "S" in key:
-                    ids.append(key["S"])
-            if not records:
-                break  # at the tip of an open shard: the whole range has been read
-            iterator = page.get("NextShardIterator")
+        records = stream_range.read_range(streams, iterator, batch["endSequenceNumber"], max_pages=MAX_PAGES)
     except ParamValidationError as exc:  # e.g. a shard id no stream can have
         raise Unusable(f"the batch info cannot name a stream position: {exc}") from None
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in GONE:
             raise Unusable(f"the records are no longer in the stream ({exc.response['Error']['Code']})") from None
         raise
-    return _found(ids, seen_start)
-
-
-def _found(ids: list[str], seen_start: bool) -> list[str]:
-    if not seen_start:
+    start = int(batch["startSequenceNumber"])
+    if not any(int(r["dynamodb"]["SequenceNumber"]) == start for r in records):
         raise Unusable("the batch's first record is no longer in the stream")
-    return ids
+    keys = (r["dynamodb"].get("Keys", {}).get(schema.ID, {}) for r in records if r.get("eventName") == "INSERT")
+    return [key["S"] for key in keys if "S" in key]
 
 
 def mark_failed(item_id: str, batch: dict, now_ms: int) -> bool:

@@ -12,6 +12,7 @@ from typing import Any
 
 from streamlab import schema
 from streamlab.errors import ConfigError
+from streamlab.functions.stream_range import read_range
 
 
 @dataclass
@@ -91,19 +92,6 @@ def ids_in_batch(target_or_client: Any, record: OnFailureRecord, max_pages: int 
                                         SequenceNumber=record.start_sequence_number)["ShardIterator"]
     except Exception:  # TrimmedDataAccess, ResourceNotFound: keep the batch metadata instead
         return None
-    end = int(record.end_sequence_number)
-    ids: list[str] = []
-    for _ in range(max_pages):
-        if not it:
-            break
-        page = streams.get_records(ShardIterator=it, Limit=1000)
-        for r in page.get("Records", []):
-            if int(r["dynamodb"]["SequenceNumber"]) > end:
-                return ids
-            key = r["dynamodb"].get("Keys", {}).get(schema.ID, {})
-            if "S" in key:
-                ids.append(key["S"])
-        if not page.get("Records"):
-            break  # at the tip of an open shard: the range is complete or gone
-        it = page.get("NextShardIterator")
-    return ids
+    records = read_range(streams, it, record.end_sequence_number, max_pages=max_pages)
+    keys = (r["dynamodb"].get("Keys", {}).get(schema.ID, {}) for r in records)
+    return [key["S"] for key in keys if "S" in key]

@@ -12,14 +12,15 @@ import zipfile
 from pathlib import Path
 
 from streamlab import schema
-from streamlab.functions import failure_switches
+from streamlab.functions import failure_switches, stream_range
 from streamlab.errors import ConfigError
 from streamlab.provision.paths import function_dir
 
-# The item-attribute contract and the shared failure switches travel with each function, so it
-# needs no streamlab install.
+# The item-attribute contract, the shared failure switches and the stream-range reader travel
+# with each function, so it needs no streamlab install.
 SCHEMA_MODULE = "request_schema.py"
 SWITCHES_MODULE = "failure_switches.py"
+STREAM_RANGE_MODULE = "stream_range.py"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _SKIP_PARTS = {"__pycache__", ".pytest_cache"}
 
@@ -32,11 +33,12 @@ def _entries(source: Path) -> list[tuple[str, bytes]]:
     entries = [(p.relative_to(source).as_posix(), p.read_bytes()) for p in files]
     entries.append((SCHEMA_MODULE, Path(schema.__file__).read_bytes()))
     entries.append((SWITCHES_MODULE, Path(failure_switches.__file__).read_bytes()))
+    entries.append((STREAM_RANGE_MODULE, Path(stream_range.__file__).read_bytes()))
     return sorted(entries)
 
 
 def build_zip(source: Path | None = None) -> bytes:
-    """Zip `source` (default: infra/functions/stream_processor) plus the schema and switches modules."""
+    """Zip `source` (default: infra/functions/stream_processor) plus the bundled modules above."""
     source = source or function_dir()
     if not (source / "handler.py").is_file():
         raise ConfigError(f"{source} has no handler.py; the StreamProcessor's handler is handler.handler.")
