@@ -90,8 +90,10 @@ demo_id
 # ## Read the stream ourselves
 #
 # This is what the event source mapping does for us later: find the shards, get an iterator at
-# `TRIM_HORIZON` (the oldest record kept; records live 24 h), and call `GetRecords` until the
-# shard has nothing more.
+# `TRIM_HORIZON` (the oldest record kept; records live 24 h), and call `GetRecords` until a page
+# comes back empty. Nothing else writes to this table now, so that is as far as the shard goes;
+# GetRecords may also answer an empty page *before* records further on, so a consumer that runs
+# for good (the event source mapping) keeps polling with the next iterator instead of stopping.
 
 # %%
 description = streams.describe_stream(StreamArn=table.stream_arn)["StreamDescription"]
