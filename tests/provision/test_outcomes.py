@@ -222,9 +222,8 @@ def on_failure_record(pipeline, *, start: str, end: str, shard: str, stream_arn:
 def _insert_record_of(target, pipeline, item_id: str) -> tuple[str, str]:
     """(shard id, sequence number) of the item's INSERT, read from the stream as a consumer would.
 
-    A page may be empty before the record shows (S6: the shard view refreshes from MiniStack at
-    most every 50 ms, and GetRecords may answer an empty page before records further on), so every
-    shard is read on until the record turns up or the deadline passes."""
+    GetRecords may answer an empty page before records further on (S6), so every shard is read on
+    until the record turns up or the deadline passes."""
     streams = target.client("dynamodbstreams")
     iterators = {shard["ShardId"]: streams.get_shard_iterator(StreamArn=pipeline.stream_arn, ShardId=shard["ShardId"],
                                                               ShardIteratorType="TRIM_HORIZON")["ShardIterator"]

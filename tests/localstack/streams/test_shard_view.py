@@ -119,6 +119,20 @@ def test_S6_iterator_types_per_shard(target, make_table):
         streams.get_records(ShardIterator="bm90IGEgdG9rZW4=")
 
 
+def test_S6_a_record_written_before_a_read_is_in_it(target, make_table):
+    """Read your writes: another read a moment earlier does not hide a record written since."""
+    arn = make_table({SHARDS_TAG: "1"})
+    _put_versions(target, arn, keys=1, versions=1)
+    streams = target.client("dynamodbstreams")
+    shard = _shards(streams, arn)[0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    page = streams.get_records(ShardIterator=iterator)
+    assert [r["dynamodb"]["NewImage"]["v"]["N"] for r in page["Records"]] == ["0"]
+    _put_versions(target, arn, keys=1, versions=1, first=1)  # well within the view's 50 ms refresh interval
+    page = streams.get_records(ShardIterator=page["NextShardIterator"])
+    assert [r["dynamodb"]["NewImage"]["v"]["N"] for r in page["Records"]] == ["1"]
+
+
 def test_S7_shard_count_is_a_table_setting(target, make_table):
     streams = target.client("dynamodbstreams")
     assert len(_shards(streams, make_table({SHARDS_TAG: "3"}))) == 3

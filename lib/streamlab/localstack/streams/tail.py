@@ -20,6 +20,7 @@ from typing import Any, Awaitable, Callable
 
 PAGE = 1000
 # Readers poll 4x a second (E1); one refresh serves every shard that asks within this time.
+# A client's GetRecords asks for one that started after its call (StreamView.get_records).
 REFRESH_INTERVAL_S = 0.05
 # Memory keeps at least this many records, more while an active reader still needs them, never
 # more than the hard cap (then slow readers read MiniStack again, `scan_evicted`).
@@ -68,10 +69,13 @@ class StreamTail:
     _iterator: str | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    async def refresh(self, force: bool = False) -> None:
-        """Read what MiniStack has added since the last read (at most one read per interval)."""
+    async def refresh(self, since: float | None = None) -> None:
+        """Read what MiniStack has added since the last read, unless a read that started at or
+        after `since` (by default REFRESH_INTERVAL_S ago) already did: callers asking at once share
+        one read, and one that passes the time it was asked sees every record written before."""
         async with self._lock:
-            if self.closed or (not force and time.time() - self.refreshed_at < REFRESH_INTERVAL_S):
+            fresh_from = time.time() - REFRESH_INTERVAL_S if since is None else since
+            if self.closed or self.refreshed_at >= fresh_from:
                 return
             started = time.time()
             for _ in range(MAX_PAGES_PER_REFRESH):

@@ -115,7 +115,10 @@ class StreamView:
             after = seq_key(seq) - (1 if kind == "AT_SEQUENCE_NUMBER" else 0)
         return {"ShardIterator": _encode(arn, args["ShardId"], after)}
 
-    async def get_records(self, args: dict) -> dict:
+    async def get_records(self, args: dict, since: float | None = None) -> dict:
+        """GetRecords. With `since` (when the call was made) every record written before it is in the
+        answer; without, the records MiniStack had up to REFRESH_INTERVAL_S ago (the ESM's pollers,
+        which read on anyway, share one read of MiniStack per interval)."""
         limit = int(args.get("Limit") or GET_RECORDS_MAX)
         if limit < 1:
             raise StreamsApiError("ValidationException", f"1 validation error detected: Value '{limit}' at 'limit' "
@@ -128,7 +131,7 @@ class StreamView:
         arn, shard_id, after = token["a"], token["s"], token["p"]
         layout = await self.layout(arn)
         generation, index = self._locate(layout, shard_id)
-        tail = await self._tail(arn, layout)
+        tail = await self._tail(arn, layout, since=since)
         wanted = self._member(layout, generation, index)
         limit = min(limit, GET_RECORDS_MAX)
         if tail.bookmarks and after < tail.cached_from():
@@ -186,7 +189,7 @@ class StreamView:
 
     # --- shards -------------------------------------------------------------------------------
 
-    async def _tail(self, stream_arn: str, layout: ShardLayout) -> StreamTail:
+    async def _tail(self, stream_arn: str, layout: ShardLayout, since: float | None = None) -> StreamTail:
         tail = self._tails.get(stream_arn)
         if tail is None:
             count = layout.count
@@ -194,7 +197,7 @@ class StreamView:
                               lambda record: shard_index(record["dynamodb"].get("Keys") or {}, count))
             self._tails[stream_arn] = tail
         try:
-            await tail.refresh()
+            await tail.refresh(since)
         except UpstreamStreamsError as exc:
             raise StreamsApiError(exc.code, exc.message) from exc
         return tail

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import aiohttp
@@ -84,6 +85,7 @@ OPERATIONS = {
 
 async def handle(view: StreamView, request: web.Request) -> web.Response:
     """One Streams API call in AWS's JSON protocol."""
+    asked = time.time()
     operation = request.headers.get("X-Amz-Target", "")[len(STREAMS_TARGET):]
     try:
         args = json.loads(await request.read() or b"{}")
@@ -94,7 +96,11 @@ async def handle(view: StreamView, request: web.Request) -> web.Response:
     try:
         if operation not in OPERATIONS:
             return _error("UnknownOperationException", f"Unknown operation {operation!r}")
-        answer = await OPERATIONS[operation](view, args)
+        if operation == "GetRecords":
+            # A client reads its own writes: a record written before it asked is in the answer.
+            answer = await view.get_records(args, since=asked)
+        else:
+            answer = await OPERATIONS[operation](view, args)
     except (StreamsApiError, UpstreamStreamsError) as exc:
         return _error(exc.code, exc.message)
     except (ValueError, TypeError, AttributeError) as exc:
