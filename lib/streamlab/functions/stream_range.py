@@ -2,8 +2,8 @@
 
 A GetRecords page may be empty while records further on exist: DynamoDB Streams says it "might
 take multiple calls to get to a portion of the shard that contains stream records", and the local
-stack's shard view answers so when it reads far back, or before its memory has caught up with
-MiniStack. So an empty page does not end the read. The range's last record does, or the end of
+stack's shard view answers so when a read goes back further than it keeps in memory. So an empty
+page does not end the read. The range's last record does, or the end of
 a closed shard, or EMPTY_PAGES_AT_TIP empty pages in a row (the tip of an open shard).
 
 Bundled into each function's zip (the FailureHandler reads on-failure ranges with it) and used by
