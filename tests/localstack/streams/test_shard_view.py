@@ -131,6 +131,9 @@ def test_S6_a_record_written_before_a_read_is_in_it(target, make_table):
     _put_versions(target, arn, keys=1, versions=1, first=1)  # well within the view's 50 ms refresh interval
     page = streams.get_records(ShardIterator=page["NextShardIterator"])
     assert [r["dynamodb"]["NewImage"]["v"]["N"] for r in page["Records"]] == ["1"]
+    _put_versions(target, arn, keys=1, versions=1, first=2)
+    latest = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="LATEST")["ShardIterator"]
+    assert streams.get_records(ShardIterator=latest)["Records"] == []  # LATEST starts after the write
 
 
 def test_S7_shard_count_is_a_table_setting(target, make_table):

@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable
 
 PAGE = 1000
 # Readers poll 4x a second (E1); one refresh serves every shard that asks within this time.
-# A client's GetRecords asks for one that started after its call (StreamView.get_records).
+# A client's call asks for one that started after it (StreamView._tail).
 REFRESH_INTERVAL_S = 0.05
 # Memory keeps at least this many records, more while an active reader still needs them, never
 # more than the hard cap (then slow readers read MiniStack again, `scan_evicted`).

@@ -73,11 +73,11 @@ class StreamView:
 
     # --- the API ----------------------------------------------------------------------------
 
-    async def describe_stream(self, args: dict) -> dict:
+    async def describe_stream(self, args: dict, since: float | None = None) -> dict:
         desc = await self._upstream_description(args)
         arn = desc["StreamArn"]
         layout = await self.layout(arn, desc)
-        tail = await self._tail(arn, layout)
+        tail = await self._tail(arn, layout, since)
         shards = self._shards(layout, tail)
         wanted = args.get("ShardFilter") or {}
         if wanted.get("Type") == "CHILD_SHARDS":
@@ -94,7 +94,7 @@ class StreamView:
             desc["LastEvaluatedShardId"] = page[-1]["ShardId"]
         return {"StreamDescription": desc}
 
-    async def get_shard_iterator(self, args: dict) -> dict:
+    async def get_shard_iterator(self, args: dict, since: float | None = None) -> dict:
         kind = args.get("ShardIteratorType")
         if kind not in ITERATOR_TYPES:
             raise StreamsApiError("ValidationException", f"ShardIteratorType must be one of {list(ITERATOR_TYPES)}")
@@ -102,7 +102,7 @@ class StreamView:
         arn = desc["StreamArn"]
         layout = await self.layout(arn, desc)
         self._locate(layout, args.get("ShardId") or "")
-        tail = await self._tail(arn, layout)
+        tail = await self._tail(arn, layout, since)
         if kind == "TRIM_HORIZON":
             after = -1
         elif kind == "LATEST":
@@ -116,9 +116,6 @@ class StreamView:
         return {"ShardIterator": _encode(arn, args["ShardId"], after)}
 
     async def get_records(self, args: dict, since: float | None = None) -> dict:
-        """GetRecords. With `since` (when the call was made) every record written before it is in the
-        answer; without, the records MiniStack had up to REFRESH_INTERVAL_S ago (the ESM's pollers,
-        which read on anyway, share one read of MiniStack per interval)."""
         limit = int(args.get("Limit") or GET_RECORDS_MAX)
         if limit < 1:
             raise StreamsApiError("ValidationException", f"1 validation error detected: Value '{limit}' at 'limit' "
@@ -131,7 +128,7 @@ class StreamView:
         arn, shard_id, after = token["a"], token["s"], token["p"]
         layout = await self.layout(arn)
         generation, index = self._locate(layout, shard_id)
-        tail = await self._tail(arn, layout, since=since)
+        tail = await self._tail(arn, layout, since)
         wanted = self._member(layout, generation, index)
         limit = min(limit, GET_RECORDS_MAX)
         if tail.bookmarks and after < tail.cached_from():
@@ -190,6 +187,9 @@ class StreamView:
     # --- shards -------------------------------------------------------------------------------
 
     async def _tail(self, stream_arn: str, layout: ShardLayout, since: float | None = None) -> StreamTail:
+        """The stream's reader, read on so that with `since` (when the call was made) every record
+        written before it is there; without, what MiniStack had up to REFRESH_INTERVAL_S ago (the
+        ESM's pollers, which read on anyway, share one read of MiniStack per interval)."""
         tail = self._tails.get(stream_arn)
         if tail is None:
             count = layout.count

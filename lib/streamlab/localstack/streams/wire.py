@@ -96,11 +96,8 @@ async def handle(view: StreamView, request: web.Request) -> web.Response:
     try:
         if operation not in OPERATIONS:
             return _error("UnknownOperationException", f"Unknown operation {operation!r}")
-        if operation == "GetRecords":
-            # A client reads its own writes: a record written before it asked is in the answer.
-            answer = await view.get_records(args, since=asked)
-        else:
-            answer = await OPERATIONS[operation](view, args)
+        # A client reads its own writes: a record written before it asked is in the answer.
+        answer = await OPERATIONS[operation](view, args, since=asked)
     except (StreamsApiError, UpstreamStreamsError) as exc:
         return _error(exc.code, exc.message)
     except (ValueError, TypeError, AttributeError) as exc:
