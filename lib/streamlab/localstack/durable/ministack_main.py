@@ -32,6 +32,7 @@ from streamlab.localstack.durable.snapshot import (
 )
 from streamlab.errors import StackError
 from streamlab.localstack.esm.store import esm_folder
+from streamlab.localstack.expression_cache import remember_expressions
 from streamlab.localstack.private import make_private_dir, open_private
 from streamlab.localstack.state import StackPaths
 
@@ -313,6 +314,7 @@ def load_ministack(paths: StackPaths) -> tuple[ModuleType, ModuleType, Path | No
     # fixes its folder from STATE_DIR when it is imported, so import it before STATE_DIR moves.
     lambda_svc = importlib.import_module("ministack.services.lambda_svc")
     lambda_svc.CODE_BLOB_DIR = str(base / "lambda-blobs")
+    remember_expressions(importlib.import_module("ministack.services.dynamodb"))
     restore_from = current_snapshot(paths)
     # From here until the final snapshot, a death of this process is a crash (recovery.prepare).
     with open_private(running_marker(paths)) as fh:
