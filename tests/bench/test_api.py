@@ -24,6 +24,18 @@ def test_overhead_is_throughput_lost_and_latency_added():
     assert bench_api._overhead(base, slower) == {"throughput": 0.25, "p50_latency": 0.25, "p99_latency": 0.0}
 
 
+@pytest.mark.parametrize("cpu_s, limited_by", [
+    ({"ministack": 9.5, "frontdoor": 4.0, "client": 2.0}, "ministack"),  # one event loop near a core
+    ({"ministack": 8.0, "frontdoor": 6.0, "client": 3.5}, "machine"),    # no loop full, both cores are
+    ({"ministack": 5.0, "frontdoor": 3.0, "client": 1.0}, None),         # waiting, not working
+])
+def test_what_limited_a_path_is_the_process_or_the_machine_that_was_busy(cpu_s, limited_by):
+    busy = bench_api.busy_cores(cpu_s, seconds=10.0, cores=2)
+    assert busy["cores_busy"] == {name: round(sec / 10, 2) for name, sec in cpu_s.items()}
+    assert busy["cores_busy_total"] == round(sum(cpu_s.values()) / 10, 2)
+    assert busy["limited_by"] == limited_by
+
+
 def test_too_few_requests_are_refused_before_any_stack_starts():
     with pytest.raises(bench_api.ConfigError, match="--requests"):
         bench_api.run(requests=1)
@@ -37,3 +49,4 @@ def test_a_tiny_run_measures_all_three_paths_without_errors(local_stack, stack_h
     assert report["overhead"]["target"] == 0.15
     assert set(report["overhead"]["front_door_vs_raw_api_write"]) == {"throughput", "p50_latency", "p99_latency"}
     assert report["frontdoor_cpu"]["ms_per_request"] > 0
+    assert set(report["api_post"]["cores_busy"]) >= {"ministack", "frontdoor", "client"}

@@ -9,7 +9,9 @@ integration, integration response), on its own table. (c) against (a) is the fig
 target names; (c) against (b) is what the front door itself costs, (b) against (a) what the
 idempotent write costs MiniStack. Rounds alternate (a, b, c, a, ...) so drift on a busy machine
 hits all alike. Closed loop on purpose: this measures service cost per request, not latency
-under an arrival rate (that is `burst`).
+under an arrival rate (that is `burst`). Each path also says how many cores each process kept
+busy and what limited it (`limited_by`): on two cores the load generator takes a share too, so a
+path can be limited by the machine rather than by the process it measures.
 """
 from __future__ import annotations
 
@@ -43,6 +45,8 @@ TARGET_FRONTDOOR_CPU_MS = 0.2
 # Stand-ins rendered into the API's request template once, replaced per request.
 _ID_MARK, _TIME_MARK = "0streamlab0id0", "0streamlab0time0"
 ROUNDS = 4
+# A process on one event loop, or the whole machine, this busy is the limit (scheduling takes the rest).
+SATURATED = 0.85
 
 
 @dataclass
@@ -70,7 +74,25 @@ class PathResult:
             # Where the time goes on a shared 2-core machine: CPU per request in each process.
             "cpu_ms_per_request": {name: round(sec * 1000 / len(ordered), 4) for name, sec in self.cpu_s.items()}
             if ordered else {},
+            **busy_cores(self.cpu_s, self.seconds),
         }
+
+
+def busy_cores(cpu_s: dict[str, float], seconds: float, cores: int | None = None) -> dict[str, Any]:
+    """How many cores each process kept busy, and what limited the path's throughput: one process
+    near a whole core (each serves on one event loop), or the machine (its cores all but full,
+    the load generator's included), or neither (waits)."""
+    cores = cores or os.cpu_count() or 1
+    busy = {name: round(sec / seconds, 2) for name, sec in cpu_s.items()} if seconds else {}
+    total = round(sum(busy.values()), 2)
+    busiest = max(busy, key=busy.__getitem__, default=None)
+    if busiest is not None and busy[busiest] >= SATURATED:
+        limited_by = busiest
+    elif total >= SATURATED * cores:
+        limited_by = "machine"
+    else:
+        limited_by = None
+    return {"cores_busy": busy, "cores_busy_total": total, "limited_by": limited_by}
 
 
 async def _drive(http: aiohttp.ClientSession, count: int, concurrency: int,
