@@ -192,23 +192,43 @@ def test_S6_rollover_closes_parents_and_children_take_their_keys(target, make_ta
     assert [s["ShardId"] for s in only_children["StreamDescription"]["Shards"]] == children_of[first]
 
 
-def test_malformed_calls_get_aws_shaped_400s(target, make_table):
-    import json
+def _raw_call(target, operation: str, body: bytes) -> tuple[int, dict, bytes]:
+    """A Streams call in AWS's JSON protocol without any SDK: status, headers, body."""
     import urllib.error
     import urllib.request
+
+    request = urllib.request.Request(target.endpoint_url, data=body, method="POST", headers={
+        "X-Amz-Target": f"DynamoDBStreams_20120810.{operation}", "Content-Type": "application/x-amz-json-1.0",
+        "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, "
+                         "SignedHeaders=host, Signature=0"})
+    try:
+        with urllib.request.urlopen(request) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def test_answers_carry_a_request_id_and_the_crc32_of_their_body(target, make_table):
+    import json
+    import zlib
+
+    arn = make_table({SHARDS_TAG: "2"})
+    _put_versions(target, arn, keys=4, versions=1)
+    for operation, args in (("DescribeStream", {"StreamArn": arn}), ("DescribeStream", {"StreamArn": arn + "x"})):
+        status, headers, body = _raw_call(target, operation, json.dumps(args).encode())
+        assert status in (200, 400) and body
+        assert headers["x-amz-crc32"] == str(zlib.crc32(body)), (status, headers)
+        assert headers["x-amzn-RequestId"]
+
+
+def test_malformed_calls_get_aws_shaped_400s(target, make_table):
+    import json
 
     arn = make_table({SHARDS_TAG: "1"})
 
     def call(operation: str, body: bytes) -> tuple[int, dict]:
-        request = urllib.request.Request(target.endpoint_url, data=body, method="POST", headers={
-            "X-Amz-Target": f"DynamoDBStreams_20120810.{operation}", "Content-Type": "application/x-amz-json-1.0",
-            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, "
-                             "SignedHeaders=host, Signature=0"})
-        try:
-            with urllib.request.urlopen(request) as resp:
-                return resp.status, json.loads(resp.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.loads(exc.read())
+        status, _, answer = _raw_call(target, operation, body)
+        return status, json.loads(answer)
 
     status, answer = call("DescribeStream", b"not json")  # the front door's own check may answer first
     assert status == 400 and answer["__type"].rsplit("#", 1)[-1] in {"SerializationException", "ValidationException"}

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+import zlib
 from typing import Any
 
 import aiohttp
@@ -106,12 +108,19 @@ async def handle(view: StreamView, request: web.Request) -> web.Response:
     except aiohttp.ClientError as exc:
         return _error("InternalServerError", f"MiniStack's DynamoDB Streams did not answer ({exc!r}); "
                                              "check it with `streamlab status`", status=500)
-    return web.Response(body=json.dumps(answer, separators=(",", ":")), content_type=JSON_10)
+    return _answer(200, json.dumps(answer, separators=(",", ":")).encode())
 
 
 def _error(code: str, message: str, status: int = 400) -> web.Response:
-    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message})
-    return web.Response(status=status, body=body, content_type=JSON_10, headers={"x-amzn-ErrorType": code})
+    body = json.dumps({"__type": f"com.amazonaws.dynamodb.v20120810#{code}", "message": message}).encode()
+    return _answer(status, body, {"x-amzn-ErrorType": code})
+
+
+def _answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> web.Response:
+    # As DynamoDB Streams answers: a request id, and the body's CRC32, which some SDKs check
+    # (the Go SDK's DynamoDB client logs a checksum mismatch on every call without it).
+    return web.Response(status=status, body=body, content_type=JSON_10, headers={
+        **(headers or {}), "x-amzn-RequestId": str(uuid.uuid4()), "x-amz-crc32": str(zlib.crc32(body))})
 
 
 _SNAKE = {"describe_stream": "DescribeStream", "get_shard_iterator": "GetShardIterator", "get_records": "GetRecords"}
