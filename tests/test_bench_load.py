@@ -31,7 +31,7 @@ def test_short_bench_reports_rates_and_lag(monkeypatch):
 
 
 @pytest.mark.integration
-def test_pipeline_bench_fails_when_acknowledged_requests_are_not_in_the_table(target, tmp_path):
+def test_pipeline_bench_fails_when_acknowledged_requests_are_not_in_the_table(target, local_stack, tmp_path):
     """The trivial server acknowledges but writes nothing: every id is lost, the bench fails."""
     ddb = target.client("dynamodb")
     table = f"bench-{uuid.uuid4().hex[:8]}"
@@ -41,8 +41,12 @@ def test_pipeline_bench_fails_when_acknowledged_requests_are_not_in_the_table(ta
     try:
         with bench_load.trivial_server(log_dir=tmp_path) as url:
             out = bench_pipeline.measure_rate(target, url, PipelineNames(table=table), 20, 1, tmp_path / "run",
-                                              settle_s=0.5)
+                                              settle_s=0.5, stack_state=local_stack)
         assert out["passes"] is False
         assert out["lost"] == 20 and out["acknowledged"] == 20 and out["api_errors"] == {}
+        # The stack's snapshots during the run, read from its log (the table just made is a change).
+        snapshots = out["snapshots"]
+        assert snapshots["requests_during"] + snapshots["requests_otherwise"] == 20
+        assert (snapshots["service_p99_ms_during"] is None) == (snapshots["requests_during"] == 0)
     finally:
         ddb.delete_table(TableName=table)

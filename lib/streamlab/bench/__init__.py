@@ -9,4 +9,5 @@ How results are judged and measured:
 
     keepup    does the pipeline keep up at a rate (lag p99, lag slope, drain capacity), the knee
     cpu       CPU seconds per process of the local stack while a benchmark runs
+    snapshots the API's service time while MiniStack wrote a snapshot, and otherwise
 """

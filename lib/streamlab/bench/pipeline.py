@@ -5,7 +5,8 @@ from intended send time and the processing lag per record. A rate passes with ze
 request settled, zero API errors, nothing dropped, >= 99% of the intended rate sent, and a
 pipeline that keeps up (bench/keepup.py: lag p99 <= 1 s, no upward lag trend over the second
 half; the slope and the drain capacity are reported). `find_knee` steps the rate up until a rate
-fails and reports the knee.
+fails and reports the knee. Each rate also splits the API's service time into answers sent while
+MiniStack wrote a snapshot and the rest (bench/snapshots.py).
 DESIGN's targets: keeps up at 500 req/s for 60 s (stretch 700); API p99 <= 50 ms at 200 req/s
 and <= 100 ms at 500 req/s while the pipeline runs; lag p50 <= 300 ms and p99 <= 1 s at 200 req/s.
 """
@@ -18,6 +19,7 @@ from typing import Any, Callable, Iterable
 from streamlab import load, schema
 from streamlab.bench.cpu import CpuMeter, per_request_ms
 from streamlab.bench.keepup import judge_keep_up, knee, knee_rates
+from streamlab.bench.snapshots import snapshot_windows, split_by_snapshots
 from streamlab.experiment import Experiment, PipelineNames, run_experiment
 
 TARGET_RATIO = 0.99
@@ -53,6 +55,10 @@ def measure_rate(target: Any, url: str, names: PipelineNames, rate: float, secon
     if meter:
         # Load, processing of the backlog and the audit's reads: CPU per acknowledged request.
         result["cpu_ms_per_request"] = per_request_ms(meter.stop(), result["acknowledged"] or 0)
+    if stack_state is not None and "ministack" in stack_state.processes:
+        start, wall = exp.run.summary["start_epoch"], exp.run.summary["wall_s"]
+        windows = snapshot_windows(Path(stack_state.processes["ministack"].log), start, start + wall)
+        result["snapshots"] = split_by_snapshots(exp.run.records, start, windows)
     return result
 
 
@@ -132,7 +138,7 @@ def summarize(runs: list[dict[str, Any]], seconds: float, out: Path, settings: d
         return None if r is None else {
             "api_p99_ms": r["latency_ms"]["p99"], "lag_p50_ms": r["lag_ms"]["p50"], "lag_p99_ms": r["lag_ms"]["p99"],
             "lag_slope_ms_per_s": r["lag_slope_ms_per_s"], "drain_capacity_rps": r["drain_capacity_rps"],
-            "keeps_up": r["keeps_up"], "passes": r["passes"]}
+            "keeps_up": r["keeps_up"], "passes": r["passes"], "snapshots": r.get("snapshots")}
 
     return {
         "bench": "pipeline", "seconds": seconds, "runs": runs, "data": str(out), "settings": settings,
