@@ -26,7 +26,7 @@ def test_overhead_is_throughput_lost_and_latency_added():
 
 @pytest.mark.parametrize("cpu_s, limited_by", [
     ({"ministack": 9.5, "frontdoor": 4.0, "client": 2.0}, "ministack"),  # one event loop near a core
-    ({"ministack": 8.0, "frontdoor": 6.0, "client": 3.5}, "machine"),    # no loop full, both cores are
+    ({"ministack": 8.6, "frontdoor": 6.7, "client": 3.0}, "machine"),    # no loop full, both cores are
     ({"ministack": 5.0, "frontdoor": 3.0, "client": 1.0}, None),         # waiting, not working
 ])
 def test_what_limited_a_path_is_the_process_or_the_machine_that_was_busy(cpu_s, limited_by):

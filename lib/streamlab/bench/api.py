@@ -45,8 +45,9 @@ TARGET_FRONTDOOR_CPU_MS = 0.2
 # Stand-ins rendered into the API's request template once, replaced per request.
 _ID_MARK, _TIME_MARK = "0streamlab0id0", "0streamlab0time0"
 ROUNDS = 4
-# A process on one event loop, or the whole machine, this busy is the limit (scheduling takes the rest).
-SATURATED = 0.85
+# A process on one event loop this busy is the limit; a machine this busy is (scheduling takes the rest).
+PROCESS_SATURATED = 0.95
+MACHINE_SATURATED = 0.85
 
 
 @dataclass
@@ -86,9 +87,9 @@ def busy_cores(cpu_s: dict[str, float], seconds: float, cores: int | None = None
     busy = {name: round(sec / seconds, 2) for name, sec in cpu_s.items()} if seconds else {}
     total = round(sum(busy.values()), 2)
     busiest = max(busy, key=busy.__getitem__, default=None)
-    if busiest is not None and busy[busiest] >= SATURATED:
+    if busiest is not None and busy[busiest] >= PROCESS_SATURATED:
         limited_by = busiest
-    elif total >= SATURATED * cores:
+    elif total >= MACHINE_SATURATED * cores:
         limited_by = "machine"
     else:
         limited_by = None
