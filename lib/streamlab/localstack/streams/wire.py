@@ -117,8 +117,8 @@ def _error(code: str, message: str, status: int = 400) -> web.Response:
 
 
 def _answer(status: int, body: bytes, headers: dict[str, str] | None = None) -> web.Response:
-    # As DynamoDB Streams answers: a request id, and the body's CRC32, which some SDKs check
-    # (the Go SDK's DynamoDB client logs a checksum mismatch on every call without it).
+    # As DynamoDB Streams answers: a request id, and the body's CRC32, which SDKs may check where
+    # DynamoDB sends it (the Go SDK's DynamoDB client logs a mismatch on every answer without it).
     return web.Response(status=status, body=body, content_type=JSON_10, headers={
         **(headers or {}), "x-amzn-RequestId": str(uuid.uuid4()), "x-amz-crc32": str(zlib.crc32(body))})
 
