@@ -9,6 +9,7 @@ from streamlab import schema
 from streamlab.bench import load as bench_load
 from streamlab.bench import pipeline as bench_pipeline
 from streamlab.experiment import PipelineNames
+from streamlab.localstack import stack
 
 
 def test_without_wrk_the_bench_says_so_and_carries_on(monkeypatch):
@@ -31,7 +32,7 @@ def test_short_bench_reports_rates_and_lag(monkeypatch):
 
 
 @pytest.mark.integration
-def test_pipeline_bench_fails_when_acknowledged_requests_are_not_in_the_table(target, local_stack, tmp_path):
+def test_pipeline_bench_fails_when_acknowledged_requests_are_not_in_the_table(target, stack_home, tmp_path):
     """The trivial server acknowledges but writes nothing: every id is lost, the bench fails."""
     ddb = target.client("dynamodb")
     table = f"bench-{uuid.uuid4().hex[:8]}"
@@ -41,7 +42,7 @@ def test_pipeline_bench_fails_when_acknowledged_requests_are_not_in_the_table(ta
     try:
         with bench_load.trivial_server(log_dir=tmp_path) as url:
             out = bench_pipeline.measure_rate(target, url, PipelineNames(table=table), 20, 1, tmp_path / "run",
-                                              settle_s=0.5, stack_state=local_stack)
+                                              settle_s=0.5, stack_state=stack.running_state(stack_home))
         assert out["passes"] is False
         assert out["lost"] == 20 and out["acknowledged"] == 20 and out["api_errors"] == {}
         # The stack's snapshots during the run, read from its log (the table just made is a change).
