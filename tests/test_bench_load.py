@@ -45,7 +45,7 @@ def test_pipeline_bench_fails_when_acknowledged_requests_are_not_in_the_table(ta
                                               settle_s=0.5, stack_state=stack.running_state(stack_home))
         assert out["passes"] is False
         assert out["lost"] == 20 and out["acknowledged"] == 20 and out["api_errors"] == {}
-        # The stack's snapshots during the run, read from its log (the table just made is a change).
+        # Split by the stack's snapshots (read from its log): each answered request counted once.
         snapshots = out["snapshots"]
         assert snapshots["requests_during"] + snapshots["requests_otherwise"] == 20
         assert (snapshots["service_p99_ms_during"] is None) == (snapshots["requests_during"] == 0)

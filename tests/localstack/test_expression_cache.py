@@ -61,10 +61,9 @@ def test_installing_twice_wraps_once(cached):
     assert dynamodb._tokenize is tokenize
 
 
-def _call(action: str, body: dict | bytes) -> tuple[int, dict]:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+def _call(action: str, body: dict) -> tuple[int, dict]:
     status, _, answer = asyncio.run(dynamodb.handle_request(
-        "POST", "/", {"x-amz-target": f"DynamoDB_20120810.{action}"}, raw, {}))
+        "POST", "/", {"x-amz-target": f"DynamoDB_20120810.{action}"}, json.dumps(body).encode(), {}))
     return status, json.loads(answer)
 
 

@@ -5,7 +5,8 @@ times for one UpdateItem (size charge, condition, update), and grammar-checks a 
 time. Both are pure functions of the text, and a client sends the same few expressions over and
 over (the API's idempotent write is one fixed UpdateItem), so `remember_expressions` memoizes
 them in MiniStack's module. That was about a fifth of the CPU MiniStack spends in the API's
-UpdateItem handler (measured in-process: 177 -> 139 us per call; README, Benchmarks).
+UpdateItem handler (measured in-process: 177 -> 139 us per call; over the wire, the README's
+Benchmarks section).
 
 What MiniStack answers does not change: the cached functions are the originals, every caller
 gets a fresh token list (callers may change theirs), and tests compare the answers.
@@ -16,8 +17,8 @@ import functools
 from types import ModuleType
 from typing import Any, Callable
 
-# Distinct expressions kept: a workload uses a handful; a token list of a 4 KB expression (the
-# DynamoDB limit) is about 100 KB, so this bounds the cache to tens of MB in the worst case.
+# Distinct expressions kept: a workload uses a handful; the tokens of a 4 KB expression (the
+# DynamoDB limit) take 80 KB to a few hundred KB, so this bounds the cache to tens of MB.
 MAX_EXPRESSIONS = 256
 _INSTALLED = "_streamlab_expression_cache"
 
