@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import urllib.request
+from pathlib import Path
 
 import psutil
 import pytest
@@ -54,6 +55,13 @@ def test_front_door_binds_loopback_only(local_stack, stack_home):
         for conn in psutil.Process(rec.pid).net_connections(kind="inet"):
             if conn.status == psutil.CONN_LISTEN:
                 assert conn.laddr.ip == "127.0.0.1", (rec.name, conn.laddr)
+
+
+def test_every_service_runs_on_uvloop(local_stack, stack_home):
+    # The loaded extension is what `eventloop.run` imports only to make uvloop's loop.
+    for rec in read_state(StackPaths(stack_home)).processes.values():
+        maps = (Path("/proc") / str(rec.pid) / "maps").read_text()
+        assert "uvloop/loop.cpython" in maps, rec.name
 
 
 @pytest.mark.integration  # starts a stack of its own

@@ -4,6 +4,7 @@
     processes   start and stop child processes by pid (with their create time), never by name
     state       STREAMLAB_HOME: the state file (pids, ports), logs, data, the lock
     service     the command line and serving loop every service process shares
+    eventloop   the event loop they run on: uvloop by default (STREAMLAB_EVENT_LOOP=asyncio for asyncio's own)
     frontdoor   the public endpoint on 127.0.0.1: our routes first, everything else to MiniStack
     proxy       what the front door and its services share: routes, context, forwarding
     awserror    the emulated services' error base (AWS status, code, message); no plain-text answer

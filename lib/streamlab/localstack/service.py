@@ -10,7 +10,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from streamlab.localstack import limits
+from streamlab.localstack import eventloop, limits
 from streamlab.localstack.awserror import aws_shaped_errors
 from streamlab.localstack.state import StackPaths
 
@@ -43,4 +43,4 @@ def run_service(module: str, serve: Callable[[int, str, StackPaths], Awaitable[N
     parser.add_argument("--home", type=Path, required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    asyncio.run(serve(args.port, args.upstream.rstrip("/"), StackPaths(args.home)))
+    eventloop.run(serve(args.port, args.upstream.rstrip("/"), StackPaths(args.home)))

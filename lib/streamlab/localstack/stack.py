@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable, Collection
 
 from streamlab.errors import PortInUseError, StackError, StackNotRunningError
-from streamlab.localstack import processes
+from streamlab.localstack import eventloop, processes
 from streamlab.localstack.childenv import minimal_env, streamlab_settings
 from streamlab.localstack.durable import recovery
 from streamlab.localstack.private import secure_tree
@@ -72,7 +72,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
         name="ministack",
         # MiniStack under our snapshotter, so its state survives down/up and crashes.
         argv=lambda state, paths: [sys.executable, "-m", "streamlab.localstack.durable.ministack_main",
-                                   "--home", str(paths.home), "--snapshot-interval", str(snapshot_interval())],
+                                   "--home", str(paths.home), "--snapshot-interval", str(snapshot_interval()),
+                                   "--event-loop", eventloop.chosen_event_loop()],
         env=_ministack_env,
         health_url=lambda state: state.ministack_url + HEALTH_PATH["ministack"],
     ),

@@ -32,6 +32,7 @@ from streamlab.localstack.durable.snapshot import (
     Snapshot, current_snapshot, ministack_folder, running_marker, write_snapshot,
 )
 from streamlab.errors import StackError
+from streamlab.localstack import eventloop
 from streamlab.localstack.esm.store import esm_folder
 from streamlab.localstack.expression_cache import remember_expressions
 from streamlab.localstack.private import make_private_dir, open_private
@@ -380,6 +381,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--home", required=True, type=Path)
     parser.add_argument("--snapshot-interval", type=float, default=DEFAULT_INTERVAL_SECONDS,
                         help="seconds between snapshots while anything changes")
+    parser.add_argument("--event-loop", choices=eventloop.EVENT_LOOPS, default=eventloop.DEFAULT_EVENT_LOOP)
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -387,7 +389,8 @@ def main(argv: list[str] | None = None) -> None:
     paths = StackPaths(args.home)
     log_long_collections()
     ministack, persistence, restore_from = load_ministack(paths)
-    asyncio.run(serve(Snapshotter(paths, ministack, persistence, restore_from, args.snapshot_interval)))
+    eventloop.run(serve(Snapshotter(paths, ministack, persistence, restore_from, args.snapshot_interval)),
+                  args.event_loop)
 
 
 if __name__ == "__main__":
