@@ -246,10 +246,18 @@ def test_the_snapshot_writer_reads_the_tables_as_they_are_and_writes_what_a_copy
         assert status == 200
     live = next(t for (_, _, name), t in ddb._tables.all_items() if name == table)
 
-    captured = Snapshotter(StackPaths(tmp_path), app, persistence, None)._capture()
+    snapshotter = Snapshotter(StackPaths(tmp_path), app, persistence, None)
+    captured = snapshotter._capture()
 
     written = next(t for (_, _, name), t in captured["states"]["dynamodb"]["tables"].all_items() if name == table)
     assert written["items"] is live["items"]
     assert ddb.copy is copy_module  # MiniStack copies again once the capture is done
     assert (json.dumps(ddb.get_state(), default=persistence._json_default, sort_keys=True)
             == json.dumps(captured["states"]["dynamodb"], default=persistence._json_default, sort_keys=True))
+    # Encoded by durable/encode.py, the file loads back as what MiniStack's own json would have written.
+    written_file = snapshotter._serialise(captured, False, {}).files["dynamodb.json"]
+    assert isinstance(written_file, bytes)
+    hook = persistence._json_object_hook
+    assert (json.loads(written_file, object_hook=hook)["payload"]["tables"]._data
+            == json.loads(json.dumps(captured["states"]["dynamodb"], default=persistence._json_default),
+                          object_hook=hook)["tables"]._data)

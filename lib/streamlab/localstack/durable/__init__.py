@@ -3,6 +3,7 @@
     snapshot        the on-disk snapshots of MiniStack (one folder each, switched atomically)
     ministack_main  MiniStack run under our supervision: restore at boot, snapshot while it runs
     streamlog       stream records on disk, append-only: each snapshot adds only what is new
+    encode          the writer's JSON (orjson: fast, and it leaves the forked state's pages unwritten)
     journal         the front door's record of acknowledged writes since the last snapshot
     recovery        after a crash: replay the journal, rewind the ESM, say what was lost
 

@@ -27,6 +27,7 @@ from types import ModuleType
 from typing import Any, Callable, Iterator
 
 from streamlab.localstack.durable import streamlog
+from streamlab.localstack.durable.encode import dump_json
 from streamlab.localstack.durable.journal import changes_state
 from streamlab.localstack.durable.snapshot import (
     Snapshot, current_snapshot, ministack_folder, running_marker, write_snapshot,
@@ -194,14 +195,13 @@ class Snapshotter:
         return {"taken_at": taken_at, "states": states, "streams": streams, "counter": counter,
                 "checkpoints": checkpoints}
 
-    def _dumps(self, value: Any) -> str:
-        return json.dumps(value, default=self.persistence._json_default)
+    def _dumps(self, value: Any) -> bytes:
+        return dump_json(value, self.persistence._json_default)
 
     def _serialise(self, captured: dict[str, Any], clean: bool, stream_index: dict) -> Snapshot:
         persistence = self.persistence
-        files = {
-            f"{key}.json": json.dumps({"__ministack_format__": persistence._state_format_version(key), "payload": state},
-                                      default=persistence._json_default)
+        files: dict[str, str | bytes] = {
+            f"{key}.json": self._dumps({"__ministack_format__": persistence._state_format_version(key), "payload": state})
             for key, state in captured["states"].items()
         }
         files[streamlog.INDEX] = json.dumps(stream_index)

@@ -57,7 +57,7 @@ class Snapshot:
 
     taken_at: float
     clean: bool
-    files: dict[str, str]
+    files: dict[str, str | bytes]
     esm_checkpoints: dict[str, str] = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
 
@@ -75,8 +75,8 @@ def write_snapshot(paths: StackPaths, snapshot: Snapshot) -> Path:
     make_private_dir(folder / ESM_CHECKPOINTS)
     for name, text in snapshot.esm_checkpoints.items():
         _write_synced(folder / ESM_CHECKPOINTS / name, text)
-    for name, text in snapshot.files.items():
-        _write_synced(folder / name, text)
+    for name, content in snapshot.files.items():
+        _write_synced(folder / name, content)
     _write_synced(folder / MANIFEST, json.dumps(snapshot.manifest()))
     _sync_dir(folder / ESM_CHECKPOINTS)
     _sync_dir(folder)
@@ -90,10 +90,10 @@ def write_snapshot(paths: StackPaths, snapshot: Snapshot) -> Path:
     return folder
 
 
-def _write_synced(path: Path, text: str) -> None:
+def _write_synced(path: Path, content: str | bytes) -> None:
     # Private to the user whatever the umask: snapshots hold every item of every table.
-    with open_private(path, "w") as fh:
-        fh.write(text)
+    with open_private(path, "wb") as fh:
+        fh.write(content.encode("utf-8") if isinstance(content, str) else content)
         fh.flush()
         os.fsync(fh.fileno())
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from streamlab.localstack.durable.encode import dump_json
 from streamlab.localstack.private import make_private_dir, open_private
 
 INDEX = "stream-index.json"
@@ -73,7 +74,7 @@ def install(ddb: Any, streams: list[Stream]) -> None:
 
 
 def write(base: Path, streams: list[Stream], previous: dict | None, tag: str,
-          dumps: Callable[[Any], str] = json.dumps) -> dict:
+          dumps: Callable[[Any], bytes] = dump_json) -> dict:
     """Append each stream's new records to its file (fsynced); return the index for the new snapshot."""
     folder = log_folder(base)
     make_private_dir(folder)
@@ -108,14 +109,14 @@ def _event_id(records: list[dict]) -> str | None:
     return records[0].get("eventID") if records else None
 
 
-def _append(path: Path, keep_bytes: int, records: list[dict], dumps: Callable[[Any], str]) -> int:
+def _append(path: Path, keep_bytes: int, records: list[dict], dumps: Callable[[Any], bytes]) -> int:
     if not records and path.exists() and path.stat().st_size == keep_bytes:
         return keep_bytes  # unchanged (most closed streams): no write, no fsync
     with open_private(path, "ab") as fh:
         fh.truncate(keep_bytes)  # an unfinished writer's tail, never named by a snapshot
         fh.seek(keep_bytes)
         if records:
-            fh.write("".join(dumps(r) + "\n" for r in records).encode("utf-8"))
+            fh.write(b"".join(dumps(r) + b"\n" for r in records))
         fh.flush()
         os.fsync(fh.fileno())
         return fh.tell()
