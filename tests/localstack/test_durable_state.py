@@ -16,6 +16,7 @@ import zipfile
 import psutil
 import pytest
 
+from streamlab.bench.snapshots import snapshot_windows
 from streamlab.localstack import processes, stack
 from streamlab.localstack.durable import journal
 from streamlab.localstack.durable.snapshot import read_manifest
@@ -108,6 +109,9 @@ def test_clean_down_up_keeps_every_resource_item_and_stream_position(own_stack):
 
     stack.down(home=home)
     checkpoints = Store(StackPaths(home)).load_checkpoints(made["uuid"])  # where the ESM stopped
+    # Every snapshot logged what its writer used (the last is the final one, taken at down).
+    windows = snapshot_windows(StackPaths(home).logs / "ministack.log", 0.0, float("inf"))
+    assert windows and all(w.writer_cpu_ms is not None and w.writer_cpu_ms > 0 for w in windows)
     state = up()
     target = local_target(state.endpoint_url)
 

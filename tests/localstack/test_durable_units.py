@@ -5,6 +5,7 @@ import asyncio
 import gc
 import json
 import os
+import resource
 import signal
 import time
 
@@ -166,11 +167,11 @@ def test_the_final_snapshot_waits_for_the_one_being_written_and_nothing_follows_
 
     events: list[tuple[str, bool]] = []
 
-    async def write(self, clean: bool) -> float:
+    async def write(self, clean: bool) -> tuple[float, resource.struct_rusage]:
         events.append(("start", clean))
         await asyncio.sleep(0.2)
         events.append(("end", clean))
-        return 0.0
+        return 0.0, resource.getrusage(resource.RUSAGE_SELF)
 
     monkeypatch.setattr(Snapshotter, "_fork_and_wait", write)
 

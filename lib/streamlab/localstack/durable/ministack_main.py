@@ -17,6 +17,7 @@ import importlib
 import json
 import logging
 import os
+import resource
 import signal
 import sys
 import time
@@ -48,7 +49,8 @@ DEFAULT_INTERVAL_SECONDS = 10.0
 WRITER_NICENESS = 19
 # Survivors are frozen this often, so a full collection walks at most this much new state (see keep_frozen).
 FREEZE_INTERVAL_SECONDS = 1.0
-SNAPSHOT_LOG_LINE = "snapshot: event loop held %.1f ms, written in %.1f ms (started at %.3f)"
+SNAPSHOT_LOG_LINE = ("snapshot: event loop held %.1f ms, written in %.1f ms (started at %.3f); "
+                     "writer CPU %.1f ms, %d page faults")
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a child gets when the thread that forked it exits
 
 
@@ -138,12 +140,13 @@ class Snapshotter:
                 return  # the final snapshot is taken, or waits for this lock
             self.dirty = False
             started, started_at = time.perf_counter(), time.time()
-            held = await self._fork_and_wait(clean)
+            held, writer = await self._fork_and_wait(clean)
             # `bench pipeline` reads these lines to tell the API's answers during a snapshot apart.
-            log.info(SNAPSHOT_LOG_LINE, held * 1000, (time.perf_counter() - started) * 1000, started_at)
+            log.info(SNAPSHOT_LOG_LINE, held * 1000, (time.perf_counter() - started) * 1000, started_at,
+                     (writer.ru_utime + writer.ru_stime) * 1000, writer.ru_minflt)
 
-    async def _fork_and_wait(self, clean: bool) -> float:
-        """Fork the writer and wait for it; returns how long the event loop was held."""
+    async def _fork_and_wait(self, clean: bool) -> tuple[float, resource.struct_rusage]:
+        """Fork the writer and wait for it; returns how long the event loop was held and what the writer used."""
         started = time.perf_counter()
         freeze_survivors()
         parent = os.getpid()
@@ -152,11 +155,11 @@ class Snapshotter:
             die_with_parent(parent)
             self._write_and_exit(clean)
         held = time.perf_counter() - started
-        _, status = await asyncio.to_thread(os.waitpid, pid, 0)
+        _, status, usage = await asyncio.to_thread(os.wait4, pid, 0)
         if os.waitstatus_to_exitcode(status) != 0:
             self.dirty = True
             raise SnapshotError(f"the snapshot writer exited with {os.waitstatus_to_exitcode(status)}")
-        return held
+        return held, usage
 
     def _write_and_exit(self, clean: bool) -> None:
         """In the forked child: capture, serialise, write, and leave without touching the parent's loop."""
