@@ -226,10 +226,9 @@ def test_a_snapshot_writer_dies_with_the_ministack_that_forked_it():
         os.close(write_end)
 
 
-def test_the_snapshot_writer_reads_the_tables_as_they_are_and_writes_what_a_copy_would(tmp_path):
+def test_the_snapshot_writer_reads_the_stores_as_they_are_and_writes_what_a_copy_would(tmp_path):
     # The forked writer is itself the copy: deep-copying every item there was most of its work,
     # and at 500 req/s its CPU showed in the API's p99 at every snapshot.
-    import copy as copy_module
     import importlib
 
     from streamlab.localstack.durable.ministack_main import Snapshotter
@@ -247,12 +246,21 @@ def test_the_snapshot_writer_reads_the_tables_as_they_are_and_writes_what_a_copy
         assert status == 200
     live = next(t for (_, _, name), t in ddb._tables.all_items() if name == table)
 
+    services = {name: importlib.import_module(f"ministack.services.{name}")  # loaded, so they are saved
+                for name in ("cloudwatch", "cloudwatch_logs", "apigateway_v1")}
+
     snapshotter = Snapshotter(StackPaths(tmp_path), app, persistence, None)
     captured = snapshotter._capture()
 
     written = next(t for (_, _, name), t in captured["states"]["dynamodb"]["tables"].all_items() if name == table)
     assert written["items"] is live["items"]
-    assert ddb.copy is copy_module  # MiniStack copies again once the capture is done
+    # Every service's stores, also where `get_state` imports `copy` itself (API Gateway).
+    states = captured["states"]
+    for key, store in (("cloudwatch", "_metrics"), ("cloudwatch_logs", "_log_records"), ("apigateway_v1", "_rest_apis")):
+        assert states[key][store.lstrip("_")] is getattr(services[key], store), key
+    # MiniStack copies again once the capture is done.
+    again = next(t for (_, _, name), t in ddb.get_state()["tables"].all_items() if name == table)
+    assert again["items"] == live["items"] and again["items"] is not live["items"]
     assert (json.dumps(ddb.get_state(), default=persistence._json_default, sort_keys=True)
             == json.dumps(captured["states"]["dynamodb"], default=persistence._json_default, sort_keys=True))
     # Encoded by durable/encode.py, the file loads back as what MiniStack's own json would have written.
