@@ -1,7 +1,8 @@
 """The event loop the stack's processes run on: uvloop's (libuv) by default, asyncio's own on request.
 
 `STREAMLAB_EVENT_LOOP=asyncio` picks asyncio's loop, for comparison or if uvloop misbehaves; the
-stack passes the choice to every service it starts.
+stack passes the choice to every service it starts. The load generator stays on asyncio's loop:
+it times requests with `loop.time()`, which uvloop keeps in whole milliseconds.
 """
 from __future__ import annotations
 
