@@ -1,7 +1,6 @@
 """The snapshot writer's JSON: loads back as the standard library's would, and leaves a forked state's pages unwritten."""
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime
 import gc

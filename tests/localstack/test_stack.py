@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import urllib.request
 from pathlib import Path
