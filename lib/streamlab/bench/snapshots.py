@@ -1,10 +1,10 @@
 """Which of a run's API answers came while MiniStack was writing a snapshot, and how slow they were.
 
 A snapshot's writer is a fork of MiniStack that serialises the whole state; on a small machine its
-CPU and the copy-on-write faults it causes slow MiniStack down while it runs. The writer's own CPU
-(from its resource usage, logged by MiniStack) is reported too. `bench pipeline`
+CPU and the copy-on-write faults it causes slow MiniStack down while it runs. `bench pipeline`
 reports the API's service time during those windows and outside them, so a p99 held up by
-snapshots says so (the windows come from the snapshot lines of `logs/ministack.log`).
+snapshots says so, and the writers' own CPU. Both come from the snapshot lines of
+`logs/ministack.log` (the CPU from the writer's resource usage, as MiniStack logs it).
 """
 from __future__ import annotations
 

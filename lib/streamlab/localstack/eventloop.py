@@ -27,7 +27,7 @@ def chosen_event_loop(environ: Mapping[str, str] | None = None) -> str:
     return name
 
 
-def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+def _loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
     if name == "uvloop":
         import uvloop
         return uvloop.new_event_loop
@@ -36,5 +36,5 @@ def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
 
 def run(main: Coroutine[Any, Any, T], name: str | None = None) -> T:
     """`asyncio.run(main)` on the named loop (default: the chosen one)."""
-    with asyncio.Runner(loop_factory=loop_factory(name or chosen_event_loop())) as runner:
+    with asyncio.Runner(loop_factory=_loop_factory(name or chosen_event_loop())) as runner:
         return runner.run(main)
