@@ -6,6 +6,7 @@ of docs/aws-semantics.md).
     definition  the precompiled definition (route tree, templates, patterns, schema validators)
     routing     resource + method matching ({param}, {proxy+}, ANY)
     vtl         mapping templates on airspeed-ext: $input, $context, $stageVariables, $util
+    vtlcompile  templates compiled to Python closures (airspeed parses; falls back to it for macros)
     vtlsandbox  what templates can reach: the documented surface, no Python internals
     vtlutil     $util with Java's behaviour (escapeJavaScript's \\' quirk, URLEncoder, Base64)
     jsonpath    the JSONPath subset of $input.json/$input.path

@@ -10,14 +10,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import airspeed
 import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from streamlab.localstack.apiexec import routing
 from streamlab.localstack.apiexec.throttling import Limit
-from streamlab.localstack.apiexec.vtl import compile_template
+from streamlab.localstack.apiexec.vtl import MappingTemplate, compile_template
 
 DEFAULT_TIMEOUT_MS = 29_000
 DYNAMODB_ACTION = re.compile(r"^arn:aws:apigateway:([a-z0-9-]+):dynamodb:action/(\w+)$")
@@ -28,7 +27,7 @@ MODEL_URI = "https://apigateway.amazonaws.com/restapis/{api}/models/{name}"
 class IntegrationResponse:
     status: str
     pattern: re.Pattern[str] | None  # None: the default response
-    templates: dict[str, airspeed.Template]
+    templates: dict[str, MappingTemplate]
     parameters: dict[str, str]
 
 
@@ -39,7 +38,7 @@ class Integration:
     credentials: str | None
     passthrough: str
     timeout_s: float
-    templates: dict[str, airspeed.Template]  # by lower-cased content type
+    templates: dict[str, MappingTemplate]  # by lower-cased content type
     responses: tuple[IntegrationResponse, ...]
     dynamodb: tuple[str, str] | None  # (region, action) for AWS DynamoDB integrations
 
@@ -72,7 +71,7 @@ class Stage:
     limits: dict[str, Limit] = field(default_factory=dict)  # stage/method throttling, by "*/*" or "/path/VERB"
 
 
-def _compile_templates(templates: dict[str, str] | None) -> dict[str, airspeed.Template]:
+def _compile_templates(templates: dict[str, str] | None) -> dict[str, MappingTemplate]:
     return {ctype.lower(): compile_template(text or "") for ctype, text in (templates or {}).items()}
 
 

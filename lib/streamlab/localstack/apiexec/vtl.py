@@ -1,4 +1,5 @@
-"""Mapping templates: compiled once (airspeed-ext), rendered with API Gateway's variables (A2).
+"""Mapping templates: parsed once (airspeed-ext), compiled (`vtlcompile`), rendered with API
+Gateway's variables (A2).
 
 airspeed gives Velocity syntax, `#set/#if/#foreach`, quiet and formal references, and a few Java
 string methods; it lacks `$input`, `$context`, `$util`, `$stageVariables` (supplied here) and
@@ -9,12 +10,13 @@ from __future__ import annotations
 import json
 import re
 from functools import lru_cache
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import airspeed
 from airspeed import operators as _airspeed_ops
 
-from streamlab.localstack.apiexec import jsonpath, vtlsandbox
+from streamlab.localstack.apiexec import jsonpath, vtlcompile, vtlsandbox
 from streamlab.localstack.apiexec.vtlutil import UTIL, to_text
 from streamlab.localstack.limits import API_MAX_JSON_DEPTH, load_json
 
@@ -69,12 +71,21 @@ _airspeed_ops.value_to_string = to_text
 vtlsandbox.install()
 
 
+@dataclass(frozen=True)
+class MappingTemplate:
+    """A template parsed once and, where `vtlcompile` covers it, compiled; reused for every request."""
+
+    content: str
+    parsed: airspeed.Template = field(repr=False)
+    compiled: vtlcompile.Renderer | None = field(repr=False)
+
+
 @lru_cache(maxsize=1024)
-def compile_template(text: str) -> airspeed.Template:
-    """Parse a template once; the parsed tree is reused for every request."""
-    template = airspeed.Template(text)
-    template.ensure_compiled()
-    return template
+def compile_template(text: str) -> MappingTemplate:
+    """Parse a template (TemplateError when it is not valid VTL) and compile it."""
+    parsed = airspeed.Template(text)
+    parsed.ensure_compiled()
+    return MappingTemplate(text, parsed, vtlcompile.compile_tree(parsed))
 
 
 @vtlsandbox.template_surface
@@ -116,12 +127,14 @@ class Input:
         return ""
 
 
-def render(template: airspeed.Template, *, input: Input, context: Mapping[str, Any],
+def render(template: MappingTemplate, *, input: Input, context: Mapping[str, Any],
            stage_variables: Mapping[str, str]) -> str:
-    """Render a compiled template; TemplateError or ValueError when it cannot be evaluated."""
+    """Render a template; TemplateError or ValueError when it cannot be evaluated."""
     namespace = {"input": input, "context": context, "stageVariables": stage_variables, "util": UTIL}
+    if template.compiled is not None:
+        return template.compiled(namespace)
     try:
-        return template.merge(namespace)
+        return template.parsed.merge(namespace)
     except airspeed.TemplateExecutionError as exc:
         cause = exc.__cause__
         while isinstance(cause, airspeed.TemplateExecutionError):
@@ -131,4 +144,4 @@ def render(template: airspeed.Template, *, input: Input, context: Mapping[str, A
         raise
 
 
-__all__ = ["Input", "TemplateError", "compile_template", "render", "to_text"]
+__all__ = ["Input", "MappingTemplate", "TemplateError", "compile_template", "render", "to_text"]
