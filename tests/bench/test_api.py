@@ -36,6 +36,13 @@ def test_what_limited_a_path_is_the_process_or_the_machine_that_was_busy(cpu_s, 
     assert busy["limited_by"] == limited_by
 
 
+def test_the_template_figures_time_the_deployed_templates_compiled_and_interpreted():
+    figures = bench_api.time_templates(json.dumps({"data": "x" * 244}), renders=20)
+    assert set(figures) == {"request", "response"}
+    for name, times in figures.items():
+        assert times["compiled_us"] > 0 and times["airspeed_us"] > 0, name
+
+
 def test_too_few_requests_are_refused_before_any_stack_starts():
     with pytest.raises(bench_api.ConfigError, match="--requests"):
         bench_api.run(requests=1)
@@ -49,4 +56,5 @@ def test_a_tiny_run_measures_all_three_paths_without_errors(local_stack, stack_h
     assert report["overhead"]["target"] == 0.15
     assert set(report["overhead"]["front_door_vs_raw_api_write"]) == {"throughput", "p50_latency", "p99_latency"}
     assert report["frontdoor_cpu"]["ms_per_request"] > 0
+    assert set(report["frontdoor_cpu"]["templates_us"]) == {"request", "response"}
     assert set(report["api_post"]["cores_busy"]) >= {"ministack", "frontdoor", "client"}
