@@ -24,6 +24,18 @@ def test_overhead_is_throughput_lost_and_latency_added():
     assert bench_api._overhead(base, slower) == {"throughput": 0.25, "p50_latency": 0.25, "p99_latency": 0.0}
 
 
+def test_a_missed_throughput_target_says_where_the_cost_is():
+    results = {"api_post": {"limited_by": "machine", "cores_busy_total": 1.85}}
+    overhead = {"throughput": 0.34, "api_write_vs_raw_putitem": {"throughput": 0.31},
+                "front_door_vs_raw_api_write": {"throughput": 0.02}}
+    assert bench_api.why_not(results, overhead) == [
+        "the API's write sent straight to MiniStack costs +31% against a PutItem (more than the target on its own)",
+        "the front door adds +2% against that write",
+        "the API path was limited by the whole machine (1.85 cores busy, the load generator's included)",
+    ]
+    assert bench_api.why_not(results, {**overhead, "throughput": 0.12}) == []
+
+
 @pytest.mark.parametrize("cpu_s, limited_by", [
     ({"ministack": 9.5, "frontdoor": 4.0, "client": 2.0}, "ministack"),  # one event loop near a core
     ({"ministack": 8.6, "frontdoor": 6.7, "client": 3.0}, "machine"),    # no loop full, both cores are
@@ -57,4 +69,5 @@ def test_a_tiny_run_measures_all_three_paths_without_errors(local_stack, stack_h
     assert set(report["overhead"]["front_door_vs_raw_api_write"]) == {"throughput", "p50_latency", "p99_latency"}
     assert report["frontdoor_cpu"]["ms_per_request"] > 0
     assert set(report["frontdoor_cpu"]["templates_us"]) == {"request", "response"}
+    assert isinstance(report["overhead"]["why_not"], list)
     assert set(report["api_post"]["cores_busy"]) >= {"ministack", "frontdoor", "client"}

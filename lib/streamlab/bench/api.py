@@ -201,6 +201,27 @@ def _overhead(baseline: dict[str, Any], measured: dict[str, Any]) -> dict[str, f
             "p99_latency": ratio(measured["p99_ms"], baseline["p99_ms"])}
 
 
+def why_not(results: dict[str, Any], overhead: dict[str, Any]) -> list[str]:
+    """Why the API path missed the throughput target, in the run's own figures ([] when it met it)."""
+    cost = overhead["throughput"]
+    if cost is None or cost <= TARGET_OVERHEAD:
+        return []
+    write = overhead["api_write_vs_raw_putitem"]["throughput"]
+    front_door = overhead["front_door_vs_raw_api_write"]["throughput"]
+    reasons = []
+    if write is not None:
+        share = "more than the target on its own" if write > TARGET_OVERHEAD else "part of it"
+        reasons.append(f"the API's write sent straight to MiniStack costs {write:+.0%} against a PutItem ({share})")
+    if front_door is not None:
+        reasons.append(f"the front door adds {front_door:+.0%} against that write")
+    post = results["api_post"]
+    if post.get("limited_by"):
+        who = "the whole machine" if post["limited_by"] == "machine" else post["limited_by"]
+        reasons.append(f"the API path was limited by {who} "
+                       f"({post['cores_busy_total']} cores busy, the load generator's included)")
+    return reasons
+
+
 async def _measure(ministack_url: str, target: Target, api_url: str, table_name: str, requests: int,
                    concurrency: int, item_bytes: int, processes: dict[str, psutil.Process]) -> dict[str, Any]:
     payload = json.dumps({"data": "x" * max(0, item_bytes - 12)})
@@ -238,19 +259,20 @@ async def _measure(ministack_url: str, target: Target, api_url: str, table_name:
             for name, (request, ok) in paths.items():
                 parts[name].append(await _drive_measured(processes, http, per_round, concurrency, request, ok))
     results = {name: _merge(measured).summary() for name, measured in parts.items()}
-    overhead = _overhead(results["raw_putitem"], results["api_post"])
+    overhead: dict[str, Any] = _overhead(results["raw_putitem"], results["api_post"])
+    overhead.update({
+        "target": TARGET_OVERHEAD,
+        "meets_target": overhead["throughput"] is not None and overhead["throughput"] <= TARGET_OVERHEAD,
+        # Where the cost is: the front door's own share, and the idempotent write's share at MiniStack.
+        "front_door_vs_raw_api_write": _overhead(results["raw_api_write"], results["api_post"]),
+        "api_write_vs_raw_putitem": _overhead(results["raw_putitem"], results["raw_api_write"]),
+    })
+    overhead["why_not"] = why_not(results, overhead)
     frontdoor_ms = results["api_post"]["cpu_ms_per_request"].get("frontdoor")
     return {
         **results,
         "api_write_action": action,
-        "overhead": {
-            **overhead,
-            "target": TARGET_OVERHEAD,
-            "meets_target": overhead["throughput"] is not None and overhead["throughput"] <= TARGET_OVERHEAD,
-            # Where the cost is: the front door's own share, and the idempotent write's share at MiniStack.
-            "front_door_vs_raw_api_write": _overhead(results["raw_api_write"], results["api_post"]),
-            "api_write_vs_raw_putitem": _overhead(results["raw_putitem"], results["raw_api_write"]),
-        },
+        "overhead": overhead,
         "frontdoor_cpu": {"ms_per_request": frontdoor_ms, "target_ms": TARGET_FRONTDOOR_CPU_MS,
                           "meets_target": frontdoor_ms is not None and frontdoor_ms <= TARGET_FRONTDOOR_CPU_MS,
                           "templates_us": time_templates(payload)},
