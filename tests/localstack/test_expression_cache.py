@@ -28,10 +28,13 @@ EXPRESSIONS = [
 ]
 
 
+CACHED = ("_tokenize", "_condition_syntax_error", "_update_request_charge")
+
+
 @pytest.fixture
 def cached(monkeypatch):
     """MiniStack's DynamoDB module with the cache installed; the originals come back afterwards."""
-    originals = {name: getattr(dynamodb, name) for name in ("_tokenize", "_condition_syntax_error")}
+    originals = {name: getattr(dynamodb, name) for name in CACHED}
     for name, function in originals.items():
         monkeypatch.setattr(dynamodb, name, function)
     monkeypatch.delattr(dynamodb, expression_cache._INSTALLED, raising=False)
@@ -59,6 +62,54 @@ def test_installing_twice_wraps_once(cached):
     tokenize = dynamodb._tokenize
     remember_expressions(dynamodb)
     assert dynamodb._tokenize is tokenize
+
+
+UPDATES = [
+    "SET #b = :b, #a = if_not_exists(#a, :a), #s = if_not_exists(#s, :s)",
+    "SET a.b[2].c = :v, #n = :v + :w, l = list_append(if_not_exists(l, :e), :v) REMOVE x, y[0]",
+    "SET #n = #n - :w, m = :v DELETE s :v",
+    "REMOVE #n, a.b.c[10]",
+    "SET a = :v ADD n :w, s :v",            # ADD: charged by MiniStack itself
+    "add n :w",                             # lower-case ADD too
+    "SET a = :missing",                     # a value the request does not carry
+    "SET a = (:v",                          # malformed: MiniStack's own failure
+]
+VALUE_SETS = [
+    {":b": {"S": "x" * 300}, ":a": {"N": "1700000000123"}, ":s": {"S": "ACCEPTED"}},
+    {":v": {"L": [{"S": "é"}, {"N": "12345.678"}, {"M": {"k": {"BOOL": True}}}]}, ":w": {"N": "-1"}, ":e": {"L": []}},
+    {":v": {"SS": ["a", "bb"]}, ":w": {"NS": ["1", "22"]}, ":b": {"B": "AAEC"}, ":a": {"NULL": True}, ":s": {"S": ""}},
+    {},
+]
+NAMES = [{}, {"#b": "body", "#a": "accepted_at", "#s": "status", "#n": "a-much-longer-attribute-name-é"}]
+
+
+@pytest.mark.parametrize("expression", UPDATES)
+def test_an_update_is_charged_what_ministack_charges(cached, expression):
+    item = {"s": {"SS": ["a"]}, "n": {"N": "1"}}
+    for values in VALUE_SETS:
+        for names in NAMES:
+            for _ in range(2):  # the second answer comes from the plan
+                try:
+                    expected = cached["_update_request_charge"](expression, values, names, item)
+                except Exception as exc:  # noqa: BLE001 - the same failure, whatever it is
+                    with pytest.raises(type(exc)):
+                        dynamodb._update_request_charge(expression, values, names, item)
+                else:
+                    assert dynamodb._update_request_charge(expression, values, names, item) == expected
+
+
+def test_an_update_is_charged_from_a_plan_made_once_per_expression(cached, monkeypatch):
+    calls = []
+    monkeypatch.setattr(dynamodb, "_update_request_charge", cached["_update_request_charge"])
+    monkeypatch.delattr(dynamodb, expression_cache._INSTALLED, raising=False)
+    original = dynamodb._update_request_charge
+    monkeypatch.setattr(dynamodb, "_update_request_charge", lambda *args: calls.append(args) or original(*args))
+    remember_expressions(dynamodb)
+    values = dict(VALUE_SETS[0])
+    for n in range(20):
+        values[":b"] = {"S": "x" * n}
+        assert dynamodb._update_request_charge(UPDATES[0], values, NAMES[1], {}) == original(UPDATES[0], values, NAMES[1], {})
+    assert len(calls) == 1 + 3  # the constant, then one probe per value reference
 
 
 def _call(action: str, body: dict) -> tuple[int, dict]:
@@ -97,7 +148,7 @@ def _writes_of_the_api(table_name: str) -> list[tuple[int, dict, dict | None]]:
 
 def test_the_api_write_gets_the_answers_ministack_gives_without_the_cache(monkeypatch):
     uncached = _writes_of_the_api(f"before-{uuid.uuid4().hex[:8]}")
-    for name in ("_tokenize", "_condition_syntax_error"):
+    for name in CACHED:
         monkeypatch.setattr(dynamodb, name, getattr(dynamodb, name))
     monkeypatch.delattr(dynamodb, expression_cache._INSTALLED, raising=False)
     remember_expressions(dynamodb)
