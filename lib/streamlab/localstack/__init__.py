@@ -11,7 +11,7 @@
     guard       who may call the front door (loopback Host, no web pages on the control plane), no admin paths
     forwardcheck  AWS-shaped 400s for malformed calls, before they are forwarded to MiniStack
     modelcheck  JSON-protocol requests checked against botocore's service models
-    expression_cache  MiniStack's DynamoDB expressions parsed once per text, not on every call
+    expression_cache  MiniStack's DynamoDB expressions parsed (and UpdateItem's size charge planned) once per text
     limits      timeouts, connection cap, JSON depth, large work off the event loop
     childenv    the minimal explicit environment of the stack's processes (and MiniStack's Lambdas)
     private     STREAMLAB_HOME private (0700/0600) whatever the umask
