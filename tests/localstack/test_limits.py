@@ -38,8 +38,11 @@ async def _serving(app: web.Application):
 
 
 def _hello_app() -> web.Application:
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="hi")
+
     app = web.Application()
-    app.router.add_get("/", lambda request: web.Response(text="hi"))
+    app.router.add_get("/", hello)
     return app
 
 

@@ -31,6 +31,8 @@ HEALTH_PATH = "/_streamlab/health"
 # below it so it can answer 413 itself.
 MAX_BODY = 64 * 1024 * 1024
 LOG_ROTATION = web.AppKey("log_rotation", asyncio.Task)
+CONTEXT = web.AppKey("context", FrontDoorContext)
+ROUTES = web.AppKey("routes", list)
 
 
 def build_routes(ctx: FrontDoorContext) -> list[Route]:
@@ -48,20 +50,20 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=5),
         )
         ctx = FrontDoorContext(upstream=upstream, paths=paths, http=http, journal=Journal(paths, "frontdoor"))
-        app["ctx"] = ctx
-        app["routes"] = build_routes(ctx)
+        app[CONTEXT] = ctx
+        app[ROUTES] = build_routes(ctx)
         app[LOG_ROTATION] = asyncio.create_task(keep_rotating(paths.logs))
 
     async def close_client(app: web.Application) -> None:
         app[LOG_ROTATION].cancel()
-        await app["ctx"].http.close()
-        app["ctx"].journal.close()
+        await app[CONTEXT].http.close()
+        app[CONTEXT].journal.close()
 
     app.on_startup.append(start_client)
     app.on_cleanup.append(close_client)
 
     async def dispatch(request: web.Request) -> web.StreamResponse:
-        route = next((r for r in app["routes"] if r.matches(request)), None)
+        route = next((r for r in app[ROUTES] if r.matches(request)), None)
         data_plane = route is not None and route.data_plane
         try:
             guard.check(request, is_data_plane=data_plane)
@@ -70,10 +72,10 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
         except AwsError as refusal:
             return refusal.to_response()
         if request.path == HEALTH_PATH:
-            return web.json_response({"status": "ok", "routes": [r.name for r in app["routes"]]})
+            return web.json_response({"status": "ok", "routes": [r.name for r in app[ROUTES]]})
         if route is not None:
             return await route.handle(request)
-        return await forward(request, app["ctx"])
+        return await forward(request, app[CONTEXT])
 
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
