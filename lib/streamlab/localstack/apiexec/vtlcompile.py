@@ -76,21 +76,20 @@ def _block(node: ops.Block) -> Emit:
 
 
 def _emit(node: Any) -> Emit | None:
-    kind = type(node)
-    if kind in (ops.Text, ops.FallthroughHashText):
-        text = node.text
-        return lambda write, ns: write(text)
-    if kind is ops.Comment:
-        return None
-    if kind is ops.FormalReference:
-        return _reference(node)
-    if kind is ops.IfDirective:
-        return _if(node)
-    if kind is ops.SetDirective:
-        return _set(node.assignment)
-    if kind is ops.ForeachDirective:
-        return _foreach(node)
-    raise _Unsupported(kind.__name__)
+    return None if type(node) is ops.Comment else _compile(_EMITTERS, node)
+
+
+def _compile(compilers: dict[type, Callable[[Any], Any]], node: Any) -> Any:
+    try:
+        compile_node = compilers[type(node)]
+    except KeyError:
+        raise _Unsupported(type(node).__name__) from None
+    return compile_node(node)
+
+
+def _text(node: ops.Text | ops.FallthroughHashText) -> Emit:
+    text = node.text
+    return lambda write, ns: write(text)
 
 
 def _reference(node: ops.FormalReference) -> Emit:
@@ -187,35 +186,19 @@ def _foreach(node: ops.ForeachDirective) -> Emit:
 # -- values ------------------------------------------------------------------------------------
 
 def _value(node: Any) -> Calc:
-    kind = type(node)
-    if kind in (ops.Value, ops.AlternateValue):
-        return _value(node.expression)
-    if kind in (ops.NullLiteral, ops.IntegerLiteral, ops.FloatingPointLiteral, ops.BooleanLiteral,
-                ops.StringLiteral, ops.DotDictAccessTerm):
-        constant = node.value
-        return lambda ns: constant
-    if kind is ops.InterpolatedStringLiteral:
-        return _interpolated(node)
-    if kind is ops.FormalReference:
-        if node.expression is None:
-            raise _Unsupported("a bare $ as a value")
-        reference = _variable(node.expression)
-        return lambda ns: reference(ns, ns)
-    if kind is ops.ParenthesizedExpression:
-        return _expression(node.calculate.__self__)  # airspeed keeps only the bound calculate
-    if kind is ops.Expression:
-        return _expression(node)
-    if kind is ops.UnaryOperatorValue:
-        return _unary(node)
-    if kind is ops.ArrayLiteral:
-        return _list(node.values)
-    if kind is ops.DictionaryLiteral:
-        return _dict(node)
-    if kind is ops.BracketedValueTerm:
-        return _value(node.value)
-    if kind is ops.Range:
-        return _range(node)
-    raise _Unsupported(kind.__name__)
+    return _compile(_VALUES, node)
+
+
+def _constant(node: Any) -> Calc:
+    constant = node.value
+    return lambda ns: constant
+
+
+def _value_reference(node: ops.FormalReference) -> Calc:
+    if node.expression is None:
+        raise _Unsupported("a bare $ as a value")
+    reference = _variable(node.expression)
+    return lambda ns: reference(ns, ns)
 
 
 def _interpolated(node: ops.InterpolatedStringLiteral) -> Calc:
@@ -401,3 +384,19 @@ def resolve(current: Any, name: str) -> Any:
     # A #define'd name (airspeed's _FunctionDefinition) cannot be reached: templates that define
     # or call one are not compiled.
     return result
+
+
+_EMITTERS: dict[type, Callable[[Any], Emit]] = {
+    ops.Text: _text, ops.FallthroughHashText: _text, ops.FormalReference: _reference, ops.IfDirective: _if,
+    ops.SetDirective: lambda node: _set(node.assignment), ops.ForeachDirective: _foreach,
+}
+_VALUES: dict[type, Callable[[Any], Calc]] = {
+    **dict.fromkeys((ops.NullLiteral, ops.IntegerLiteral, ops.FloatingPointLiteral, ops.BooleanLiteral,
+                     ops.StringLiteral, ops.DotDictAccessTerm), _constant),
+    ops.Value: lambda node: _value(node.expression), ops.AlternateValue: lambda node: _value(node.expression),
+    ops.InterpolatedStringLiteral: _interpolated, ops.FormalReference: _value_reference,
+    # airspeed keeps only a parenthesized expression's bound `calculate`
+    ops.ParenthesizedExpression: lambda node: _expression(node.calculate.__self__),
+    ops.Expression: _expression, ops.UnaryOperatorValue: _unary, ops.ArrayLiteral: lambda node: _list(node.values),
+    ops.DictionaryLiteral: _dict, ops.BracketedValueTerm: lambda node: _value(node.value), ops.Range: _range,
+}
