@@ -278,28 +278,15 @@ class _Operand:
 
 def _combine(operators: list[ops.BinaryOperator], values: list[_Operand]) -> None:
     right, left = values.pop(), values.pop()
-    apply = operators.pop().apply_to
-    # Results combined earlier were computed then, left before right; plain terms now, right first.
-    early = [o.calc for o in (left, right) if o.computed_early]
-    r, l = right.calc, left.calc
-    r_late, l_late = not right.computed_early, not left.computed_early
-
-    if not early:
-        def calc(ns: Any) -> Any:
-            b = r(ns)
-            return apply(l(ns), b)
-    elif r_late:  # left was combined earlier
+    apply, l, r = operators.pop().apply_to, left.calc, right.calc
+    if left.computed_early:  # combined earlier, so computed before anything to its right
         def calc(ns: Any) -> Any:
             a = l(ns)
             return apply(a, r(ns))
-    elif l_late:  # right was combined earlier
+    else:  # a plain term: airspeed computes the right operand first
         def calc(ns: Any) -> Any:
             b = r(ns)
             return apply(l(ns), b)
-    else:
-        def calc(ns: Any) -> Any:
-            a = l(ns)
-            return apply(a, r(ns))
     values.append(_Operand(calc, computed_early=True))
 
 
@@ -319,12 +306,12 @@ def _variable(node: ops.VariableExpression) -> Step:
             node = sub.expression
     if len(segments) == 1 and isinstance(segments[0], str):
         name = segments[0]
-        return lambda current, top: resolve(current, name)
+        return lambda current, top: _resolve(current, name)
 
     def step(current: Any, top: Any) -> Any:
         for segment in segments:
             if segment.__class__ is str:
-                current = resolve(current, segment)  # type: ignore[arg-type]
+                current = _resolve(current, segment)  # type: ignore[arg-type]
             else:
                 current = segment(current, top)  # type: ignore[operator]
         return current
@@ -347,7 +334,7 @@ def _name(node: ops.NameOrCall) -> str | Step:
     index = _value(node.index.index) if node.index is not None else None
 
     def step(current: Any, top: Any) -> Any:
-        result = resolve(current, name)
+        result = _resolve(current, name)
         if result is None:
             return None
         if arguments is not None:
@@ -365,7 +352,7 @@ def _name(node: ops.NameOrCall) -> str | Step:
     return step
 
 
-def resolve(current: Any, name: str) -> Any:
+def _resolve(current: Any, name: str) -> Any:
     """`current.name` as airspeed resolves it behind the sandbox: an item, an attribute (not of
     the namespace), or a Java-style method of its type; None when nothing is there."""
     if not is_reachable(current, name):
