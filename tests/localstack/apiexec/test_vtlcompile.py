@@ -45,26 +45,12 @@ def _outcome(render, namespace: dict[str, Any]) -> tuple[str, str]:
     return written, repr(after)
 
 
-def _interpreted(parsed: airspeed.Template):
-    def render(namespace):
-        try:
-            return parsed.merge(namespace)
-        except airspeed.TemplateExecutionError as exc:
-            cause = exc.__cause__
-            while isinstance(cause, airspeed.TemplateExecutionError):
-                cause = cause.__cause__
-            if isinstance(cause, json.JSONDecodeError):
-                raise cause from exc
-            raise
-    return render
-
-
 def assert_same(text: str, make_namespace=_namespace) -> tuple[str, str]:
     parsed = airspeed.Template(text)
     parsed.ensure_compiled()
     compiled = vtlcompile.compile_tree(parsed)
     assert compiled is not None, f"not compiled: {text!r}"
-    expected = _outcome(_interpreted(parsed), make_namespace())
+    expected = _outcome(lambda namespace: vtl.interpret(parsed, namespace), make_namespace())
     assert _outcome(compiled, make_namespace()) == expected, text
     return expected
 

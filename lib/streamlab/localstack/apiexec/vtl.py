@@ -133,8 +133,14 @@ def render(template: MappingTemplate, *, input: Input, context: Mapping[str, Any
     namespace = {"input": input, "context": context, "stageVariables": stage_variables, "util": UTIL}
     if template.compiled is not None:
         return template.compiled(namespace)
+    return interpret(template.parsed, namespace)
+
+
+def interpret(parsed: airspeed.Template, namespace: Mapping[str, Any]) -> str:
+    """Render with airspeed's own interpreter; failures as a compiled template's: JSONDecodeError
+    for a body that is not JSON, TemplateError for anything else."""
     try:
-        return template.parsed.merge(namespace)
+        return parsed.merge(namespace)
     except airspeed.TemplateExecutionError as exc:
         cause = exc.__cause__
         while isinstance(cause, airspeed.TemplateExecutionError):
@@ -144,4 +150,4 @@ def render(template: MappingTemplate, *, input: Input, context: Mapping[str, Any
         raise
 
 
-__all__ = ["Input", "MappingTemplate", "TemplateError", "compile_template", "render", "to_text"]
+__all__ = ["Input", "MappingTemplate", "TemplateError", "compile_template", "interpret", "render", "to_text"]
