@@ -74,7 +74,6 @@ def _charged_by_plan(dynamodb: ModuleType, size: int) -> Callable[[str, dict, di
         constant, uses = found
         return constant + sum(n * dynamodb._attribute_value_size(values[ref]) for ref, n in uses)
 
-    update_request_charge.cache_info = plan.cache_info  # type: ignore[attr-defined]
     return update_request_charge
 
 
