@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib.machinery
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -26,10 +27,25 @@ MUTANTS = mutate.load(ROOT / "tests" / "mutants.toml")
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=[m.id for m in MUTANTS])
 def test_each_mutant_names_a_module_that_exists(mutant):
-    """A moved module shows here, not as a mutant that silently tests nothing. (A rewritten line is
-    caught by `scripts/mutate` itself, which refuses a stale list before running anything; this
-    test does not read the lines, so a mutated copy fails only on tests of behaviour.)"""
+    """A moved module shows here, not as a mutant that silently tests nothing."""
     assert (ROOT / mutant.file).is_file(), f"{mutant.id}: {mutant.file} is gone; update tests/mutants.toml"
+
+
+@pytest.mark.parametrize("mutant", MUTANTS, ids=[m.id for m in MUTANTS])
+def test_each_mutant_line_is_still_in_its_module(mutant):
+    """A rewritten or moved line shows here, in every test run, not at the next `scripts/mutate`.
+    In the copy `scripts/mutate` runs the tier in, the mutant being tried has its mutated line in
+    place of the original (it names itself in MUTANT_ENV), so that one is checked the other way
+    round and a mutated copy still fails only on tests of behaviour."""
+    text = (ROOT / mutant.file).read_text()
+    if os.environ.get(mutate.MUTANT_ENV) == mutant.id:
+        assert mutant.mutated.strip() in {line.strip() for line in text.splitlines()}
+        return
+    try:
+        mutated = mutant.apply(text)
+    except SystemExit as exc:
+        pytest.fail(f"{exc}; update tests/mutants.toml")
+    assert mutated != text, f"{mutant.id}: the mutated line is the original"
 
 
 def test_ids_are_unique_and_every_mutant_says_why():
