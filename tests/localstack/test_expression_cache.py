@@ -11,6 +11,7 @@ import pytest
 from streamlab.bench.api import the_api_write
 from streamlab.localstack import expression_cache
 from streamlab.localstack.expression_cache import remember_expressions
+from tests.localstack.conftest import REPLACED
 
 dynamodb = importlib.import_module("ministack.services.dynamodb")
 
@@ -26,20 +27,6 @@ EXPRESSIONS = [
     "SET #l = list_append(#l, :v) REMOVE #old",
     "$$$",
 ]
-
-
-CACHED = ("_tokenize", "_condition_syntax_error", "_update_request_charge")
-
-
-@pytest.fixture
-def cached(monkeypatch):
-    """MiniStack's DynamoDB module with the cache installed; the originals come back afterwards."""
-    originals = {name: getattr(dynamodb, name) for name in CACHED}
-    for name, function in originals.items():
-        monkeypatch.setattr(dynamodb, name, function)
-    monkeypatch.delattr(dynamodb, expression_cache._INSTALLED, raising=False)
-    remember_expressions(dynamodb)
-    return originals
 
 
 @pytest.mark.parametrize("expression", EXPRESSIONS)
@@ -148,7 +135,7 @@ def _writes_of_the_api(table_name: str) -> list[tuple[int, dict, dict | None]]:
 
 def test_the_api_write_gets_the_answers_ministack_gives_without_the_cache(monkeypatch):
     uncached = _writes_of_the_api(f"before-{uuid.uuid4().hex[:8]}")
-    for name in CACHED:
+    for name in REPLACED:
         monkeypatch.setattr(dynamodb, name, getattr(dynamodb, name))
     monkeypatch.delattr(dynamodb, expression_cache._INSTALLED, raising=False)
     remember_expressions(dynamodb)

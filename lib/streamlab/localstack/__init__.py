@@ -12,6 +12,7 @@
     forwardcheck  AWS-shaped 400s for malformed calls, before they are forwarded to MiniStack
     modelcheck  JSON-protocol requests checked against botocore's service models
     expression_cache  MiniStack's DynamoDB expressions parsed (and UpdateItem's size charge planned) once per text
+    expression_plans  MiniStack's conditions and updates run as plans made once per expression
     limits      timeouts, connection cap, JSON depth, large work off the event loop
     childenv    the minimal explicit environment of the stack's processes (and MiniStack's Lambdas)
     private     STREAMLAB_HOME private (0700/0600) whatever the umask

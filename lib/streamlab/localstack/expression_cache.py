@@ -25,6 +25,8 @@ import functools
 from types import ModuleType
 from typing import Any, Callable
 
+from streamlab.localstack import expression_plans
+
 # Distinct expressions kept: a workload uses a handful; the tokens of a 4 KB expression (the
 # DynamoDB limit) take 80 KB to a few hundred KB, so this bounds the cache to tens of MB.
 MAX_EXPRESSIONS = 256
@@ -39,6 +41,7 @@ def remember_expressions(dynamodb: ModuleType, size: int = MAX_EXPRESSIONS) -> N
     dynamodb._tokenize = _fresh_lists(functools.lru_cache(maxsize=size)(_as_tuple(dynamodb._tokenize)))
     dynamodb._condition_syntax_error = functools.lru_cache(maxsize=size)(dynamodb._condition_syntax_error)
     dynamodb._update_request_charge = _charged_by_plan(dynamodb, size)
+    expression_plans.install(dynamodb, size)
     setattr(dynamodb, _INSTALLED, True)
 
 
