@@ -16,6 +16,9 @@ probe values), and each call only sizes its values. An ADD clause's charge depen
 (a set's members already there are not charged), so those are left to MiniStack. About a sixth
 of the UpdateItem handler's time (in-process: 153-158 -> 122-130 us per call).
 
+`remember_expressions` also installs `expression_plans`: conditions and updates themselves run as
+plans made once per expression.
+
 What MiniStack answers does not change: the cached functions are the originals, every caller
 gets a fresh token list (callers may change theirs), and tests compare the answers.
 """
@@ -35,7 +38,8 @@ _INSTALLED = "_streamlab_expression_cache"
 
 def remember_expressions(dynamodb: ModuleType, size: int = MAX_EXPRESSIONS) -> None:
     """Memoize MiniStack's expression tokenizer and condition grammar check in `dynamodb`
-    (`ministack.services.dynamodb`). Installing twice changes nothing."""
+    (`ministack.services.dynamodb`), plan its UpdateItem size charge, conditions and updates.
+    Installing twice changes nothing."""
     if getattr(dynamodb, _INSTALLED, False):
         return
     dynamodb._tokenize = _fresh_lists(functools.lru_cache(maxsize=size)(_as_tuple(dynamodb._tokenize)))
