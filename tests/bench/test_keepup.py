@@ -85,5 +85,25 @@ def test_bench_pipeline_fails_a_rate_whose_lag_keeps_growing():
                                row=lambda: row)
 
     steady, behind = judge(experiment(lambda t: 100.0), 100), judge(experiment(lambda t: 100 + 400 * t), 100)
-    assert steady["passes"] and steady["keeps_up"]
+    assert steady["passes"] and steady["keeps_up"] and steady["why_not"] == []
     assert not behind["passes"] and behind["lag_slope_ms_per_s"] == pytest.approx(400, rel=0.05)
+    assert behind["why_not"] and behind["why_not"][-1].startswith("lag grows")
+
+
+def test_a_failing_rate_says_every_reason_it_fails():
+    """A rate that fails says why, in its own figures, also when the cause is on the API's side
+    (the knee run of 2026-12-07 failed 800 req/s on 2,157 dropped sends with an empty `why_not`)."""
+    from types import SimpleNamespace
+
+    from streamlab.bench.pipeline import failures
+
+    summary = {"errors": {}, "dropped": 0, "achieved_rate": 500.0, "max_in_flight": 256}
+    settled = SimpleNamespace(passed=True, settled=True, verdict="PASS: 0 of 10 acknowledged requests lost")
+    assert failures(500, summary, settled) == []
+    dropped = failures(800, {**summary, "dropped": 2157, "achieved_rate": 763.78}, settled)
+    assert dropped == ["2157 sends dropped at the load generator's in-flight cap (256): the API answered too "
+                       "slowly for this rate", "763.78 req/s sent, under 99% of 800"]
+    lost = SimpleNamespace(passed=False, settled=True, verdict="FAIL: 3 of 10 acknowledged requests lost")
+    stuck = SimpleNamespace(passed=True, settled=False, verdict="NOT SETTLED: 2 of 10 still pending")
+    assert failures(500, {**summary, "errors": {"5xx": 4}}, lost) == [lost.verdict, "API errors: {'5xx': 4}"]
+    assert failures(500, summary, stuck) == [stuck.verdict]

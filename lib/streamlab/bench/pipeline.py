@@ -27,19 +27,34 @@ WARMUP_SECONDS = 10.0
 
 
 def judge(exp: Experiment, rate: float) -> dict[str, Any]:
-    """One rate's figures and whether it passes."""
+    """One rate's figures and whether it passes; `why_not` says every reason it does not."""
     s, audit, row = exp.run.summary, exp.obs.audit, exp.row()
     items = exp.obs.items
     kept = judge_keep_up(items[schema.ACCEPTED_AT], items[schema.PROCESSED_AT])
-    passes = (audit.passed and audit.settled and not s["errors"] and s["dropped"] == 0
-              and (s["achieved_rate"] or 0) >= TARGET_RATIO * rate and kept.keeps_up)
+    reasons = [*failures(rate, s, audit), *kept.reasons]
     return {
         "rate": rate, "achieved_rate": s["achieved_rate"], "sent": s["sent"], "acknowledged": s["acknowledged"],
         "api_errors": s["errors"], "dropped": s["dropped"], "latency_ms": s["latency_ms"],
         "lag_ms": {"p50": row.get("lag p50 ms"), "p99": row.get("lag p99 ms"), "max": row.get("lag max ms")},
         "audit": audit.verdict, "lost": audit.missing, "pending": audit.pending,
-        "generator_limited": s["generator_limited"], **kept.to_dict(), "passes": bool(passes),
+        "generator_limited": s["generator_limited"], **kept.to_dict(), "why_not": reasons, "passes": not reasons,
     }
+
+
+def failures(rate: float, summary: dict[str, Any], audit: Any) -> list[str]:
+    """Why a rate fails on the API's side of the pipeline (`keepup` judges the processing side)."""
+    reasons = []
+    if not audit.passed or not audit.settled:
+        reasons.append(audit.verdict)
+    if summary["errors"]:
+        reasons.append(f"API errors: {summary['errors']}")
+    if summary["dropped"]:
+        reasons.append(f"{summary['dropped']} sends dropped at the load generator's in-flight cap "
+                       f"({summary.get('max_in_flight')}): the API answered too slowly for this rate")
+    achieved = summary["achieved_rate"] or 0
+    if achieved < TARGET_RATIO * rate:
+        reasons.append(f"{achieved:g} req/s sent, under {TARGET_RATIO:.0%} of {rate:g}")
+    return reasons
 
 
 def measure_rate(target: Any, url: str, names: PipelineNames, rate: float, seconds: float, out: Path,
@@ -94,7 +109,8 @@ def run(rates: Iterable[float] = (200, 500, 1000), seconds: float = 60.0, out: P
             last = runs[-1]
             log(f"  {last['audit']}; achieved {last['achieved_rate']} req/s; API p99 {last['latency_ms']['p99']} ms; "
                 f"lag p99 {last['lag_ms']['p99']} ms, slope {last['lag_slope_ms_per_s']} ms/s, "
-                f"drain {last['drain_capacity_rps']} rec/s -> {'passes' if last['passes'] else 'fails'}")
+                f"drain {last['drain_capacity_rps']} rec/s -> "
+                + ("passes" if last["passes"] else "fails: " + "; ".join(last["why_not"])))
             if stop_at_failure and not last["passes"]:
                 break
     finally:
