@@ -137,6 +137,14 @@ def test_values_read_before_the_update_are_copies_shared_as_ministack_shares_the
         assert updated["b"] is not item["b"] and updated["b"] == item["b"]
 
 
+@pytest.mark.parametrize("expression", ["NOT " * 1200 + "a = :v", "NOT " * 400 + "a = :v",
+                                        "(" * 700 + "a = :v" + ")" * 700, "a = :v AND " * 500 + "a = :v"])
+def test_a_deeply_nested_condition_answers_as_ministack(cached, expression):
+    item, refs = {"a": {"S": "x"}}, {":v": {"S": "x"}}
+    expected = _outcome(cached["_evaluate_condition"], expression, item, refs, {})
+    assert _outcome(dynamodb._evaluate_condition, expression, item, refs, {}) == expected
+
+
 VALIDATIONS = [
     ({"UpdateExpression": "SET #a = :a", "ExpressionAttributeNames": {"#a": "a"},
       "ExpressionAttributeValues": {":a": {"S": "x"}}}, ("ConditionExpression", "UpdateExpression"), "envelope"),
