@@ -172,7 +172,6 @@ def test_a_passed_shape_is_remembered_and_a_new_value_is_checked_again(cached, m
     calls = []
     original = cached["_validate_expression_attrs"]
     monkeypatch.setattr(dynamodb, "_validate_expression_attrs", lambda *args: calls.append(args) or original(*args))
-    monkeypatch.delattr(dynamodb, "_streamlab_expression_cache")
     expression_plans.install(dynamodb, 8)
     body, fields, wording = VALIDATIONS[0]
     for _ in range(3):
@@ -191,9 +190,6 @@ def test_the_api_write_is_planned_not_left_to_ministack(cached, monkeypatch):
     assert expression_plans.plan_update(dynamodb, write["UpdateExpression"], names) is not None
     tokens = dynamodb._tokenize(write["ConditionExpression"])
     assert expression_plans.plan_condition(dynamodb, tokens, names) is not None
-    for name in ("_evaluate_condition", "_apply_update_expression"):
-        monkeypatch.setattr(dynamodb, name, cached[name])
-    monkeypatch.delattr(dynamodb, "_streamlab_expression_cache")
     calls = []
     for name in ("_evaluate_condition", "_apply_update_expression"):
         monkeypatch.setattr(dynamodb, name, lambda *args, _f=cached[name], **kw: calls.append(args) or _f(*args, **kw))

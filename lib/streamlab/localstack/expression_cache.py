@@ -70,12 +70,12 @@ def _charged_by_plan(dynamodb: ModuleType, size: int) -> Callable[[str, dict, di
     @functools.wraps(charge)
     def update_request_charge(expression: str, values: dict, names: dict, item_before: dict) -> int:
         values, names = values or {}, names or {}
-        if not isinstance(values, dict) or not isinstance(names, dict):
-            return charge(expression, values, names, item_before)
+        named = expression_plans.names_key(names)
         try:
-            found = plan(expression, tuple(sorted(names.items())), tuple(sorted(values)))
-        except TypeError:  # a name or value reference that is not a string: MiniStack's own answer
-            found = None
+            refs = tuple(sorted(values)) if isinstance(values, dict) else None
+        except TypeError:  # value references that are not all strings: MiniStack's own answer
+            refs = None
+        found = None if named is None or refs is None else plan(expression, named, refs)
         if found is None:
             return charge(expression, values, names, item_before)
         constant, uses = found
