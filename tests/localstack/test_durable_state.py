@@ -13,6 +13,8 @@ import time
 import uuid
 import zipfile
 
+import urllib.request
+
 import psutil
 import pytest
 
@@ -22,6 +24,9 @@ from streamlab.localstack.durable import journal
 from streamlab.localstack.durable.snapshot import read_manifest
 from streamlab.localstack.esm.store import Store
 from streamlab.localstack.state import StackPaths
+from streamlab.provision import api, roles, table
+from streamlab.provision.config import PipelineConfig
+from streamlab.provision.protection import ProtectionSettings
 from streamlab.target import local_target
 from tests.tiers import process_fixture
 
@@ -143,11 +148,7 @@ def test_sigkill_of_ministack_mid_load_loses_nothing_acknowledged(own_stack):
             acked.append(f"k{n}")
 
     # A snapshot that holds the whole pipeline (control-plane calls are not replayed), then load.
-    time.sleep(journal.OVERLAP_SECONDS + 0.1)
-    after = time.time()
-    _put(target, name, ["first"])  # a change, so a snapshot follows
-    wait_for(lambda: (read_manifest(StackPaths(home)) or {}).get("taken_at", 0) > after,
-             what="a snapshot after the pipeline was made")
+    _snapshot_after_now(home, lambda: _put(target, name, ["first"]))
     writer = threading.Thread(target=load)
     writer.start()
     wait_for(lambda: len(acked) >= 150, what="load under way")
@@ -167,6 +168,61 @@ def test_sigkill_of_ministack_mid_load_loses_nothing_acknowledged(own_stack):
     # The ESM re-attaches: every acknowledged record reaches the function (duplicates allowed).
     wait_for(lambda: set(acked) <= set(_delivered(target, name)), timeout=180, what="every acked record delivered")
     assert stack.status(home=home).running
+
+
+def _snapshot_after_now(home, change) -> None:
+    """Make `change`, then wait for the snapshot that holds it (and everything before it)."""
+    time.sleep(journal.OVERLAP_SECONDS + 0.1)
+    after = time.time()
+    change()
+    wait_for(lambda: (read_manifest(StackPaths(home)) or {}).get("taken_at", 0) > after,
+             what="a snapshot after the pipeline was made")
+
+
+def test_sigkill_of_ministack_mid_api_load_loses_no_accepted_request(own_stack):
+    """The API's write is a conditional UpdateItem: every request it answered 202 is there after the crash."""
+    up, home = own_stack
+    state = up()
+    target = local_target(state.endpoint_url)
+    config = PipelineConfig(stack=f"dur{uuid.uuid4().hex[:8]}", protection=ProtectionSettings(api_key_required=False))
+    table_arn = table.create_table(target, config).arn
+    role_arn = roles.create_api_role(target, config, table_arn=table_arn).arn
+    invoke_url = api.create_api(target, config, table_name=config.table_name, api_role_arn=role_arn).invoke_url
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    accepted: dict[str, str] = {}
+
+    def post(n: int) -> None:
+        body = json.dumps({"n": n, "text": "é \"q\" $x"})
+        request = urllib.request.Request(invoke_url, data=body.encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+        with direct.open(request, timeout=10) as answer:
+            assert answer.status == 202
+            accepted[json.loads(answer.read())["id"]] = body
+
+    def load():
+        for n in range(100_000):
+            try:
+                post(n)
+            except Exception:
+                return
+
+    _snapshot_after_now(home, lambda: post(-1))
+    writer = threading.Thread(target=load)
+    writer.start()
+    wait_for(lambda: len(accepted) >= 150, what="load under way")
+    os.kill(state.processes["ministack"].pid, signal.SIGKILL)
+    writer.join(timeout=60)
+    assert not writer.is_alive()
+
+    said: list[str] = []
+    state = up(log=said.append)
+    assert any("Nothing acknowledged was lost" in line for line in said), "\n".join(said)
+    ddb = local_target(state.endpoint_url).client("dynamodb")
+    stored = {}
+    for request_id in accepted:
+        item = ddb.get_item(TableName=config.table_name, Key={"id": {"S": request_id}}, ConsistentRead=True)
+        stored[request_id] = item.get("Item", {}).get("body", {}).get("S")
+    assert stored == accepted
 
 
 def test_what_cannot_be_replayed_is_named_and_status_is_not_healthy_until_deploy(own_stack, monkeypatch):

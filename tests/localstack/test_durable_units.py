@@ -40,15 +40,25 @@ def test_journal_keeps_replayable_writes_whole_and_names_the_rest(tmp_path):
     paths = StackPaths(tmp_path)
     log = journal.Journal(paths, "frontdoor")
     body = json.dumps({"TableName": "t", "Item": {"id": {"S": "é"}}}).encode()
+    update = {**PUT, "X-Amz-Target": "DynamoDB_20120810.UpdateItem"}
+    overwrite = json.dumps({"TableName": "t", "Key": {"id": {"S": "a"}}, "UpdateExpression": "SET n = :n",
+                            "ExpressionAttributeValues": {":n": {"N": "1"}}}).encode()
+    count = json.dumps({"TableName": "t", "Key": {"id": {"S": "a"}}, "UpdateExpression": "ADD n :n",
+                        "ExpressionAttributeValues": {":n": {"N": "1"}}}).encode()
     log.record("POST", "/", PUT, body)
-    log.record("POST", "/", {**PUT, "X-Amz-Target": "DynamoDB_20120810.UpdateItem"}, None)
+    log.record("POST", "/", update, overwrite)
+    log.record("POST", "/", update, count)
     log.record("POST", "/", {**PUT, "X-Amz-Target": "DynamoDB_20120810.GetItem"}, None)  # a read: not journalled
+    log.record("POST", "/", {**PUT, "X-Amz-Target": "DynamoDB_20120810.TransactWriteItems"}, b"{}")
     log.close()
-    put, update = journal.entries_since(paths, 0.0)
+    put, overwritten, counted, transaction = journal.entries_since(paths, 0.0)
     assert put.replayable and put.body == body.decode() and put.headers == PUT
-    assert update.operation == "UpdateItem" and not update.replayable
+    assert overwritten.replayable and overwritten.body == overwrite.decode()
+    assert counted.operation == "UpdateItem" and counted.body == count.decode() and not counted.replayable
+    assert transaction.operation == "TransactWriteItems" and transaction.body is None and not transaction.replayable
     assert journal.wants_body("POST", "DynamoDB_20120810.PutItem")
-    assert not journal.wants_body("POST", "DynamoDB_20120810.UpdateItem")
+    assert journal.wants_body("POST", "DynamoDB_20120810.UpdateItem")
+    assert not journal.wants_body("POST", "DynamoDB_20120810.TransactWriteItems")
 
 
 def test_a_line_torn_by_a_kill_is_skipped_and_the_files_are_private(tmp_path):
@@ -68,9 +78,10 @@ def test_a_change_answered_just_before_the_snapshot_is_not_named_lost(tmp_path, 
     paths = StackPaths(tmp_path)
     log = journal.Journal(paths, "frontdoor")
     update = {**PUT, "X-Amz-Target": "DynamoDB_20120810.UpdateItem"}
+    count = b'{"TableName": "t", "Key": {}, "UpdateExpression": "ADD n :one"}'  # not to be applied twice
     for at, headers in ((999.7, update), (999.8, PUT), (1000.2, update), (1000.3, PUT)):
         monkeypatch.setattr(journal.time, "time", lambda at=at: at)
-        log.record("POST", "/", headers, b"{}")
+        log.record("POST", "/", headers, count if headers is update else b"{}")
     log.close()
     replay, unreplayable = journal.after_snapshot(paths, taken_at=1000.0)
     assert [e.at for e in replay] == [999.8, 1000.3]  # twice is harmless, so the overlap is replayed

@@ -5,6 +5,7 @@
     streamlog       stream records on disk, append-only: each snapshot adds only what is new
     encode          the writer's JSON (orjson: fast, and it leaves the forked state's pages unwritten)
     journal         the front door's record of acknowledged writes since the last snapshot
+    idempotent      which UpdateItem calls are safe to replay (applied twice = applied once)
     recovery        after a crash: replay the journal, rewind the ESM, say what was lost
 
 How the pieces fit (also in docs/architecture.md): MiniStack keeps everything in memory and

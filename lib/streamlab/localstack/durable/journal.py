@@ -3,8 +3,9 @@
 MiniStack can only be snapshotted every few seconds; the journal covers the gap. An entry is
 appended after MiniStack answered success and before the client gets its answer, so every
 acknowledged write is either in the latest snapshot or in the journal. Item writes that are
-safe to apply twice (PutItem, DeleteItem, BatchWriteItem) carry their request and are replayed
-after a crash; every other change is named in the recovery report.
+safe to apply twice (PutItem, DeleteItem, BatchWriteItem, and UpdateItem when its update only
+overwrites or removes: see `idempotent`) carry their request and are replayed after a crash;
+every other change is named in the recovery report.
 
 One file per writer per minute under data/journal/, appended with single `write` calls (a
 killed writer leaves at most a torn last line, which is skipped); files older than the latest
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Mapping
 
+from streamlab.localstack.durable.idempotent import update_is_idempotent
 from streamlab.localstack.durable.snapshot import read_manifest
 from streamlab.localstack.private import FILE_MODE, make_private_dir
 from streamlab.localstack.state import StackPaths
@@ -27,6 +29,8 @@ from streamlab.localstack.state import StackPaths
 DYNAMODB_PREFIX = "DynamoDB_20120810."
 # Replaying these leaves the same item state however often they ran before the crash.
 REPLAYABLE = frozenset({"PutItem", "DeleteItem", "BatchWriteItem"})
+# ... and so may this one, depending on its update: its request is kept to decide at replay time.
+_BODY_KEPT = REPLAYABLE | {"UpdateItem"}
 _READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Head", "Check", "Estimate")
 _REPLAY_HEADERS = ("x-amz-target", "authorization", "content-type")
 SEGMENT_SECONDS = 60
@@ -58,7 +62,9 @@ class Entry:
 
     @property
     def replayable(self) -> bool:
-        return self.body is not None and self.operation in REPLAYABLE
+        if self.body is None:
+            return False
+        return self.operation in REPLAYABLE or (self.operation == "UpdateItem" and update_is_idempotent(self.body))
 
 
 class Journal:
@@ -79,7 +85,7 @@ class Journal:
             return
         operation = target[len(DYNAMODB_PREFIX):] if target.startswith(DYNAMODB_PREFIX) else (target or f"{method} {path}")
         entry: dict = {"at": time.time(), "operation": operation, "path": path}
-        if body is not None and operation in REPLAYABLE:
+        if body is not None and operation in _BODY_KEPT:
             entry["headers"] = {k: v for k, v in headers.items() if k.lower() in _REPLAY_HEADERS}
             entry["body"] = body.decode("utf-8")
         os.write(self._current_fd(entry["at"]), (json.dumps(entry, separators=(",", ":")) + "\n").encode())
@@ -102,7 +108,7 @@ class Journal:
 
 def wants_body(method: str, target: str) -> bool:
     """Whether the caller should read the request body for `record` (small DynamoDB item writes only)."""
-    return method == "POST" and target.startswith(DYNAMODB_PREFIX) and target[len(DYNAMODB_PREFIX):] in REPLAYABLE
+    return method == "POST" and target.startswith(DYNAMODB_PREFIX) and target[len(DYNAMODB_PREFIX):] in _BODY_KEPT
 
 
 def entries_since(paths: StackPaths, since: float) -> list[Entry]:
