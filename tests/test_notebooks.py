@@ -116,7 +116,7 @@ def test_bursts_notebook_lost_nothing_and_measured_parallelization_E4(suite_run)
     # on a shared machine checks only that each was measured (no timing comparison here).
     for name in ("parallelization 4", "defaults (batch 100)"):
         assert 0 < rows[name]["lag p50 ms"] <= rows[name]["lag p99 ms"], rows[name]
-    # The knee search stops at the first rate the pipeline does not keep up with (lag bounded, no trend).
+    # The knee search stops at the first rate that fails the bench's verdict (lag, loss, drops).
     assert res["knee"][-1]["keeps up"] is False and all(r["keeps up"] for r in res["knee"][:-1])
     drain = {r["knob"]: r for r in res["drain"]}
     assert all(r["lost"] == 0 and r["drain capacity rec/s"] > 0 for r in drain.values())
