@@ -217,6 +217,7 @@ def test_sigkill_of_ministack_mid_api_load_loses_no_accepted_request(own_stack):
     said: list[str] = []
     state = up(log=said.append)
     assert any("Nothing acknowledged was lost" in line for line in said), "\n".join(said)
+    assert any(line.startswith("replaying ") for line in said), "\n".join(said)  # said before the replay starts
     ddb = local_target(state.endpoint_url).client("dynamodb")
     stored = {}
     for request_id in accepted:

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import http.server
 import json
 import os
 import resource
 import signal
+import threading
 import time
 
 import psutil
 import pytest
 
-from streamlab.localstack.durable import journal
+from streamlab.localstack.durable import journal, recovery
 from streamlab.localstack.durable.ministack_main import die_with_parent
 from streamlab.localstack.durable.snapshot import Snapshot, current_snapshot, read_manifest, write_snapshot
 from streamlab.localstack.state import StackPaths
@@ -281,3 +283,56 @@ def test_the_snapshot_writer_reads_the_stores_as_they_are_and_writes_what_a_copy
     assert (json.loads(written_file, object_hook=hook)["payload"]["tables"]._data
             == json.loads(json.dumps(captured["states"]["dynamodb"], default=persistence._json_default),
                           object_hook=hook)["tables"]._data)
+
+
+class _ClosesAfterEachAnswer(http.server.BaseHTTPRequestHandler):
+    """Answers as HTTP/1.1 (the client keeps the connection) but closes it after every answer."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.server.got.append(body)
+        status, answer = {b"ok": (200, b"{}"), b"held": (400, b'{"__type": "x#ConditionalCheckFailedException"}')}.get(
+            body, (400, b'{"__type": "x#ValidationException"}'))
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+        self.close_connection = True
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def closing_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ClosesAfterEachAnswer)
+    server.got = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def _entry(body: str) -> journal.Entry:
+    return journal.Entry(at=1.0, operation="PutItem", path="/", headers={"Content-Type": "application/json"}, body=body)
+
+
+def test_a_replay_survives_a_connection_the_server_closed_and_sends_each_write_once(closing_server):
+    replayer = recovery._Replayer(f"http://127.0.0.1:{closing_server.server_address[1]}")
+    answers = [replayer.send(_entry(body)) for body in ("ok", "ok", "held", "bad")]
+    replayer.close()
+    assert answers[:3] == ["", "", ""]  # ConditionalCheckFailed: the snapshot holds it
+    assert answers[3].startswith("HTTP 400") and "ValidationException" in answers[3]
+    assert closing_server.got == [b"ok", b"ok", b"held", b"bad"]
+
+
+def test_a_replay_nobody_answers_says_why():
+    closed = http.server.HTTPServer(("127.0.0.1", 0), _ClosesAfterEachAnswer)
+    port = closed.server_address[1]
+    closed.server_close()  # nothing listens there now
+    replayer = recovery._Replayer(f"http://127.0.0.1:{port}")
+    assert "refused" in replayer.send(_entry("ok")).lower()

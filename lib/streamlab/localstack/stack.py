@@ -243,7 +243,7 @@ def up(port: int | None = None, home: Path | None = None, log: Callable[[str], N
                 _wait_healthy(spec, state, record)
                 if spec.name == "ministack" and plan is not None:
                     # Before the ESM and the front door: replayed writes precede every new one.
-                    for line in recovery.recover(paths, plan, state.ministack_url).lines():
+                    for line in recovery.recover(paths, plan, state.ministack_url, log=log).lines():
                         log(line)
         except BaseException:
             _stop_all(paths, state)

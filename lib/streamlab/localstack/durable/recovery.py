@@ -14,12 +14,13 @@ The report is kept in data/recovery.json; `status` and `up` show it until `strea
 """
 from __future__ import annotations
 
+import http.client
 import json
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
+from typing import Callable
+from urllib.parse import urlsplit
 
 import botocore.exceptions
 
@@ -33,8 +34,7 @@ from streamlab.target import local_target
 REPORT = "recovery.json"
 RECOVER_HINT = "run `streamlab deploy` to recreate the pipeline's resources, then resend what is listed as lost"
 _REPLAY_TIMEOUT_SECONDS = 10.0
-# Loopback calls never go through a proxy named in the environment.
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_PROGRESS_EVERY_SECONDS = 2.0
 
 
 @dataclass
@@ -90,36 +90,71 @@ def _rewind_checkpoints(paths: StackPaths) -> list[str]:
     return rewound
 
 
-def recover(paths: StackPaths, plan: RecoveryPlan, ministack_url: str) -> RecoveryReport:
-    """Once MiniStack answers: replay the journal, check the mappings' sources, write the report."""
+def recover(paths: StackPaths, plan: RecoveryPlan, ministack_url: str,
+            log: Callable[[str], None] = lambda _: None) -> RecoveryReport:
+    """Once MiniStack answers: replay the journal, check the mappings' sources, write the report.
+    `log` hears how the replay goes while it lasts (a busy API journals thousands of writes)."""
     replayed, lost = 0, []
     to_replay, unreplayable = journal.after_snapshot(paths, plan.snapshot_taken_at or 0.0)
     lost.extend(f"{entry.operation} acknowledged at {_clock(entry.at)} ({entry.path}), after the snapshot, "
                 "cannot be replayed safely" for entry in unreplayable)
-    for entry in to_replay:
-        problem = _replay(ministack_url, entry)
+    if to_replay:
+        log(f"replaying {len(to_replay)} acknowledged writes journalled since the snapshot")
+    replayer, said_at = _Replayer(ministack_url), time.monotonic()
+    for done, entry in enumerate(to_replay, start=1):
+        problem = replayer.send(entry)
         if problem:
             lost.append(f"{entry.operation} acknowledged at {_clock(entry.at)} could not be replayed: {problem}")
         else:
             replayed += 1
+        if time.monotonic() - said_at >= _PROGRESS_EVERY_SECONDS:
+            log(f"  replayed {done} of {len(to_replay)}")
+            said_at = time.monotonic()
+    replayer.close()
     lost.extend(_missing_sources(paths, ministack_url))
     report = RecoveryReport(time.time(), plan.snapshot_taken_at, replayed, plan.rewound, lost)
     write_atomically(paths.data / REPORT, json.dumps(asdict(report), indent=1))
     return report
 
 
-def _replay(ministack_url: str, entry: journal.Entry) -> str:
-    request = urllib.request.Request(ministack_url + entry.path, data=(entry.body or "").encode(), method="POST",
-                                     headers=entry.headers or {})
-    try:
-        with _DIRECT.open(request, timeout=_REPLAY_TIMEOUT_SECONDS):
+class _Replayer:
+    """Sends journalled calls to MiniStack over one kept-alive connection (a new one after a failure).
+    Straight to the loopback address: never through a proxy named in the environment."""
+
+    def __init__(self, ministack_url: str) -> None:
+        self._address = urlsplit(ministack_url)
+        self._connection: http.client.HTTPConnection | None = None
+
+    def send(self, entry: journal.Entry) -> str:
+        """"" once MiniStack holds the write, else what went wrong."""
+        # A kept-alive connection MiniStack closed fails at once: try again on a new one (every
+        # replayed write is safe to apply twice).
+        while True:
+            reused = self._connection is not None
+            try:
+                status, text = self._post(entry)
+                break
+            except (http.client.HTTPException, OSError) as exc:
+                self.close()
+                if not reused:
+                    return str(exc) or type(exc).__name__
+        if status < 300:
             return ""
-    except urllib.error.HTTPError as exc:
-        text = exc.read().decode("utf-8", "replace")
-        # A conditional put that finds its item already there: the snapshot holds it.
-        return "" if "ConditionalCheckFailed" in text else f"HTTP {exc.code}: {text[:200]}"
-    except (urllib.error.URLError, OSError) as exc:
-        return str(exc)
+        # A conditional write that finds its item already as it left it: the snapshot holds it.
+        return "" if "ConditionalCheckFailed" in text else f"HTTP {status}: {text[:200]}"
+
+    def _post(self, entry: journal.Entry) -> tuple[int, str]:
+        if self._connection is None:
+            self._connection = http.client.HTTPConnection(self._address.hostname, self._address.port,
+                                                          timeout=_REPLAY_TIMEOUT_SECONDS)
+        self._connection.request("POST", entry.path, body=(entry.body or "").encode(), headers=entry.headers or {})
+        answer = self._connection.getresponse()
+        return answer.status, answer.read().decode("utf-8", "replace")
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def _missing_sources(paths: StackPaths, ministack_url: str) -> list[str]:
