@@ -45,6 +45,8 @@ FAILURE_NAMES = {"#s": "status", "#r": "reason", "#n": "attempts", "#t": "failed
     (_request("SET #x = :v", {"#y": "x"}), False),
     (_request("SET a = (:v)"), False),
     (_request("SET a = :v,"), False),
+    (_request("SET #m = :v", {"#m": "M"}), False),  # MiniStack's quirk nests M in itself the second time
+    (_request("SET a.M = :v"), True),
     (_request("SET a = :v ; DROP"), False),
     (json.dumps({"TableName": "t", "Key": {}, "AttributeUpdates": {"n": {"Action": "ADD", "Value": {"N": "1"}}}}), False),
     (_request("SET a = :v", AttributeUpdates={}), False),
@@ -76,13 +78,15 @@ assignments = st.one_of(
     st.builds("{0} = {0} + {1}".format, place, value_ref),
     st.builds("{0} = list_append({0}, {1})".format, place, value_ref),
 )
-candidates = st.builds(
-    lambda sets, removes, adds: " ".join(
-        part for part in ("SET " + ", ".join(sets) if sets else "", "REMOVE " + ", ".join(removes) if removes else "",
-                          "ADD " + ", ".join(adds) if adds else "") if part) or "SET a = :v0",
-    st.lists(assignments, max_size=3), st.lists(place, max_size=2),
-    st.lists(st.builds("{} {}".format, place, value_ref), max_size=1),
-)
+
+
+def _update(sets: list[str], removes: list[str], adds: list[str]) -> str:
+    clauses = (("SET", sets), ("REMOVE", removes), ("ADD", adds))
+    return " ".join(f"{keyword} {', '.join(actions)}" for keyword, actions in clauses if actions) or "SET a = :v0"
+
+
+candidates = st.builds(_update, st.lists(assignments, max_size=3), st.lists(place, max_size=2),
+                       st.lists(st.builds("{} {}".format, place, value_ref), max_size=1))
 
 
 @PLENTY

@@ -13,6 +13,9 @@ action overwrites or removes a whole, named place with a value the request carri
     SET a = b, a = b + :n, list_append     no: the value read may be one this update wrote
     ADD, DELETE                            no: ADD n :one counts twice
     two actions on overlapping paths       no
+    SET of a top-level attribute named M   no: MiniStack writes a SET on an item holding an
+                                           attribute M into that attribute, so the second
+                                           run nests M in itself
 
 The legacy AttributeUpdates form is safe when every action is PUT or DELETE. Anything this
 module cannot read is treated as unsafe: the recovery then names the write as lost.
@@ -26,6 +29,7 @@ from typing import Mapping
 _TOKEN = re.compile(r"\s*(?:(?P<name>#?[A-Za-z0-9_]+)|(?P<value>:[A-Za-z0-9_]+)|(?P<mark>[\[\]().,=+\-]))")
 _CLAUSES = ("SET", "REMOVE", "ADD", "DELETE")
 _SAFE_LEGACY_ACTIONS = ("PUT", "DELETE")
+_MINISTACK_MAP_KEY = "M"
 
 Path = tuple[str, ...]
 
@@ -64,6 +68,8 @@ def _check_expression(expression: str, names: Mapping[str, str]) -> None:
             raise _Unsafe(clause)
         for action in actions:
             targets.append(_set_target(action, names) if clause == "SET" else _path(action, names))
+            if clause == "SET" and targets[-1][0] == _MINISTACK_MAP_KEY:
+                raise _Unsafe("MiniStack's M quirk")
     for i, first in enumerate(targets):
         for second in targets[i + 1:]:
             shorter = min(len(first), len(second))
