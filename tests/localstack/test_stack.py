@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -188,3 +190,14 @@ def test_ports_picked_together_differ_even_when_the_kernel_repeats_freed_ports(m
     ministack_port, esm_port = stack.pick_free_ports(2, avoid={50000})
     assert len({50000, ministack_port, esm_port}) == 3
     assert _LowestFreePortSocket.bound == set()  # every socket let go
+
+
+@pytest.mark.integration  # starts a Python process
+def test_the_front_door_starts_without_jsonschemas_iri_parsers():
+    """jsonschema would import rfc3987_syntax (installed with JupyterLab), 38 parsers, about 1 s of
+    every front door start, for a format checker the API's validators never use."""
+    found = subprocess.run(
+        [sys.executable, "-c", "import sys, streamlab.localstack.frontdoor, jsonschema; "
+                               "print(sys.modules.get('rfc3987_syntax') is not None, 'iri' in jsonschema.FormatChecker().checkers)"],
+        capture_output=True, text=True, timeout=120, check=True).stdout.split()
+    assert found == ["False", "False"]

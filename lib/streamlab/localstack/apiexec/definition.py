@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
+# jsonschema imports rfc3987_syntax when it is installed (JupyterLab's dependencies install it),
+# for its "iri" format checker, which builds 38 parsers at import: about 1 s of every front door
+# start. The validators here are given no format checker, so a process that imports jsonschema
+# here first goes without that one, which it would never use.
+if "jsonschema" not in sys.modules:
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+import jsonschema  # noqa: E402
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
