@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 import zipfile
+from typing import Callable, Sized
 
 import urllib.request
 
@@ -133,28 +134,48 @@ def test_clean_down_up_keeps_every_resource_item_and_stream_position(own_stack):
     assert sorted(_delivered(target, name)) == sorted([f"a{i}" for i in range(20)] + ["after"])
 
 
+def _snapshot_after_now(home, change) -> None:
+    """Make `change`, then wait for the snapshot that holds it (and everything before it)."""
+    time.sleep(journal.OVERLAP_SECONDS + 0.1)
+    after = time.time()
+    change()
+    wait_for(lambda: (read_manifest(StackPaths(home)) or {}).get("taken_at", 0) > after,
+             what="a snapshot after the pipeline was made")
+
+
+def _kill_ministack_mid_load(state, home, first: Callable[[], object], send: Callable[[int], None],
+                             acknowledged: Sized) -> None:
+    """After a snapshot that holds `first`'s change, send(0), send(1), ... from a thread until one
+    fails; SIGKILL MiniStack once 150 are `acknowledged`, and wait for the thread to stop."""
+    _snapshot_after_now(home, first)
+
+    def load():
+        for n in range(100_000):
+            try:
+                send(n)
+            except Exception:
+                return
+
+    writer = threading.Thread(target=load)
+    writer.start()
+    wait_for(lambda: len(acknowledged) >= 150, what="load under way")
+    os.kill(state.processes["ministack"].pid, signal.SIGKILL)
+    writer.join(timeout=60)
+    assert not writer.is_alive()
+
+
 def test_sigkill_of_ministack_mid_load_loses_nothing_acknowledged(own_stack):
     up, home = own_stack
     state, target, name, made = _started_pipeline(up)
     acked: list[str] = []
+    ddb = target.client("dynamodb")
 
-    def load():
-        ddb = target.client("dynamodb")
-        for n in range(100_000):
-            try:
-                ddb.put_item(TableName=name, Item={"id": {"S": f"k{n}"}})
-            except Exception:
-                return
-            acked.append(f"k{n}")
+    def put(n: int) -> None:
+        ddb.put_item(TableName=name, Item={"id": {"S": f"k{n}"}})
+        acked.append(f"k{n}")
 
     # A snapshot that holds the whole pipeline (control-plane calls are not replayed), then load.
-    _snapshot_after_now(home, lambda: _put(target, name, ["first"]))
-    writer = threading.Thread(target=load)
-    writer.start()
-    wait_for(lambda: len(acked) >= 150, what="load under way")
-    os.kill(state.processes["ministack"].pid, signal.SIGKILL)
-    writer.join(timeout=60)
-    assert not writer.is_alive()
+    _kill_ministack_mid_load(state, home, lambda: _put(target, name, ["first"]), put, acked)
 
     status = stack.status(home=home)
     assert not status.running and "streamlab up" in status.detail
@@ -168,15 +189,6 @@ def test_sigkill_of_ministack_mid_load_loses_nothing_acknowledged(own_stack):
     # The ESM re-attaches: every acknowledged record reaches the function (duplicates allowed).
     wait_for(lambda: set(acked) <= set(_delivered(target, name)), timeout=180, what="every acked record delivered")
     assert stack.status(home=home).running
-
-
-def _snapshot_after_now(home, change) -> None:
-    """Make `change`, then wait for the snapshot that holds it (and everything before it)."""
-    time.sleep(journal.OVERLAP_SECONDS + 0.1)
-    after = time.time()
-    change()
-    wait_for(lambda: (read_manifest(StackPaths(home)) or {}).get("taken_at", 0) > after,
-             what="a snapshot after the pipeline was made")
 
 
 def test_sigkill_of_ministack_mid_api_load_loses_no_accepted_request(own_stack):
@@ -199,20 +211,7 @@ def test_sigkill_of_ministack_mid_api_load_loses_no_accepted_request(own_stack):
             assert answer.status == 202
             accepted[json.loads(answer.read())["id"]] = body
 
-    def load():
-        for n in range(100_000):
-            try:
-                post(n)
-            except Exception:
-                return
-
-    _snapshot_after_now(home, lambda: post(-1))
-    writer = threading.Thread(target=load)
-    writer.start()
-    wait_for(lambda: len(accepted) >= 150, what="load under way")
-    os.kill(state.processes["ministack"].pid, signal.SIGKILL)
-    writer.join(timeout=60)
-    assert not writer.is_alive()
+    _kill_ministack_mid_load(state, home, lambda: post(-1), post, accepted)
 
     said: list[str] = []
     state = up(log=said.append)
