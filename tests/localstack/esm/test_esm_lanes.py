@@ -9,7 +9,7 @@ import time
 from streamlab.localstack.esm.event import key_lane
 from streamlab.localstack.streams.layout import shard_index
 
-from .esm_helpers import wait_for
+from .esm_helpers import FAIL_ONCE_ON, wait_for
 
 
 def _keys_in_lanes(lanes: int, wanted_lane: int, count: int, other: bool = False) -> list[str]:
@@ -53,8 +53,7 @@ def test_E4_a_slow_lane_does_not_hold_the_others(pipeline_factory):
 
 
 def test_E4_per_key_order_holds_under_retries_and_bisect(pipeline_factory):
-    pipe = pipeline_factory("if random.random() < 0.3: raise RuntimeError('flaky')".replace(
-        "random.random()", "__import__('random').random()"))
+    pipe = pipeline_factory(FAIL_ONCE_ON.format(v=2))  # every key's version 2 fails its first batch
     keys, versions = 8, 5
     pipe.mapping(BatchSize=4, ParallelizationFactor=4, BisectBatchOnFunctionError=True)
     for v in range(versions):
@@ -66,7 +65,9 @@ def test_E4_per_key_order_holds_under_retries_and_bisect(pipeline_factory):
         # At least once (E1): a record may succeed twice, but a key never goes back to an older
         # version once a newer one succeeded.
         assert done == sorted(done), f"{key} out of order: {done}"
-    assert any(inv["error"] for inv in pipe.invocations())  # failures did happen
+    failed = {(rec["dynamodb"]["NewImage"]["id"]["S"], rec["dynamodb"]["NewImage"]["v"]["N"])
+              for inv in pipe.invocations() if inv["error"] for rec in inv["event"]["Records"]}
+    assert {(f"k{k}", "2") for k in range(keys)} <= failed, failed  # each key's version 2 failed a batch
 
 
 def test_S6_mapping_reads_every_shard_in_per_key_order_and_loses_nothing(pipeline_factory):
