@@ -216,6 +216,16 @@ def _operand(dynamodb: ModuleType, reader: _Tokens, names: dict) -> Condition:
     return lambda item, values: get(item, path)
 
 
+def read_path(tokens: list[tuple[str, str]], names: dict) -> list[str | int]:
+    """`tokens` (MiniStack's, without EOF) as one document path, names resolved; Unplanned when
+    they are anything more or other than a path."""
+    reader = _Tokens(tokens)
+    path = _path(reader, names)
+    if reader.peek()[0] != "EOF":
+        raise Unplanned("more than a document path")
+    return path
+
+
 def _path(reader: _Tokens, names: dict) -> list[str | int]:
     """A document path as `_ExprEval._parse_path` reads it (names resolved now)."""
     parts: list[str | int] = [_path_name(reader, names)]

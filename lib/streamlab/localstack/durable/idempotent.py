@@ -17,21 +17,24 @@ action overwrites or removes a whole, named place with a value the request carri
                                            attribute M into that attribute, so the second
                                            run nests M in itself
 
-The legacy AttributeUpdates form is safe when every action is PUT or DELETE. Anything this
-module cannot read is treated as unsafe: the recovery then names the write as lost.
+The expression is read as MiniStack reads it (its tokenizer and comma split, and the document
+paths of `expression_plans`). The legacy AttributeUpdates form is safe when every action is PUT
+or DELETE. Anything this module cannot read is treated as unsafe: the recovery then names the
+write as lost.
 """
 from __future__ import annotations
 
+import importlib
 import json
-import re
 from typing import Mapping
 
-_TOKEN = re.compile(r"\s*(?:(?P<name>#?[A-Za-z0-9_]+)|(?P<value>:[A-Za-z0-9_]+)|(?P<mark>[\[\]().,=+\-]))")
-_CLAUSES = ("SET", "REMOVE", "ADD", "DELETE")
+from streamlab.localstack.expression_plans import CLAUSES, Unplanned, read_path
+
 _SAFE_LEGACY_ACTIONS = ("PUT", "DELETE")
 _MINISTACK_MAP_KEY = "M"
 
-Path = tuple[str, ...]
+Token = tuple[str, str]
+Path = list[str | int]
 
 
 class _Unsafe(Exception):
@@ -53,7 +56,7 @@ def update_is_idempotent(body: str) -> bool:
             return True  # only makes sure the key exists
         _check_expression(expression, request.get("ExpressionAttributeNames") or {})
         return True
-    except (ValueError, TypeError, AttributeError, _Unsafe):
+    except (ValueError, TypeError, AttributeError, Unplanned, _Unsafe):
         return False
 
 
@@ -62,14 +65,20 @@ def _legacy_is_idempotent(updates: Mapping) -> bool:
 
 
 def _check_expression(expression: str, names: Mapping[str, str]) -> None:
+    # Read as MiniStack reads it (imported here: only a recovery asks).
+    dynamodb = importlib.import_module("ministack.services.dynamodb")
+    tokens = [token for token in dynamodb._tokenize(expression) if token[0] != "EOF"]
+    if any(kind == "NAME_REF" and text not in names for kind, text in tokens):
+        raise _Unsafe("an undefined name")
     targets: list[Path] = []
-    for clause, actions in _clauses(_tokens(expression)):
+    for clause, clause_tokens in _clauses(tokens):
         if clause not in ("SET", "REMOVE"):
             raise _Unsafe(clause)
-        for action in actions:
-            targets.append(_set_target(action, names) if clause == "SET" else _path(action, names))
-            if clause == "SET" and targets[-1][0] == _MINISTACK_MAP_KEY:
+        for action in dynamodb._split_by_comma(clause_tokens):
+            target = _set_target(action, names) if clause == "SET" else _place(action, names)
+            if clause == "SET" and target[0] == _MINISTACK_MAP_KEY:
                 raise _Unsafe("MiniStack's M quirk")
+            targets.append(target)
     for i, first in enumerate(targets):
         for second in targets[i + 1:]:
             shorter = min(len(first), len(second))
@@ -77,65 +86,36 @@ def _check_expression(expression: str, names: Mapping[str, str]) -> None:
                 raise _Unsafe("overlapping paths")
 
 
-def _tokens(expression: str) -> list[tuple[str, str]]:
-    tokens, at = [], 0
-    expression = expression.rstrip()
-    while at < len(expression):
-        match = _TOKEN.match(expression, at)
-        if match is None:
-            raise _Unsafe(expression[at:])
-        tokens.append(next((kind, text) for kind, text in match.groupdict().items() if text is not None))
-        at = match.end()
-    return tokens
-
-
-def _clauses(tokens: list[tuple[str, str]]) -> list[tuple[str, list[list[tuple[str, str]]]]]:
-    """[(clause keyword, [action tokens split at top-level commas])]."""
-    clauses: list[tuple[str, list[list[tuple[str, str]]]]] = []
-    depth = 0
+def _clauses(tokens: list[Token]) -> list[tuple[str, list[Token]]]:
+    """[(clause keyword, its tokens)], every clause kept (MiniStack keeps the last of a repeated one)."""
+    clauses: list[tuple[str, list[Token]]] = []
     for kind, text in tokens:
-        if kind == "name" and text.upper() in _CLAUSES:
-            clauses.append((text.upper(), [[]]))
-            continue
-        if not clauses:
+        if kind == "IDENT" and text.upper() in CLAUSES:
+            clauses.append((text.upper(), []))
+        elif not clauses:
             raise _Unsafe(text)
-        depth += {"(": 1, ")": -1}.get(text, 0) if kind == "mark" else 0
-        if kind == "mark" and text == "," and depth == 0:
-            clauses[-1][1].append([])
         else:
-            clauses[-1][1][-1].append((kind, text))
+            clauses[-1][1].append((kind, text))
     return clauses
 
 
-def _set_target(action: list[tuple[str, str]], names: Mapping[str, str]) -> Path:
-    marks = [i for i, (kind, text) in enumerate(action) if kind == "mark" and text == "="]
-    if len(marks) != 1:
+def _set_target(action: list[Token], names: Mapping[str, str]) -> Path:
+    equals = [i for i, (kind, _) in enumerate(action) if kind == "EQ"]
+    if len(equals) != 1:
         raise _Unsafe("not one =")
-    target, source = _path(action[:marks[0]], names), action[marks[0] + 1:]
-    if len(source) == 1 and source[0][0] == "value":
+    target, source = _place(action[:equals[0]], names), action[equals[0] + 1:]
+    if len(source) == 1 and source[0][0] == "VALUE_REF":
         return target
-    if (len(source) >= 6 and source[0][0] == "name" and source[0][1].lower() == "if_not_exists"
-            and source[1] == ("mark", "(") and source[-3] == ("mark", ",") and source[-2][0] == "value"
-            and source[-1] == ("mark", ")") and _path(source[2:-3], names) == target):
+    if (len(source) >= 6 and source[0][0] == "IDENT" and source[0][1].lower() == "if_not_exists"
+            and source[1][0] == "LPAREN" and source[-3][0] == "COMMA" and source[-2][0] == "VALUE_REF"
+            and source[-1][0] == "RPAREN" and _place(source[2:-3], names) == target):
         return target
     raise _Unsafe("a value read from the item")
 
 
-def _path(tokens: list[tuple[str, str]], names: Mapping[str, str]) -> Path:
-    """name(.name)*, with #aliases resolved; anything else (list indexes included) is unsafe."""
-    if not tokens or len(tokens) % 2 == 0:
-        raise _Unsafe("not a path")
-    parts = []
-    for i, (kind, text) in enumerate(tokens):
-        if i % 2 == 1:
-            if (kind, text) != ("mark", "."):
-                raise _Unsafe("not a path")
-        elif kind != "name":
-            raise _Unsafe("not a path")
-        elif text.startswith("#"):
-            if text not in names:
-                raise _Unsafe(f"{text} is not defined")
-            parts.append(str(names[text]))
-        else:
-            parts.append(text)
-    return tuple(parts)
+def _place(tokens: list[Token], names: Mapping[str, str]) -> Path:
+    """A document path without list indexes (REMOVE l[0] twice removes two elements)."""
+    path = read_path(tokens, dict(names))
+    if any(isinstance(part, int) for part in path):
+        raise _Unsafe("a list index")
+    return path
