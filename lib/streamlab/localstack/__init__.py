@@ -6,7 +6,8 @@
     service     the command line and serving loop every service process shares
     eventloop   the event loop they run on: uvloop by default (STREAMLAB_EVENT_LOOP=asyncio for asyncio's own)
     frontdoor   the public endpoint on 127.0.0.1: our routes first, everything else to MiniStack
-    proxy       what the front door and its services share: routes, context, forwarding
+    frontdoor_http  the front door's connections: ordinary API invocations on a lean lane, the rest on aiohttp
+    proxy       what the front door and its services share: routes, context, answers, forwarding
     awserror    the emulated services' error base (AWS status, code, message); no plain-text answer
     guard       who may call the front door (loopback Host, no web pages on the control plane), no admin paths
     forwardcheck  AWS-shaped 400s for malformed calls, before they are forwarded to MiniStack

@@ -33,13 +33,19 @@ class AwsError(Exception):
         return aws_error(self.status, self.code, self.message)
 
 
+ERROR_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
+def error_document(status: int, code: str, message: str) -> bytes:
+    """The body of an error in AWS's JSON shape (the one boto3 parses for rest-json and json protocols)."""
+    return json.dumps({"__type": code, "message": message, "Message": message,
+                       "Type": "User" if status < 500 else "Service"}).encode("utf-8")
+
+
 def aws_error(status: int, code: str, message: str) -> web.Response:
-    """An error in AWS's JSON shape (the one boto3 parses for rest-json and json protocols)."""
-    return web.json_response(
-        {"__type": code, "message": message, "Message": message, "Type": "User" if status < 500 else "Service"},
-        status=status,
-        headers={"x-amzn-ErrorType": code},
-    )
+    """An error in AWS's JSON shape, as an aiohttp response."""
+    return web.Response(status=status, body=error_document(status, code, message),
+                        headers={"Content-Type": ERROR_CONTENT_TYPE, "x-amzn-ErrorType": code})
 
 
 _HTTP_CODES = {413: "RequestEntityTooLargeException", 404: "NotFoundException", 405: "MethodNotAllowedException"}

@@ -5,6 +5,7 @@ control-plane calls MiniStack lacks) are answered here; everything else is forwa
 unchanged, bodies streamed both ways.
 
 Services plug in through `build_routes`: each contributes `Route`s (`proxy`), tried in order.
+Ordinary REST API invocations take a lean lane to the API executor instead (`frontdoor_http`).
 """
 from __future__ import annotations
 
@@ -14,14 +15,15 @@ import logging
 import aiohttp
 from aiohttp import web
 
-from streamlab.localstack.apiexec.service import routes as api_routes
+from streamlab.localstack.apiexec.service import Executor, routes as api_routes
 from streamlab.localstack.esm.routes import routes as esm_routes
 from streamlab.localstack import forwardcheck, guard
 from streamlab.localstack.awserror import AwsError
 from streamlab.localstack.durable.journal import Journal
+from streamlab.localstack.frontdoor_http import LeanServer
 from streamlab.localstack.logrotate import keep_rotating
 from streamlab.localstack.proxy import FrontDoorContext, Route, forward
-from streamlab.localstack.service import run_service, serve_app
+from streamlab.localstack.service import LISTENER, run_service, serve_app
 from streamlab.localstack.state import StackPaths
 
 log = logging.getLogger("streamlab.frontdoor")
@@ -32,12 +34,13 @@ HEALTH_PATH = "/_streamlab/health"
 MAX_BODY = 64 * 1024 * 1024
 LOG_ROTATION = web.AppKey("log_rotation", asyncio.Task)
 CONTEXT = web.AppKey("context", FrontDoorContext)
+EXECUTOR = web.AppKey("executor", Executor)
 ROUTES = web.AppKey("routes", list)
 
 
-def build_routes(ctx: FrontDoorContext) -> list[Route]:
+def build_routes(ctx: FrontDoorContext, executor: Executor) -> list[Route]:
     """Every service that answers at the front door, in the order they are tried."""
-    return [*api_routes(ctx), *esm_routes(ctx)]
+    return [*api_routes(executor), *esm_routes(ctx)]
 
 
 def make_app(upstream: str, paths: StackPaths) -> web.Application:
@@ -51,7 +54,8 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
         )
         ctx = FrontDoorContext(upstream=upstream, paths=paths, http=http, journal=Journal(paths, "frontdoor"))
         app[CONTEXT] = ctx
-        app[ROUTES] = build_routes(ctx)
+        app[EXECUTOR] = Executor(ctx)
+        app[ROUTES] = build_routes(ctx, app[EXECUTOR])
         app[LOG_ROTATION] = asyncio.create_task(keep_rotating(paths.logs))
 
     async def close_client(app: web.Application) -> None:
@@ -66,7 +70,7 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
         route = next((r for r in app[ROUTES] if r.matches(request)), None)
         data_plane = route is not None and route.data_plane
         try:
-            guard.check(request, is_data_plane=data_plane)
+            guard.check(request.headers, request.raw_path, is_data_plane=data_plane)
             if not data_plane:
                 await forwardcheck.check(request)
         except AwsError as refusal:
@@ -78,6 +82,7 @@ def make_app(upstream: str, paths: StackPaths) -> web.Application:
         return await forward(request, app[CONTEXT])
 
     app.router.add_route("*", "/{tail:.*}", dispatch)
+    app[LISTENER] = lambda app, aiohttp_server: LeanServer(app[EXECUTOR], aiohttp_server)
     return app
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
 from aiohttp import web
@@ -55,9 +56,9 @@ def is_loopback_host(host_header: str | None) -> bool:
     return name in LOOPBACK_NAMES or name.endswith(".localhost")
 
 
-def is_from_browser_page(request: web.Request) -> bool:
+def is_from_browser_page(headers: Mapping[str, str]) -> bool:
     """Did a web page make this call (rather than a program or the address bar)?"""
-    return "Origin" in request.headers or request.headers.get("Sec-Fetch-Site", "").lower() in _BROWSER_SITES
+    return "Origin" in headers or headers.get("Sec-Fetch-Site", "").lower() in _BROWSER_SITES
 
 
 def canonical_path(raw_path: str) -> str:
@@ -77,27 +78,28 @@ def is_admin_path(raw_path: str) -> bool:
     return first in ADMIN_SEGMENTS
 
 
-def check(request: web.Request, *, is_data_plane: bool) -> None:
-    """Raise AwsError unless the front door may serve `request`. `is_data_plane`: it invokes a REST API."""
-    if not is_loopback_host(request.headers.get("Host")):
+def check(headers: Mapping[str, str], raw_path: str, *, is_data_plane: bool) -> None:
+    """Raise AwsError unless the front door may serve a request with these `headers` (case-insensitive)
+    to `raw_path`. `is_data_plane`: it invokes a REST API."""
+    if not is_loopback_host(headers.get("Host")):
         raise AwsError(403, "AccessDeniedException",
                       "the local stack answers only requests addressed to 127.0.0.1 or localhost "
-                      f"(Host: {request.headers.get('Host')!r}); use http://127.0.0.1:<port>.")
-    if is_admin_path(request.raw_path):
+                      f"(Host: {headers.get('Host')!r}); use http://127.0.0.1:<port>.")
+    if is_admin_path(raw_path):
         raise AwsError(404, "NotFoundException",
                       "MiniStack's admin paths are not served by the local stack; use `streamlab down` and "
                       "`streamlab up` to reset it.")
-    if not is_data_plane and is_from_browser_page(request):
+    if not is_data_plane and is_from_browser_page(headers):
         raise AwsError(403, "AccessDeniedException",
                       "the local stack's control plane does not answer calls from web pages (Origin "
-                      f"{request.headers.get('Origin', 'not sent')!r}); call it from boto3, the CLI or a notebook kernel.")
+                      f"{headers.get('Origin', 'not sent')!r}); call it from boto3, the CLI or a notebook kernel.")
 
 
 @web.middleware
 async def control_plane_only(request: web.Request, handler) -> web.StreamResponse:
     """`check` for a listener that serves only control-plane calls (the ESM's internal port)."""
     try:
-        check(request, is_data_plane=False)
+        check(request.headers, request.raw_path, is_data_plane=False)
     except AwsError as refusal:
         return refusal.to_response()
     return await handler(request)

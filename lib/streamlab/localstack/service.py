@@ -6,7 +6,7 @@ import asyncio
 import logging
 import signal
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Protocol
 
 from aiohttp import web
 
@@ -17,21 +17,49 @@ from streamlab.localstack.state import StackPaths
 log = logging.getLogger("streamlab.service")
 
 
+class Listener(Protocol):
+    """A listener that takes the connections itself, handing some to aiohttp (`frontdoor_http`)."""
+
+    async def start(self, port: int) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+# An app may bring its own listener, made once the app has started, given aiohttp's server for the
+# connections it hands over.
+LISTENER = web.AppKey("listener", Callable[[web.Application, web.Server], Listener])
+
+
 async def serve_app(app: web.Application, port: int, banner: str) -> None:
     """Serve `app` on 127.0.0.1:`port` until SIGTERM or SIGINT, then shut it down cleanly.
     Idle and header timeouts and the connection cap are those of `limits`."""
     app.middlewares.append(aws_shaped_errors)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, **limits.runner_options())
     await runner.setup()
-    limits.cap_connections(runner)
-    await web.TCPSite(runner, "127.0.0.1", port, backlog=1024, reuse_address=True).start()
+    listener = await _listen(app, runner, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     log.warning("%s", banner)
-    await stop.wait()
-    await runner.cleanup()
+    try:
+        await stop.wait()
+    finally:
+        if listener is not None:
+            await listener.close()
+        await runner.cleanup()
+
+
+async def _listen(app: web.Application, runner: web.AppRunner, port: int) -> Listener | None:
+    make_listener = app.get(LISTENER)
+    if make_listener is None:
+        limits.cap_connections(runner)
+        await web.TCPSite(runner, "127.0.0.1", port, backlog=1024, reuse_address=True).start()
+        return None
+    assert runner.server is not None
+    listener = make_listener(app, runner.server)
+    await listener.start(port)
+    return listener
 
 
 def run_service(module: str, serve: Callable[[int, str, StackPaths], Awaitable[None]],

@@ -2,6 +2,7 @@
 of docs/aws-semantics.md).
 
     service     front-door routes: invocations, and control-plane calls that make a definition stale
+    invocation  one invocation as plain data (either front-door lane), and which paths name one
     loader      reads deployed definitions back from MiniStack; snapshot per deployment, stage TTL
     definition  the precompiled definition (route tree, templates, patterns, schema validators)
     routing     resource + method matching ({param}, {proxy+}, ANY)

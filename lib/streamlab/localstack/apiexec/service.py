@@ -3,6 +3,9 @@
 Clients reach a REST API at `/restapis/{api_id}/{stage}/_user_request_/{path}`. Methods whose
 integration is `AWS` to DynamoDB run here (A1–A8); any other integration is forwarded to
 MiniStack's own data plane unchanged.
+
+The executor takes an `Invocation` and returns an `Answer` (plain data, `invocation`): the front
+door's lean lane calls `Executor.invoke` directly, and `routes` serves it to the aiohttp lane.
 """
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import base64
 import json
 import logging
 import math
+import re
 import secrets
 import time
 import uuid
@@ -27,62 +31,36 @@ from streamlab.localstack.apiexec.apikeys import API_KEY_HEADER, ApiKeyCache
 from streamlab.localstack.apiexec.backend_pool import BackendPool
 from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, Method, Stage
 from streamlab.localstack.apiexec.gateway import GatewayError
+from streamlab.localstack.apiexec.invocation import Invocation, parse_invocation
 from streamlab.localstack.apiexec.metrics import Metrics
 from streamlab.localstack.apiexec.upstream import account_of
-from streamlab.localstack.proxy import FrontDoorContext, Route, forward
+from streamlab.localstack.proxy import Answer, FrontDoorContext, Route, forward, forward_buffered
 from streamlab.localstack.throttle_switch import THROTTLED_MESSAGE, THROTTLED_TYPE, ThrottleSwitch
 from streamlab.target import LOCAL_ACCOUNT_ID
 
 log = logging.getLogger("streamlab.apiexec")
 
-INVOKE_MARKER = "_user_request_"
-EXECUTE_API_PREFIX = "/_aws/execute-api/"
 MAX_PAYLOAD = 10 * 1024 * 1024  # A6: API Gateway's payload limit
 DEFAULT_CONTENT_TYPE = "application/json"  # what API Gateway assumes when the client sends none
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_BREAKS_HEADER = re.compile(r"[\x00\r\n]")
 
 
 class PayloadTooLarge(Exception):
     pass
 
 
-def parse_invocation(request: web.Request) -> tuple[str, str, str] | None:
-    """(api_id, stage, raw path) when the request invokes a REST API, in any of the local URL forms:
-    /restapis/{api}/{stage}/_user_request_/{path}  (the documented one)
-    /_aws/execute-api/{api}/{stage}/{path}
-    http://{api}.execute-api.localhost:{port}/{stage}/{path}
-    """
-    raw = request.rel_url.raw_path
-    if raw.startswith("/restapis/"):
-        parts = raw.split("/", 5)
-        if len(parts) >= 5 and parts[4] == INVOKE_MARKER:
-            return unquote(parts[2]), unquote(parts[3]), "/" + (parts[5] if len(parts) > 5 else "")
-        return None
-    if raw.startswith(EXECUTE_API_PREFIX):
-        parts = raw.split("/", 5)
-        if len(parts) >= 5 and parts[3] and parts[4]:
-            return unquote(parts[3]), unquote(parts[4]), "/" + (parts[5] if len(parts) > 5 else "")
-        return None
-    host = request.host
-    if ".execute-api." in host:
-        parts = raw.split("/", 2)
-        if len(parts) >= 2 and parts[1]:
-            return host.split(".", 1)[0], unquote(parts[1]), "/" + (parts[2] if len(parts) > 2 else "")
-    return None
-
-
 def is_invocation(request: web.Request) -> bool:
-    return parse_invocation(request) is not None
+    return parse_invocation(request.rel_url.raw_path, request.host) is not None
 
 
 def is_control_change(request: web.Request) -> bool:
     return request.method in MUTATING and request.path.startswith("/restapis/") and not is_invocation(request)
 
 
-def routes(ctx: FrontDoorContext) -> list[Route]:
-    executor = Executor(ctx)
+def routes(executor: Executor) -> list[Route]:
     return [
-        Route("apiexec-invoke", is_invocation, executor.invoke, data_plane=True),
+        Route("apiexec-invoke", is_invocation, executor.invoke_request, data_plane=True),
         Route("apiexec-control-watch", is_control_change, executor.watch_control_call),
     ]
 
@@ -91,7 +69,7 @@ def routes(ctx: FrontDoorContext) -> list[Route]:
 class Call:
     """One invocation: what the templates see as $context and $input.params()."""
 
-    request: web.Request
+    request: Invocation
     api_id: str
     stage_name: str
     path: str
@@ -102,20 +80,20 @@ class Call:
 
     def context(self, resource_path: str) -> dict[str, Any]:
         req = self.request
-        peer = req.transport.get_extra_info("peername") if req.transport else None
+        host = req.host
         return {
             "accountId": LOCAL_ACCOUNT_ID,
             "apiId": self.api_id,
-            "domainName": req.host,
-            "domainPrefix": req.host.split(".")[0],
+            "domainName": host,
+            "domainPrefix": host.split(".")[0],
             "extendedRequestId": self.extended_request_id,
             "httpMethod": req.method,
             "identity": {
-                "sourceIp": peer[0] if peer else "127.0.0.1",
+                "sourceIp": req.source_ip,
                 "userAgent": req.headers.get("User-Agent", ""),
             },
             "path": f"/{self.stage_name}{self.path}",
-            "protocol": f"HTTP/{req.version.major}.{req.version.minor}",
+            "protocol": req.protocol,
             "requestId": self.request_id,
             "requestTime": _request_time(self.epoch_ms // 1000),
             "requestTimeEpoch": self.epoch_ms,
@@ -167,8 +145,29 @@ class Executor:
 
     # -- data plane ----------------------------------------------------------------------------
 
-    async def invoke(self, request: web.Request) -> web.StreamResponse:
-        api_id, stage_name, path = parse_invocation(request)  # type: ignore[misc]  # the route matched
+    async def invoke_request(self, request: web.Request) -> web.StreamResponse:
+        """The aiohttp lane: read the body (at most MAX_PAYLOAD, within the body timeout), then invoke."""
+        refusal = None
+        body = b""
+        if request.content_length is not None and request.content_length > MAX_PAYLOAD:
+            refusal = gateway.REQUEST_TOO_LARGE
+        else:
+            try:
+                body = await limits.read_body(lambda: _read_capped(request))
+            except PayloadTooLarge:
+                refusal = gateway.REQUEST_TOO_LARGE
+            except limits.BodyTimeout:
+                refusal = gateway.REQUEST_TIMEOUT
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        invocation = Invocation(
+            method=request.method, raw_path=request.raw_path, headers=request.headers, body=body,
+            source_ip=peer[0] if peer else "127.0.0.1", protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+        )
+        return (await self.invoke(invocation, refusal)).to_response()
+
+    async def invoke(self, request: Invocation, refusal: GatewayError | None = None) -> Answer:
+        """Run one invocation; `refusal` answers it once the API and stage are known to exist."""
+        api_id, stage_name, path = parse_invocation(request.raw_path_only, request.host)  # type: ignore[misc]
         call = Call(
             request=request,
             api_id=api_id,
@@ -184,64 +183,60 @@ class Executor:
         try:
             definition, stage = await self.cache.resolve(call.api_id, call.stage_name)
             api_name = definition.name
-            response = await self._run(call, definition, stage, integration_ms)
+            if refusal is not None:
+                response = self._error(call, refusal)
+            else:
+                response = await self._run(call, definition, stage, integration_ms)
         except loader.ApiNotFound:
-            response = await self._error(call, gateway.NOT_FOUND)
+            response = self._error(call, gateway.NOT_FOUND)
         except loader.StageNotFound:
-            response = await self._error(call, gateway.FORBIDDEN)
+            response = self._error(call, gateway.FORBIDDEN)
         except loader.ControlPlaneUnavailable as exc:
             log.warning("cannot read API %s: %s", call.api_id, exc)
-            response = await self._error(call, gateway.INTERNAL_ERROR)
-        except PayloadTooLarge:
-            response = await self._error(call, gateway.REQUEST_TOO_LARGE)
-        except limits.BodyTimeout:
-            response = await self._error(call, gateway.REQUEST_TIMEOUT)
+            response = self._error(call, gateway.INTERNAL_ERROR)
         except Exception:
             # A bug of ours must still look like API Gateway to the client: a 5xx, never a false 2xx.
-            log.exception("API executor failed on %s %s", request.method, request.path)
-            response = await self._error(call, gateway.INTERNAL_ERROR)
+            log.exception("API executor failed on %s %s", request.method, request.raw_path_only)
+            response = self._error(call, gateway.INTERNAL_ERROR)
         latency_ms = (time.perf_counter() - call.started) * 1000
         self.metrics.record(api_name, call.stage_name, response.status, latency_ms,
                             integration_ms[0] if integration_ms else None)
         return response
 
-    async def _run(self, call: Call, definition: ApiDefinition, stage: Stage,
-                   integration_ms: list[float]) -> web.StreamResponse:
+    async def _run(self, call: Call, definition: ApiDefinition, stage: Stage, integration_ms: list[float]) -> Answer:
         request = call.request
-        if request.content_length is not None and request.content_length > MAX_PAYLOAD:
-            raise PayloadTooLarge()
         segments = [unquote(s) for s in call.path.split("/") if s]
         found = routing.match(definition.tree, request.method, segments)
         if found is None:
-            return await self._error(call, gateway.MISSING_AUTH_TOKEN)
+            return self._error(call, gateway.MISSING_AUTH_TOKEN)
         method, integration = found.method, found.method.integration
         if method.api_key_required and not await self.keys.allows(call.api_id, call.stage_name,
                                                                   request.headers.get(API_KEY_HEADER)):
-            return await self._error(call, gateway.FORBIDDEN)
+            return self._error(call, gateway.FORBIDDEN)
         limit = throttling.limit_for(stage.limits, found.resource_path, request.method)
         if limit is not None:
             wait_s = self.buckets.take((call.api_id, call.stage_name, found.resource_path, request.method), limit)
             if wait_s:
-                return await self._error(call, gateway.TOO_MANY_REQUESTS, retry_after_s=wait_s)
+                return self._error(call, gateway.TOO_MANY_REQUESTS, retry_after_s=wait_s)
         if integration is None:
-            return await self._error(call, gateway.INTERNAL_ERROR)
+            return self._error(call, gateway.INTERNAL_ERROR)
         if integration.dynamodb is None:
-            return await forward(request, self.ctx)
+            return await forward_buffered(self.ctx, request.method, request.raw_path, request.headers, request.body)
 
-        body = await limits.read_body(lambda: _read_capped(request))
+        body = request.body
         params = {
             "path": found.path_params,
             "querystring": dict(request.query),
             "header": dict(request.headers),
         }
-        refusal = await limits.run_sized(len(body), _validate, method, request, params, body)
+        refusal = await limits.run_sized(len(body), _validate, method, request.headers, params, body)
         if refusal is not None:
-            return await self._error(call, refusal)
+            return self._error(call, refusal)
 
         media_type = _media_type(request.headers.get("Content-Type"))
         template = integration.templates.get(media_type)
         if template is None and _refuses_passthrough(integration):
-            return await self._error(call, gateway.UNSUPPORTED_MEDIA_TYPE)
+            return self._error(call, gateway.UNSUPPORTED_MEDIA_TYPE)
 
         context = call.context(found.resource_path)
         if template is None:
@@ -251,17 +246,17 @@ class Executor:
                 text = body.decode("utf-8")
             except UnicodeDecodeError:
                 # CHOSEN: a body that is not UTF-8 cannot reach a text template intact; refuse it.
-                return await self._error(call, gateway.BAD_REQUEST_BODY)
+                return self._error(call, gateway.BAD_REQUEST_BODY)
             try:
                 backend_body = (await limits.run_sized(
                     len(body), vtl.render, template, input=vtl.Input(text, params), context=context,
                     stage_variables=stage.variables)).encode("utf-8")
             except json.JSONDecodeError as exc:
-                return await self._error(call, GatewayError(
+                return self._error(call, GatewayError(
                     400, "BadRequestException", f"Could not parse request body into json: {exc.msg}"))
             except (vtl.TemplateError, ValueError, TypeError, AttributeError, LookupError) as exc:
                 log.warning("request template of %s %s failed: %r", request.method, found.resource_path, exc)
-                return await self._error(call, gateway.INTERNAL_ERROR)
+                return self._error(call, gateway.INTERNAL_ERROR)
 
         region, action = integration.dynamodb
         sent = time.perf_counter()
@@ -275,21 +270,21 @@ class Executor:
                     pool=self.backend, journal=self.ctx.journal,
                 )
         except dynamodb.BackendTimeout:
-            return await self._error(call, gateway.INTEGRATION_TIMEOUT)
+            return self._error(call, gateway.INTEGRATION_TIMEOUT)
         except dynamodb.BackendUnreachable as exc:
             log.warning("%s", exc)
-            return await self._error(call, gateway.INTERNAL_ERROR)
+            return self._error(call, gateway.INTERNAL_ERROR)
         finally:
             integration_ms.append((time.perf_counter() - sent) * 1000)
-        return await self._respond(call, method, integration, backend, params, context, stage)
+        return self._respond(call, method, integration, backend, params, context, stage)
 
-    async def _respond(self, call: Call, method: Method, integration: Integration, backend: dynamodb.BackendResponse,
-                       params: dict[str, Any], context: dict[str, Any], stage: Stage) -> web.Response:
+    def _respond(self, call: Call, method: Method, integration: Integration, backend: dynamodb.BackendResponse,
+                 params: dict[str, Any], context: dict[str, Any], stage: Stage) -> Answer:
         chosen = gateway.select_response(integration.responses, backend.status)
         if chosen is None or chosen.status not in method.method_responses:
             # A4: no integration response fits, or it names a status the method does not declare.
             log.warning("no usable integration response for backend status %s (API %s)", backend.status, call.api_id)
-            return await self._error(call, gateway.INTERNAL_ERROR)
+            return self._error(call, gateway.INTERNAL_ERROR)
         accept = _media_type(call.request.headers.get("Accept")) if call.request.headers.get("Accept") else None
         if accept in chosen.templates:
             media_type = accept
@@ -306,10 +301,10 @@ class Executor:
                                   stage_variables=stage.variables).encode("utf-8")
             except (vtl.TemplateError, ValueError, TypeError, AttributeError, LookupError) as exc:
                 log.warning("response template failed: %r", exc)
-                return await self._error(call, gateway.INTERNAL_ERROR)
+                return self._error(call, gateway.INTERNAL_ERROR)
         override = context["responseOverride"]
         status = int(override["status"]) if override["status"] else int(chosen.status)
-        response = web.Response(status=status, body=body, content_type=media_type)
+        response = Answer(status, body, media_type)
         for name, value in override["header"].items():
             response.headers[name] = str(value)
         for target, source in chosen.parameters.items():
@@ -317,11 +312,15 @@ class Executor:
                 value = _response_parameter(source, backend)
                 if value is not None:
                     response.headers[target[len("method.response.header."):]] = value
+        if not 100 <= status <= 599 or any(_BREAKS_HEADER.search(k + v) for k, v in response.headers.items()):
+            # A template or mapping made a status HTTP cannot carry or a header that would split the answer.
+            log.warning("unusable answer for API %s: status %s, headers %r", call.api_id, status, list(response.headers))
+            return self._error(call, gateway.INTERNAL_ERROR)
         _stamp(response, call)
         return response
 
-    async def _error(self, call: Call, error: GatewayError, retry_after_s: float | None = None) -> web.Response:
-        response = web.Response(status=error.status, body=error.body(), content_type="application/json")
+    def _error(self, call: Call, error: GatewayError, retry_after_s: float | None = None) -> Answer:
+        response = Answer(error.status, error.body(), "application/json")
         response.headers["x-amzn-ErrorType"] = error.error_type
         if retry_after_s is not None:
             # CHOSEN: AWS sends no Retry-After with its 429; we say when the bucket has a token again.
@@ -338,7 +337,7 @@ def _throttled_backend() -> dynamodb.BackendResponse:
     return dynamodb.BackendResponse(400, headers, body)
 
 
-def _stamp(response: web.StreamResponse, call: Call) -> None:
+def _stamp(response: Answer, call: Call) -> None:
     response.headers["x-amzn-RequestId"] = call.request_id
     response.headers["x-amz-apigw-id"] = call.extended_request_id
 
@@ -352,7 +351,7 @@ def _refuses_passthrough(integration: Integration) -> bool:
     return False  # WHEN_NO_MATCH
 
 
-def _validate(method: Method, request: web.Request, params: dict[str, Any], body: bytes) -> GatewayError | None:
+def _validate(method: Method, headers: CIMultiDictProxy[str], params: dict[str, Any], body: bytes) -> GatewayError | None:
     """A5: the method's request validator, parameters first, then the body."""
     if method.validate_parameters and method.required_parameters:
         missing = []
@@ -360,7 +359,7 @@ def _validate(method: Method, request: web.Request, params: dict[str, Any], body
             # method.request.{path|querystring|header}.{name}
             where, _, key = name.removeprefix("method.request.").partition(".")
             if where == "header":
-                present = key in request.headers
+                present = key in headers
             else:
                 present = key in params.get(where, {})
             if not present:
@@ -368,7 +367,7 @@ def _validate(method: Method, request: web.Request, params: dict[str, Any], body
         if missing:
             return gateway.missing_parameters(missing)
     if method.validate_body and method.body_validators:
-        validator = (method.body_validators.get(_media_type(request.headers.get("Content-Type")))
+        validator = (method.body_validators.get(_media_type(headers.get("Content-Type")))
                      or method.body_validators.get("$default"))
         if validator is not None:
             try:
