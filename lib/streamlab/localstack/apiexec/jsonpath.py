@@ -36,9 +36,26 @@ def compile_path(path: str) -> tuple[Any, ...]:
 
 def evaluate(document: Any, path: str) -> Any:
     """The value at `path`, a list for wildcard paths, MISSING when there is none."""
+    steps = compile_path(path)
+    if WILDCARD in steps:
+        return _evaluate_wild(document, steps)
+    value = document
+    for step in steps:
+        if isinstance(step, int):
+            if not (isinstance(value, list) and -len(value) <= step < len(value)):
+                return MISSING
+            value = value[step]
+        elif isinstance(value, dict) and step in value:
+            value = value[step]
+        else:
+            return MISSING
+    return value
+
+
+def _evaluate_wild(document: Any, steps: tuple[Any, ...]) -> Any:
     values = [document]
-    wild = False
-    for step in compile_path(path):
+    wild = False  # a wildcard only makes a list where something reached it
+    for step in steps:
         found = []
         for value in values:
             if step is WILDCARD:

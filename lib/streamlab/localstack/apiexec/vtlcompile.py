@@ -4,11 +4,15 @@ airspeed renders by walking its parse tree: every node goes through a generic `e
 an exception wrapper, `isinstance` checks and a fresh argument list, some forty of them for the
 API's request template. `compile_tree` turns the same tree into nested closures, each knowing at
 compile time what its children are, so a render does only the lookups and writes the template
-asks for. It computes exactly what airspeed computes: the same name resolution (item, then
-attribute, then the Java-style methods), the same sandbox check before every name
-(`vtlsandbox.is_reachable`), the same quirks (a condition that is null is true, `||` evaluates
-both sides, operands are evaluated in airspeed's order). tests/localstack/apiexec/test_vtlcompile.py
-renders every template both ways and compares.
+asks for. What is fixed is done once, when compiling: runs of text joined, literal strings and
+call arguments computed. It computes exactly what airspeed computes: the same name resolution
+(item, then attribute, then the Java-style methods), the same sandbox check before every name
+(`vtlsandbox.is_reachable_on`; for maps and the variables' scopes, where the answer depends on
+the name alone, asked when compiling), the same quirks (a condition that is null is true, `||`
+evaluates both sides, operands are evaluated in airspeed's order). It only avoids the exceptions
+airspeed raises and catches on the way (a KeyError per scope, a TypeError per name looked up as
+an item of a string or of `$input`). tests/localstack/apiexec/test_vtlcompile.py renders every
+template both ways and compares.
 
 Directives this does not compile (#macro, #define, #include, #parse, #stop, #evaluate, #return,
 macro calls) make `compile_tree` return None, and the template is rendered by airspeed itself.
@@ -16,12 +20,14 @@ macro calls) make `compile_tree` return None, and the template is rendered by ai
 from __future__ import annotations
 
 import json
+from functools import lru_cache
+from itertools import groupby
 from typing import Any, Callable, Mapping
 
 import airspeed
 from airspeed import operators as ops
 
-from streamlab.localstack.apiexec.vtlsandbox import is_reachable
+from streamlab.localstack.apiexec.vtlsandbox import is_reachable_on
 
 Namespace = ops.LocalNamespace
 Write = Callable[[str], object]
@@ -63,20 +69,40 @@ def compile_tree(template: airspeed.Template) -> Renderer | None:
 # -- output nodes ------------------------------------------------------------------------------
 
 def _block(node: ops.Block) -> Emit:
-    emits = [_emit(child) for child in node.children]
-    emits = [e for e in emits if e is not None]
-    if len(emits) == 1:
-        return emits[0]
+    children = [part if isinstance(part, str) else _emit(part) for part in _joined(node.children)]
+    if len(children) == 1:
+        return _text(children[0]) if isinstance(children[0], str) else children[0]
 
     def emit(write: Write, ns: Namespace) -> None:
-        for child in emits:
-            child(write, ns)
+        for child in children:
+            if child.__class__ is str:
+                write(child)  # type: ignore[arg-type]
+            else:
+                child(write, ns)  # type: ignore[operator]
 
     return emit
 
 
-def _emit(node: Any) -> Emit | None:
-    return None if type(node) is ops.Comment else _compile(_EMITTERS, node)
+def _joined(children: list[Any]) -> list[Any]:
+    """The children without comments, each run of text as one string: airspeed splits text at
+    every '#', and one write costs less than several."""
+    joined: list[Any] = []
+    for child in children:
+        kind = type(child)
+        if kind is ops.Comment:
+            continue
+        if kind in _TEXTS:
+            if joined and isinstance(joined[-1], str):
+                joined[-1] += child.text
+            else:
+                joined.append(child.text)
+        else:
+            joined.append(child)
+    return joined
+
+
+def _emit(node: Any) -> Emit:
+    return _compile(_EMITTERS, node)
 
 
 def _compile(compilers: dict[type, Callable[[Any], Any]], node: Any) -> Any:
@@ -87,19 +113,24 @@ def _compile(compilers: dict[type, Callable[[Any], Any]], node: Any) -> Any:
     return compile_node(node)
 
 
-def _text(node: ops.Text | ops.FallthroughHashText) -> Emit:
-    text = node.text
+def _text(text: str) -> Emit:
     return lambda write, ns: write(text)
 
 
 def _reference(node: ops.FormalReference) -> Emit:
+    printed = _printed(node)
+    return lambda write, ns: write(printed(ns))
+
+
+def _printed(node: ops.FormalReference) -> Calc:
+    """What a reference writes: its value as text, or itself as written when it has none."""
     reference = _variable(node.expression) if node.expression is not None else None
     alternate = _value(node.alternate.expression) if node.alternate is not None else None
     as_written = node.my_text()
     quiet = node.silent and reference is not None
 
-    def emit(write: Write, ns: Namespace) -> None:
-        value = reference(ns, ns) if reference is not None else None
+    def calc(ns: Any) -> str:
+        value = reference(ns) if reference is not None else None
         if value == ops.REPLACE_FORMAL_TEXT:
             value = as_written
         elif value is None:
@@ -107,9 +138,9 @@ def _reference(node: ops.FormalReference) -> Emit:
                 value = alternate(ns) or ""
             else:
                 value = "" if quiet else as_written
-        write(value if isinstance(value, str) else ops.value_to_string(value))
+        return value if isinstance(value, str) else ops.value_to_string(value)
 
-    return emit
+    return calc
 
 
 def _if(node: ops.IfDirective) -> Emit:
@@ -143,13 +174,13 @@ def _set(node: ops.Assignment) -> Emit:
     root = node.root_term
     if not node.terms:
         def emit(write: Write, ns: Namespace) -> None:
-            ns.set_inherited(root, value(ns))
+            _assign(ns, root, value(ns))
         return emit
     *path, last = [_value(term.term) for term in node.terms]
 
     def emit_into(write: Write, ns: Namespace) -> None:
         result = value(ns)
-        target = ns[root]
+        target = _find(ns, root)
         for key in path:
             target = target[key(ns)]
         target[last(ns)] = result
@@ -197,17 +228,34 @@ def _constant(node: Any) -> Calc:
 def _value_reference(node: ops.FormalReference) -> Calc:
     if node.expression is None:
         raise _Unsupported("a bare $ as a value")
-    reference = _variable(node.expression)
-    return lambda ns: reference(ns, ns)
+    return _variable(node.expression)
 
 
 def _interpolated(node: ops.InterpolatedStringLiteral) -> Calc:
+    literal = _literal(node)
+    if literal is not None:
+        constant = literal[0]
+        return lambda ns: constant
+    parts = _joined(node.block.children)
+    if all(isinstance(part, str) or type(part) is ops.FormalReference for part in parts):
+        return _concatenated([part if isinstance(part, str) else _printed(part) for part in parts])
     block = _block(node.block)
 
     def calc(ns: Any) -> str:
         out: list[str] = []
         block(out.append, ns)
         return "".join(out)
+
+    return calc
+
+
+def _concatenated(pieces: list[str | Calc]) -> Calc:
+    """A "string" of text and references only, without a write per piece."""
+    if len(pieces) == 1:
+        return pieces[0]  # type: ignore[return-value]  # a reference: `_literal` took plain text
+
+    def calc(ns: Any) -> str:
+        return "".join([piece if piece.__class__ is str else piece(ns) for piece in pieces])  # type: ignore[operator]
 
     return calc
 
@@ -227,6 +275,20 @@ def _list(node: Any) -> Calc:
         return _range(node)
     values = [_value(v) for v in getattr(node, "values", ())]  # ValueList, or the empty list
     return lambda ns: [value(ns) for value in values]
+
+
+def _literal(node: Any) -> tuple[Any] | None:
+    """(value,) of a node whose value is known when compiling (airspeed's literals, and a "string"
+    holding no reference or directive), else None."""
+    while type(node) is ops.Value:
+        node = node.expression
+    if type(node) in _LITERALS:
+        return (node.value,)
+    if type(node) is ops.InterpolatedStringLiteral:
+        parts = _joined(node.block.children)
+        if all(isinstance(part, str) for part in parts):
+            return ("".join(parts),)
+    return None
 
 
 def _dict(node: ops.DictionaryLiteral) -> Calc:
@@ -292,31 +354,31 @@ def _combine(operators: list[ops.BinaryOperator], values: list[_Operand]) -> Non
 
 # -- references: $a.b(c)[d].e ------------------------------------------------------------------
 
-def _variable(node: ops.VariableExpression) -> Step:
-    """The whole chain of a reference as one step: plain names resolved in a loop, calls and
-    indexes through their own steps."""
-    segments: list[str | Step] = []
+def _variable(node: ops.VariableExpression) -> Calc:
+    """The whole chain of a reference, computed from the namespace: each run of plain names
+    through one loop (`_names`), calls and indexes through their own steps."""
+    parts: list[str | Step] = []
     while node is not None:
-        segments.append(_name(node.part))
+        parts.append(_name(node.part))
         sub, node = node.subexpression, None
         while sub is not None and isinstance(sub.expression, ops.ArrayIndex):
-            segments.append(_indexed(sub))
+            parts.append(_indexed(sub))
             sub = sub.subexpression
         if sub is not None:
             node = sub.expression
-    if len(segments) == 1 and isinstance(segments[0], str):
-        name = segments[0]
-        return lambda current, top: _resolve(current, name)
+    segments: list[Step] = []
+    for plain, run in groupby(parts, key=lambda part: isinstance(part, str)):
+        segments.extend([_names(list(run))] if plain else run)  # type: ignore[arg-type]
+    if len(segments) == 1 and isinstance(parts[0], str):
+        return segments[0]  # names only: a step that needs no `top`, so a Calc too
 
-    def step(current: Any, top: Any) -> Any:
+    def calc(ns: Any) -> Any:
+        current = ns
         for segment in segments:
-            if segment.__class__ is str:
-                current = _resolve(current, segment)  # type: ignore[arg-type]
-            else:
-                current = segment(current, top)  # type: ignore[operator]
+            current = segment(current, ns)
         return current
 
-    return step
+    return calc
 
 
 def _indexed(node: ops.SubExpression) -> Step:
@@ -326,28 +388,73 @@ def _indexed(node: ops.SubExpression) -> Step:
 
 
 def _name(node: ops.NameOrCall) -> str | Step:
-    """A plain name as itself (resolved by the chain's loop), a call or an index as a step."""
+    """A plain name as itself (for `_names`), a call or an index as a step."""
     name = node.name
-    if node.parameters is None and node.index is None:
-        return name
-    arguments = _list(node.parameters.values) if node.parameters is not None else None
-    index = _value(node.index.index) if node.index is not None else None
+    if node.parameters is not None:
+        return _call(name, node.parameters.values)
+    if node.index is not None:
+        return _index(name, _value(node.index.index))
+    return name
 
+
+def _call(name: str, parameters: Any) -> Step:
+    literals = [_literal(v) for v in getattr(parameters, "values", ())]  # ValueList, or none
+    if None not in literals:  # computed once
+        fixed = tuple(literal[0] for literal in literals)  # type: ignore[index]
+
+        def call(current: Any, top: Any) -> Any:
+            method = _resolve(current, name)
+            return None if method is None else method(*fixed)
+
+        return call
+    arguments = _list(parameters)
+
+    def step(current: Any, top: Any) -> Any:
+        method = _resolve(current, name)
+        return None if method is None else method(*arguments(top))
+
+    return step
+
+
+def _index(name: str, index: Calc) -> Step:
     def step(current: Any, top: Any) -> Any:
         result = _resolve(current, name)
         if result is None:
             return None
-        if arguments is not None:
-            return result(*arguments(top))
-        if index is not None:
-            key = index(top)
-            if isinstance(result, list) and not isinstance(key, int):
-                raise ValueError(f"expected integer for array index, got '{key}'")
-            try:
-                return result[key]
-            except Exception:
-                return None
-        return result
+        key = index(top)
+        if isinstance(result, list) and not isinstance(key, int):
+            raise ValueError(f"expected integer for array index, got '{key}'")
+        try:
+            return result[key]
+        except Exception:
+            return None
+
+    return step
+
+
+def _names(names: list[str]) -> Step:
+    """`_resolve` of name after name, with a shortcut for the maps and the variables' scopes most
+    names are looked up in. For these plain data types the sandbox's answer depends on the name
+    alone, so it is asked here, once."""
+    lookups = [(name, is_reachable_on(dict, name), is_reachable_on(Namespace, name)) for name in names]
+
+    def step(current: Any, top: Any = None) -> Any:
+        for name, on_map, on_scope in lookups:
+            kind = type(current)
+            if kind is dict and on_map:
+                result = current.get(name)
+            elif kind is Namespace and on_scope:
+                result = dict.get(current, name, _ABSENT)  # the innermost scope, without a call
+                if result is _ABSENT:
+                    try:
+                        result = _find(current.parent, name)
+                    except (KeyError, TypeError, AttributeError):
+                        result = None
+            else:
+                result = None
+            # Nothing found there yet: an attribute, a Java-style method, or the sandbox says no.
+            current = _resolve(current, name) if result is None else result
+        return current
 
     return step
 
@@ -355,11 +462,17 @@ def _name(node: ops.NameOrCall) -> str | Step:
 def _resolve(current: Any, name: str) -> Any:
     """`current.name` as airspeed resolves it behind the sandbox: an item, an attribute (not of
     the namespace), or a Java-style method of its type; None when nothing is there."""
-    if not is_reachable(current, name):
+    cls = type(current)
+    if not is_reachable_on(cls, name):
         return None
-    try:
-        result = current[name]
-    except (KeyError, TypeError, AttributeError):
+    if cls is dict:
+        result = current.get(name)
+    elif cls is Namespace or _holds_items(cls):
+        try:
+            result = _find(current, name) if cls is Namespace else current[name]
+        except (KeyError, TypeError, AttributeError):
+            result = None
+    else:
         result = None
     if result is None and not isinstance(current, Namespace):
         result = getattr(current, name, None)
@@ -373,13 +486,51 @@ def _resolve(current: Any, name: str) -> Any:
     return result
 
 
+@lru_cache(maxsize=256)
+def _holds_items(cls: type) -> bool:
+    """Can `obj[name]` find anything for an object of `cls`? Not without `__getitem__`, nor with
+    str's, list's or tuple's: those raise TypeError for a name, which costs more than the rest of
+    a lookup."""
+    getitem = getattr(cls, "__getitem__", None)
+    return getitem is not None and getitem not in _INDEXED_ONLY
+
+
+_INDEXED_ONLY = (str.__getitem__, list.__getitem__, tuple.__getitem__)
+_ABSENT = object()
+
+
+def _find(ns: Namespace, name: str) -> Any:
+    """`ns[name]`: the innermost scope holding `name`, without LocalNamespace raising (and
+    catching) a KeyError in each scope that does not."""
+    scope: Any = ns
+    while scope.__class__ is Namespace:
+        value = dict.get(scope, name, _ABSENT)
+        if value is not _ABSENT:
+            return value
+        scope = scope.parent
+    return scope[name]
+
+
+def _assign(ns: Namespace, name: str, value: Any) -> None:
+    """`ns.set_inherited(name, value)`: into the innermost scope holding `name`, else into `ns`."""
+    scope: Any = ns
+    while not dict.__contains__(scope, name):
+        scope = scope.parent
+        if not isinstance(scope, Namespace):
+            scope = ns
+            break
+    scope[name] = value
+
+
+_TEXTS = (ops.Text, ops.FallthroughHashText)
 _EMITTERS: dict[type, Callable[[Any], Emit]] = {
-    ops.Text: _text, ops.FallthroughHashText: _text, ops.FormalReference: _reference, ops.IfDirective: _if,
+    ops.FormalReference: _reference, ops.IfDirective: _if,
     ops.SetDirective: lambda node: _set(node.assignment), ops.ForeachDirective: _foreach,
 }
+_LITERALS = (ops.NullLiteral, ops.IntegerLiteral, ops.FloatingPointLiteral, ops.BooleanLiteral, ops.StringLiteral,
+             ops.DotDictAccessTerm)
 _VALUES: dict[type, Callable[[Any], Calc]] = {
-    **dict.fromkeys((ops.NullLiteral, ops.IntegerLiteral, ops.FloatingPointLiteral, ops.BooleanLiteral,
-                     ops.StringLiteral, ops.DotDictAccessTerm), _constant),
+    **dict.fromkeys(_LITERALS, _constant),
     ops.Value: lambda node: _value(node.expression), ops.AlternateValue: lambda node: _value(node.expression),
     ops.InterpolatedStringLiteral: _interpolated, ops.FormalReference: _value_reference,
     # airspeed keeps only a parenthesized expression's bound `calculate`

@@ -32,17 +32,18 @@ def template_surface(cls: T) -> T:
     names = {name for name in vars(cls) if not name.startswith("_")}
     names.update(name for name in getattr(cls, "__slots__", ()) if not name.startswith("_"))
     _SURFACES[cls] = frozenset(names)
-    _reachable.cache_clear()
+    is_reachable_on.cache_clear()
     return cls
 
 
 def is_reachable(obj: Any, name: str) -> bool:
     """May a template resolve `name` on `obj`?"""
-    return _reachable(type(obj), name)
+    return is_reachable_on(type(obj), name)
 
 
 @lru_cache(maxsize=4096)
-def _reachable(cls: type, name: str) -> bool:
+def is_reachable_on(cls: type, name: str) -> bool:
+    """May a template resolve `name` on an object of type `cls`?"""
     # Depends only on the type and the name, and a template asks it for every step of every reference.
     if name.startswith("_"):
         return False

@@ -20,16 +20,36 @@ from streamlab.localstack.apiexec.vtlsandbox import template_surface
 # well-known quirk templates undo with .replaceAll("\\'","'").
 _SHORT = {"\b": "\\b", "\n": "\\n", "\t": "\\t", "\f": "\\f", "\r": "\\r",
           "'": "\\'", '"': '\\"', "\\": "\\\\", "/": "\\/"}
-# Runs of characters above 0x7f are escaped in one go (their UTF-16 units in hex, split every two
-# bytes by bytes.hex itself), so a large non-ASCII body costs no Python work per character.
-_NEEDS_ESCAPE = re.compile(r"[\x00-\x1f'\"\\/]|[\x80-\U0010ffff]+")
+# Each character is escaped on its own, so this goes in two passes: str.replace for the printable
+# ones (backslash first, as the others' escapes add backslashes), then a regex for the controls
+# and the characters above 0x7f, which most bodies do not have.
+_PRINTABLE = "\\\"'/"
+# A control or a character above 0x7f, then the run of characters above 0x7f after it: a run is
+# escaped in one go (its UTF-16 units in hex, split every two bytes by bytes.hex itself), so a
+# large non-ASCII body costs no Python work per character. Written [a][b]*, not as an alternation
+# or [b]+, because re then looks for the first character in a tight loop, several times faster.
+_NEEDS_ESCAPE = re.compile(r"[\x00-\x1f\x80-\U0010ffff][\x80-\U0010ffff]*")
 
 
 def _escape_match(match: re.Match[str]) -> str:
     text = match.group()
     if text[0] >= "\x80":
-        return "\\u" + text.encode("utf-16-be").hex(" ", 2).upper().replace(" ", "\\u")
-    return _SHORT.get(text) or "\\u%04X" % ord(text)
+        return _escape_wide(text)
+    return (_SHORT.get(text[0]) or "\\u%04X" % ord(text[0])) + _escape_wide(text[1:])
+
+
+def _escape_wide(text: str) -> str:
+    if not text:
+        return ""
+    return "\\u" + text.encode("utf-16-be").hex(" ", 2).upper().replace(" ", "\\u")
+
+
+def _escape(text: str) -> str:
+    for char in _PRINTABLE:
+        text = text.replace(char, _SHORT[char])
+    if text.isascii() and text.isprintable():  # no control, nothing above 0x7f: done
+        return text
+    return _NEEDS_ESCAPE.sub(_escape_match, text)
 
 
 _SLICE = 1 << 16
@@ -40,10 +60,10 @@ def escape_javascript(value: Any) -> str:
         return ""
     text = to_text(value)
     if len(text) <= _SLICE:
-        return _NEEDS_ESCAPE.sub(_escape_match, text)
+        return _escape(text)
     # Slice by slice, each holding the GIL briefly: a large body escaped on a worker thread must
     # not starve the event loop (escaping is per character, so any cut is safe).
-    return "".join(_NEEDS_ESCAPE.sub(_escape_match, text[i:i + _SLICE]) for i in range(0, len(text), _SLICE))
+    return "".join(_escape(text[i:i + _SLICE]) for i in range(0, len(text), _SLICE))
 
 
 def url_encode(value: Any) -> str:
@@ -71,6 +91,8 @@ def to_text(value: Any) -> str:
     """How Velocity prints a value: Java's toString for the JSON-ish types templates meet."""
     if isinstance(value, str):
         return value
+    if type(value) is int:  # the next most common ($context.requestTimeEpoch), and not a bool
+        return str(value)
     if value is None:
         return ""
     if isinstance(value, bool):
