@@ -63,6 +63,25 @@ def test_journal_keeps_replayable_writes_whole_and_names_the_rest(tmp_path):
     assert not journal.wants_body("POST", "DynamoDB_20120810.TransactWriteItems")
 
 
+def test_a_recorder_writes_each_body_as_json_would_and_reads_back(tmp_path, monkeypatch):
+    paths = StackPaths(tmp_path)
+    log = journal.Journal(paths, "frontdoor")
+    update = {**PUT, "X-Amz-Target": "DynamoDB_20120810.UpdateItem", "Host": "127.0.0.1:1"}
+    bodies = [json.dumps({"Key": {"id": {"S": text}}}, ensure_ascii=False).encode()
+              for text in ("a", "é\u2028\U0001f600", 'quote " and \\ slash /', "tab\tnew\nline")]
+    monkeypatch.setattr(journal.time, "time", lambda: 1796689318.7071234)
+    record = log.recorder("POST", "/", update)
+    for body in bodies:
+        record(body)
+    log.recorder("POST", "/", {**PUT, "X-Amz-Target": "DynamoDB_20120810.GetItem"})(b"{}")  # a read: nothing
+    log.close()
+    lines = b"".join(p.read_bytes() for p in sorted(journal.journal_folder(paths).glob("*.jsonl"))).decode().splitlines()
+    kept = {k: v for k, v in update.items() if k != "Host"}  # the headers a replay sends
+    assert lines == [json.dumps({"at": 1796689318.7071234, "operation": "UpdateItem", "path": "/", "headers": kept,
+                                 "body": body.decode()}, separators=(",", ":")) for body in bodies]
+    assert [entry.body for entry in journal.entries_since(paths, 0.0)] == [body.decode() for body in bodies]
+
+
 def test_a_line_torn_by_a_kill_is_skipped_and_the_files_are_private(tmp_path):
     paths = StackPaths(tmp_path)
     log = journal.Journal(paths, "frontdoor")

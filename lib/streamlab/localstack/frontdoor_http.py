@@ -47,12 +47,13 @@ LEAN_MAX_BODY = limits.OFFLOAD_BYTES  # larger bodies go to aiohttp, which valid
 # Reading stops while this much of a pipelining client's next requests waits in the buffer.
 _PAUSE_READING_BYTES = 256 * 1024
 _HEAD_END = b"\r\n\r\n"
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# Header lines: a token, a colon, a value of visible ASCII, spaces and tabs (no obs-fold, no
+# space before the colon); the value without the spaces and tabs around it.
+_FIELDS = re.compile(r"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e]*\r\n)*")
+_FIELD = re.compile(r"([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t ]*((?:[\x21-\x7e]+(?:[\t ]+[\x21-\x7e]+)*)?)[\t ]*\r\n")
 _METHOD = re.compile(r"[A-Z]+")
 _TARGET = re.compile(r"/[A-Za-z0-9\-._~!$&'()*+,;=:@/%?]*")
 _DOT_SEGMENT = re.compile(r"/\.\.?(?:/|$|\?)|//")
-_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f-\xff]")
-_HANDED_TO_AIOHTTP = frozenset({"transfer-encoding", "expect", "upgrade"})
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
 
 
@@ -237,21 +238,19 @@ class LeanConnection(asyncio.Protocol):
 
 def read_head(head: bytes, source_ip: str) -> Invocation | None:
     """The invocation this request head starts, or None when the lean lane leaves it to aiohttp."""
-    if _CONTROL.search(head.replace(b"\r\n", b"")) is not None:
+    if not head.isascii():
         return None
-    request_line, *lines = head.decode("ascii").split("\r\n")
+    request_line, _, fields = head.decode("ascii").partition("\r\n")
     parts = request_line.split(" ")
     if len(parts) != 3 or parts[2] != "HTTP/1.1" or not _METHOD.fullmatch(parts[0]) or parts[0] == "HEAD":
         return None
     method, target = parts[0], parts[1]
     if not _TARGET.fullmatch(target) or _DOT_SEGMENT.search(target) is not None:
         return None
-    headers: CIMultiDict[str] = CIMultiDict()
-    for line in lines:
-        name, colon, value = line.partition(":")
-        if not colon or not _TOKEN.fullmatch(name):
-            return None
-        headers.add(name, value.strip(" \t"))
+    fields += "\r\n"
+    if _FIELDS.fullmatch(fields) is None:
+        return None
+    headers: CIMultiDict[str] = CIMultiDict(_FIELD.findall(fields))
     if not _is_plain(headers):
         return None
     invocation = Invocation(method, target, CIMultiDictProxy(headers), b"", source_ip)
@@ -261,7 +260,7 @@ def read_head(head: bytes, source_ip: str) -> Invocation | None:
 
 
 def _is_plain(headers: CIMultiDict[str]) -> bool:
-    if any(name.lower() in _HANDED_TO_AIOHTTP for name in headers):
+    if "Transfer-Encoding" in headers or "Expect" in headers or "Upgrade" in headers:
         return False
     if len(headers.getall("Host", ())) != 1:
         return False

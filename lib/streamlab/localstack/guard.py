@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from functools import lru_cache
 from typing import Mapping
 from urllib.parse import unquote, urlsplit
 
@@ -46,6 +47,7 @@ def host_name(host_header: str) -> str:
     return (urlsplit("//" + host_header).hostname or "").lower()
 
 
+@lru_cache(maxsize=256)
 def is_loopback_host(host_header: str | None) -> bool:
     if host_header is None:  # HTTP/1.0 without Host: not a browser, nothing to rebind
         return True
@@ -73,6 +75,7 @@ def canonical_path(raw_path: str) -> str:
     return posixpath.normpath("/" + path.lstrip("/"))
 
 
+@lru_cache(maxsize=4096)  # asked for every request, and most requests repeat a few paths
 def is_admin_path(raw_path: str) -> bool:
     first = canonical_path(raw_path).lstrip("/").split("/", 1)[0].lower()
     return first in ADMIN_SEGMENTS

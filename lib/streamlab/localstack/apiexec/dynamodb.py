@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Callable
 
 import aiohttp
 from multidict import CIMultiDictProxy
@@ -36,6 +37,11 @@ def _headers(region: str, action: str, access_key: str) -> dict[str, str]:
     return json_rpc_headers(TARGET_PREFIX + action, "dynamodb", region, access_key)
 
 
+@lru_cache(maxsize=256)
+def _recorder(journal: Journal, region: str, action: str, access_key: str) -> Callable[[bytes | None], None]:
+    return journal.recorder("POST", "/", _headers(region, action, access_key))
+
+
 async def call(http: aiohttp.ClientSession, upstream: str, *, region: str, action: str, access_key: str,
                body: bytes, timeout_s: float, pool: BackendPool | None = None,
                journal: Journal | None = None) -> BackendResponse:
@@ -55,7 +61,7 @@ async def call(http: aiohttp.ClientSession, upstream: str, *, region: str, actio
                 async with http.post(upstream + "/", data=body, headers=headers) as resp:
                     answer = BackendResponse(resp.status, resp.headers, await resp.read())
         if journal is not None and answer.status < 300:
-            journal.record("POST", "/", headers, body)
+            _recorder(journal, region, action, access_key)(body)
         return answer
     except TimeoutError as exc:
         raise BackendTimeout(f"DynamoDB {action} took longer than {timeout_s:.3f}s") from exc

@@ -18,8 +18,9 @@ import json
 import os
 import time
 from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii  # type: ignore[attr-defined]
 from pathlib import Path
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 from streamlab.localstack.durable.idempotent import update_is_idempotent
 from streamlab.localstack.durable.snapshot import read_manifest
@@ -80,15 +81,28 @@ class Journal:
 
     def record(self, method: str, path: str, headers: Mapping[str, str], body: bytes | None = None) -> None:
         """Note an acknowledged call; `body` only for DynamoDB item writes that may be replayed."""
+        self.recorder(method, path, headers)(body)
+
+    def recorder(self, method: str, path: str, headers: Mapping[str, str]) -> Callable[[bytes | None], None]:
+        """`record` for calls alike but for their body (the API's writes): all but the time and the
+        body encoded once, so each record costs one string escape and one write."""
         target = headers.get("X-Amz-Target") or headers.get("x-amz-target") or ""
         if not changes_state(method, path, target):
-            return
+            return _ignore
         operation = target[len(DYNAMODB_PREFIX):] if target.startswith(DYNAMODB_PREFIX) else (target or f"{method} {path}")
-        entry: dict = {"at": time.time(), "operation": operation, "path": path}
-        if body is not None and operation in _BODY_KEPT:
-            entry["headers"] = {k: v for k, v in headers.items() if k.lower() in _REPLAY_HEADERS}
-            entry["body"] = body.decode("utf-8")
-        os.write(self._current_fd(entry["at"]), (json.dumps(entry, separators=(",", ":")) + "\n").encode())
+        what = _compact({"operation": operation, "path": path})[1:-1]
+        replay_headers = {k: v for k, v in headers.items() if k.lower() in _REPLAY_HEADERS}
+        request = f'{what},"headers":{_compact(replay_headers)},"body":' if operation in _BODY_KEPT else None
+
+        def write(body: bytes | None) -> None:
+            at = time.time()
+            if body is not None and request is not None:
+                line = f'{{"at":{at!r},{request}{encode_basestring_ascii(body.decode("utf-8"))}}}\n'
+            else:
+                line = f'{{"at":{at!r},{what}}}\n'
+            os.write(self._current_fd(at), line.encode())
+
+        return write
 
     def _current_fd(self, now: float) -> int:
         segment = int(now // SEGMENT_SECONDS)
@@ -104,6 +118,14 @@ class Journal:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def _ignore(body: bytes | None) -> None:
+    pass
+
+
+def _compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
 
 
 def wants_body(method: str, target: str) -> bool:
