@@ -33,7 +33,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from streamlab.localstack import guard, limits
 from streamlab.localstack.apiexec import gateway
-from streamlab.localstack.apiexec.invocation import Invocation, parse_invocation
+from streamlab.localstack.apiexec.invocation import Invocation
 from streamlab.localstack.awserror import AwsError
 from streamlab.localstack.proxy import Answer
 
@@ -254,7 +254,7 @@ def read_head(head: bytes, source_ip: str) -> Invocation | None:
     if not _is_plain(headers):
         return None
     invocation = Invocation(method, target, CIMultiDictProxy(headers), b"", source_ip)
-    if parse_invocation(invocation.raw_path_only, invocation.host) is None:
+    if invocation.target is None:
         return None
     return invocation
 

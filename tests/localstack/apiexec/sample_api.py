@@ -75,6 +75,7 @@ def define(
     with_get: bool = True,
     api_key_required: bool = False,
     action: str | None = None,
+    accepted_template: str = ACCEPTED_TEMPLATE,
 ) -> SampleApi:
     """Create the table and the API, deploy it to `stage` with stage variable tableName.
 
@@ -108,7 +109,7 @@ def define(
         requestTemplates={"application/json": PUT_TEMPLATE} if request_templates is None else request_templates,
         passthroughBehavior=passthrough, **integration_args,
     )
-    _responses(ag, api_id, requests_id, "POST", ok="202", ok_template=ACCEPTED_TEMPLATE, error_patterns=error_patterns)
+    _responses(ag, api_id, requests_id, "POST", ok="202", ok_template=accepted_template, error_patterns=error_patterns)
 
     item_id = ""
     if with_get:

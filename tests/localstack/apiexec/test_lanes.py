@@ -104,3 +104,18 @@ def test_an_unknown_stage_or_api_and_a_foreign_host_answer_alike(requests_api, l
         answers = [conn.send("POST", path, b"{}", **{"Content-Type": "application/json", **headers}) for conn in (lean, handed)]
         assert _comparable(answers[0]) == _comparable(answers[1]), (path, answers)
         assert answers[0].status in (403, 404)
+
+
+def test_a_template_cannot_split_the_answer_or_send_a_status_http_lacks(make_api, lanes):
+    # The 202 template copies a field of the stored body into a header, or sets a status of its own.
+    echo = make_api(accepted_template=(
+        "#set($item = $input.path('$.Attributes'))"
+        "#set($context.responseOverride.header.X-Echo = $util.parseJson($item.body.S).h)"
+        "#set($context.responseOverride.status = $util.parseJson($item.body.S).status){}"))
+    base = urllib.parse.urlsplit(echo.url).path + "/requests"
+    for lane in lanes:
+        ordinary = lane.send("POST", base, b'{"h": "fine", "status": 201}', **{"Content-Type": "application/json"})
+        assert (ordinary.status, ordinary.headers["x-echo"]) == (201, "fine")
+        for body in (b'{"h": "a\\r\\nInjected: yes", "status": 202}', b'{"h": "x", "status": 700}'):
+            split = lane.send("POST", base, body, **{"Content-Type": "application/json"})
+            assert split.status == 500 and "injected" not in split.headers and "x-echo" not in split.headers, split

@@ -66,3 +66,8 @@ class Invocation:
     @property
     def raw_path_only(self) -> str:
         return self.raw_path.partition("?")[0]
+
+    @cached_property
+    def target(self) -> tuple[str, str, str] | None:
+        """(api_id, stage, raw path) of the REST API it invokes (`parse_invocation`), None if none."""
+        return parse_invocation(self.raw_path_only, self.host)

@@ -167,7 +167,7 @@ class Executor:
 
     async def invoke(self, request: Invocation, refusal: GatewayError | None = None) -> Answer:
         """Run one invocation; `refusal` answers it once the API and stage are known to exist."""
-        api_id, stage_name, path = parse_invocation(request.raw_path_only, request.host)  # type: ignore[misc]
+        api_id, stage_name, path = request.target  # type: ignore[misc]  # the route matched
         call = Call(
             request=request,
             api_id=api_id,
