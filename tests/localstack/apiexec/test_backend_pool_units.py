@@ -11,6 +11,8 @@ import uvloop
 
 from streamlab.localstack.apiexec import backend_pool, dynamodb
 from streamlab.localstack.apiexec.backend_pool import BackendConnectionError, BackendPool
+from streamlab.localstack.durable.journal import Journal, entries_since
+from streamlab.localstack.state import StackPaths
 
 OK = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
 Action = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[bool]]  # True: hang up after it
@@ -51,6 +53,16 @@ def answer_then_hang_up(data: bytes) -> Action:
         await answer(data)(reader, writer)
         return True
     return act
+
+
+async def post_twice(*actions: Action) -> tuple[backend_pool.RawResponse, backend_pool.RawResponse, Backend]:
+    """Two posts through one pool to a backend playing `actions`."""
+    backend = Backend(*actions)
+    pool = BackendPool(await backend.start())
+    first = await pool.post("/", b"a", {})
+    second = await pool.post("/", b"b", {})
+    await backend.stop()
+    return first, second, backend
 
 
 class Backend:
@@ -236,15 +248,7 @@ def test_chunked_and_sized_bodies_arriving_byte_by_byte(run):
                b"3;ext=1\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-Trailer: t\r\n\r\n")
     sized = b"HTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\nhello"
 
-    async def main():
-        backend = Backend(answer_in_pieces(chunked), answer_in_pieces(sized))
-        pool = BackendPool(await backend.start())
-        first = await pool.post("/", b"a", {})
-        second = await pool.post("/", b"b", {})
-        await backend.stop()
-        return first, second, backend
-
-    first, second, backend = run(main())
+    first, second, backend = run(post_twice(answer_in_pieces(chunked), answer_in_pieces(sized)))
     assert (first.status, first.headers["x-a"], first.body) == (200, "1", b"abc0123456789abcdef")
     assert (second.status, second.body) == (201, b"hello")
     assert backend.connections == 1
@@ -287,15 +291,7 @@ def test_headers_too_large_are_an_error_and_close_the_connection(run, monkeypatc
     OK + b"HTTP/1.1 200 OK\r\n",  # more than was asked for: out of step
 ], ids=["connection-close", "http-1.0", "extra-bytes"])
 def test_answers_that_end_the_connection_are_not_reused(run, answer_bytes):
-    async def main():
-        backend = Backend(answer(answer_bytes), answer(OK))
-        pool = BackendPool(await backend.start())
-        first = await pool.post("/", b"a", {})
-        second = await pool.post("/", b"b", {})
-        await backend.stop()
-        return first, second, backend
-
-    first, second, backend = run(main())
+    first, second, backend = run(post_twice(answer(answer_bytes), answer(OK)))
     assert first.body == b"{}" and second.body == b"{}"
     assert [n for n, _ in backend.served] == [1, 2]
 
@@ -361,25 +357,17 @@ def test_requests_carry_the_headers_and_the_body_length(run):
     assert b"X-Amz-Target: A\r\n" in third and b"Content-Length: 0\r\n" in third
 
 
-class _Journal:
-    def __init__(self) -> None:
-        self.records: list[tuple[Any, ...]] = []
-
-    def record(self, *args: Any) -> None:
-        self.records.append(args)
-
-
-def _call(pool: BackendPool, journal: _Journal, timeout_s: float = 5) -> Awaitable[dynamodb.BackendResponse]:
+def _call(pool: BackendPool, journal: Journal, timeout_s: float = 5) -> Awaitable[dynamodb.BackendResponse]:
     return dynamodb.call(None, "http://unused", region="us-east-1", action="PutItem", access_key="000000000000",
                          body=b"{}", timeout_s=timeout_s, pool=pool, journal=journal)  # type: ignore[arg-type]
 
 
-def test_dynamodb_call_journals_only_successes_and_maps_errors(run):
+def test_dynamodb_call_journals_only_successes_and_maps_errors(run, tmp_path):
     async def main():
         bad = b"HTTP/1.1 400 Bad\r\nContent-Length: 2\r\n\r\n{}"
         backend = Backend(answer(OK), answer(bad), answer_after(0.3, OK), hang_up)
         url = await backend.start()
-        pool, journal = BackendPool(url), _Journal()
+        pool, journal = BackendPool(url), Journal(StackPaths(tmp_path), "frontdoor")
         statuses = [(await _call(pool, journal)).status, (await _call(pool, journal)).status]
         with pytest.raises(dynamodb.BackendTimeout):
             await _call(pool, journal, timeout_s=0.05)
@@ -392,5 +380,7 @@ def test_dynamodb_call_journals_only_successes_and_maps_errors(run):
         return statuses, journal
 
     statuses, journal = run(main())
+    journal.close()
     assert statuses == [200, 400]
-    assert len(journal.records) == 1 and journal.records[0][:2] == ("POST", "/")
+    entries = entries_since(StackPaths(tmp_path), 0.0)
+    assert [(e.operation, e.path, e.body) for e in entries] == [("PutItem", "/", "{}")]
