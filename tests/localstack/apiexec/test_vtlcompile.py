@@ -13,7 +13,7 @@ import airspeed
 import pytest
 from hypothesis import assume, given, settings, strategies as st
 
-from streamlab.localstack.apiexec import vtl, vtlcompile
+from streamlab.localstack.apiexec import vtl, vtlcompile, vtlsource
 from streamlab.localstack.apiexec.vtlutil import UTIL
 from streamlab.provision.paths import api_dir
 
@@ -48,7 +48,7 @@ def _outcome(render, namespace: dict[str, Any]) -> tuple[str, str]:
 def assert_same(text: str, make_namespace=_namespace) -> tuple[str, str]:
     parsed = airspeed.Template(text)
     parsed.ensure_compiled()
-    compiled = vtlcompile.compile_tree(parsed)
+    compiled = vtlsource.compile_template(parsed)  # a plain dict runs the generated source, others the closures
     assert compiled is not None, f"not compiled: {text!r}"
     expected = _outcome(lambda namespace: vtl.interpret(parsed, namespace), make_namespace())
     assert _outcome(compiled, make_namespace()) == expected, text

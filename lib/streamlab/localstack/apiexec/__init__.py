@@ -8,6 +8,7 @@ of docs/aws-semantics.md).
     routing     resource + method matching ({param}, {proxy+}, ANY)
     vtl         mapping templates on airspeed-ext: $input, $context, $stageVariables, $util
     vtlcompile  templates compiled to Python closures (airspeed parses; falls back to it for macros)
+    vtlsource   the same templates generated as Python source, for renders from a plain dict
     vtlsandbox  what templates can reach: the documented surface, no Python internals
     vtlutil     $util with Java's behaviour (escapeJavaScript's \\' quirk, URLEncoder, Base64)
     jsonpath    the JSONPath subset of $input.json/$input.path

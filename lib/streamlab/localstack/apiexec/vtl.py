@@ -1,4 +1,4 @@
-"""Mapping templates: parsed once (airspeed-ext), compiled (`vtlcompile`), rendered with API
+"""Mapping templates: parsed once (airspeed-ext), compiled (`vtlcompile`, `vtlsource`), rendered with API
 Gateway's variables (A2).
 
 airspeed gives Velocity syntax, `#set/#if/#foreach`, quiet and formal references, and a few Java
@@ -16,7 +16,7 @@ from typing import Any, Mapping
 import airspeed
 from airspeed import operators as _airspeed_ops
 
-from streamlab.localstack.apiexec import jsonpath, vtlcompile, vtlsandbox
+from streamlab.localstack.apiexec import jsonpath, vtlcompile, vtlsandbox, vtlsource
 from streamlab.localstack.apiexec.vtlutil import UTIL, to_text
 from streamlab.localstack.limits import API_MAX_JSON_DEPTH, load_json
 
@@ -85,7 +85,7 @@ def compile_template(text: str) -> MappingTemplate:
     """Parse a template (TemplateError when it is not valid VTL) and compile it."""
     parsed = airspeed.Template(text)
     parsed.ensure_compiled()
-    return MappingTemplate(text, parsed, vtlcompile.compile_tree(parsed))
+    return MappingTemplate(text, parsed, vtlsource.compile_template(parsed))
 
 
 @vtlsandbox.template_surface

@@ -16,6 +16,8 @@ template both ways and compares.
 
 Directives this does not compile (#macro, #define, #include, #parse, #stop, #evaluate, #return,
 macro calls) make `compile_tree` return None, and the template is rendered by airspeed itself.
+
+Renders from a plain dict run the same template generated as Python source instead (`vtlsource`).
 """
 from __future__ import annotations
 
@@ -45,8 +47,10 @@ class _Unsupported(Exception):
     pass
 
 
-def compile_tree(template: airspeed.Template) -> Renderer | None:
-    """A function rendering `template` from a namespace, or None when it uses what is not compiled."""
+def compile_tree(template: airspeed.Template,
+                 generated: Callable[[dict[str, Any]], str] | None = None) -> Renderer | None:
+    """A function rendering `template` from a namespace, or None when it uses what is not compiled.
+    `generated`: the same template as a function of a plain dict (`vtlsource`), run for those."""
     template.ensure_compiled()
     try:
         block = _block(template.root_element.block)
@@ -54,14 +58,16 @@ def compile_tree(template: airspeed.Template) -> Renderer | None:
         return None
 
     def render(namespace: Mapping[str, Any]) -> str:
-        out: list[str] = []
         try:
+            if generated is not None and namespace.__class__ is dict:
+                return generated(namespace)
+            out: list[str] = []
             block(out.append, Namespace(namespace))
+            return "".join(out)
         except (airspeed.TemplateError, json.JSONDecodeError):
             raise
         except Exception as exc:
             raise CompiledTemplateError(f"{type(exc).__name__}: {exc}") from exc
-        return "".join(out)
 
     return render
 

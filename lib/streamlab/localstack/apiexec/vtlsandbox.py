@@ -16,7 +16,7 @@ A reference that does not resolve prints as written, as Velocity does.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from airspeed import operators as _airspeed_ops
 
@@ -25,6 +25,7 @@ T = TypeVar("T", bound=type)
 _DATA_TYPES = (str, int, float, bool, list, tuple, dict, type(None))
 _UNSAFE_DATA_METHODS = frozenset({"format", "format_map"})
 _SURFACES: dict[type, frozenset[str]] = {}
+_LISTENERS: list[Callable[[], None]] = []
 
 
 def template_surface(cls: T) -> T:
@@ -33,7 +34,14 @@ def template_surface(cls: T) -> T:
     names.update(name for name in getattr(cls, "__slots__", ()) if not name.startswith("_"))
     _SURFACES[cls] = frozenset(names)
     is_reachable_on.cache_clear()
+    for forget in _LISTENERS:
+        forget()
     return cls
+
+
+def on_change(forget: Callable[[], None]) -> None:
+    """Call `forget` whenever what templates may reach changes (what it learnt from `is_reachable_on`)."""
+    _LISTENERS.append(forget)
 
 
 def is_reachable(obj: Any, name: str) -> bool:
