@@ -122,15 +122,7 @@ async def _settle() -> None:
 
 
 def test_a_stale_kept_alive_connection_is_retried_once_on_a_new_one(run):
-    async def main():
-        backend = Backend(answer(OK), hang_up, answer(OK))  # the 2nd request finds the connection closing
-        pool = BackendPool(await backend.start())
-        await pool.post("/", b"a", {})
-        second = await pool.post("/", b"b", {})
-        await backend.stop()
-        return second, backend
-
-    second, backend = run(main())
+    _, second, backend = run(post_twice(answer(OK), hang_up, answer(OK)))  # the 2nd request finds the connection closing
     assert second.status == 200
     assert [(n, r[-1:]) for n, r in backend.served] == [(1, b"a"), (1, b"b"), (2, b"b")]
 
@@ -297,15 +289,7 @@ def test_answers_that_end_the_connection_are_not_reused(run, answer_bytes):
 
 
 def test_bytes_arriving_on_an_idle_connection_close_it(run):
-    async def main():
-        backend = Backend(answer(OK + b"surprise"), answer(OK))
-        pool = BackendPool(await backend.start())
-        await pool.post("/", b"a", {})
-        second = await pool.post("/", b"b", {})
-        await backend.stop()
-        return second, backend
-
-    second, backend = run(main())
+    _, second, backend = run(post_twice(answer(OK + b"surprise"), answer(OK)))
     assert second.body == b"{}" and [n for n, _ in backend.served] == [1, 2]
 
 

@@ -201,12 +201,7 @@ def _foreach(node: ops.ForeachDirective) -> Emit:
         iterable = items(ns)
         if iterable is None:
             return
-        if hasattr(iterable, "keys"):
-            iterable = iterable.keys()
-        try:
-            iter(iterable)
-        except TypeError:
-            raise ValueError(f"value for ${name} is not iterable in #foreach: {iterable}") from None
+        iterable = _loop_items(iterable, name)
         length = len(iterable)
         for count, item in enumerate(iterable, start=1):
             local = Namespace(ns)
@@ -218,6 +213,17 @@ def _foreach(node: ops.ForeachDirective) -> Emit:
             block(write, local)
 
     return emit
+
+
+def _loop_items(iterable: Any, name: str) -> Any:
+    """What #foreach walks: a map's keys, any other iterable as it is; ValueError for the rest."""
+    if hasattr(iterable, "keys"):
+        iterable = iterable.keys()
+    try:
+        iter(iterable)
+    except TypeError:
+        raise ValueError(f"value for ${name} is not iterable in #foreach: {iterable}") from None
+    return iterable
 
 
 # -- values ------------------------------------------------------------------------------------
@@ -427,15 +433,19 @@ def _index(name: str, index: Calc) -> Step:
         result = _resolve(current, name)
         if result is None:
             return None
-        key = index(top)
-        if isinstance(result, list) and not isinstance(key, int):
-            raise ValueError(f"expected integer for array index, got '{key}'")
-        try:
-            return result[key]
-        except Exception:
-            return None
+        return _item(result, index(top))
 
     return step
+
+
+def _item(result: Any, key: Any) -> Any:
+    """`name[key]` once `name` resolved: None when there is no such item, as airspeed does."""
+    if isinstance(result, list) and not isinstance(key, int):
+        raise ValueError(f"expected integer for array index, got '{key}'")
+    try:
+        return result[key]
+    except Exception:
+        return None
 
 
 def _names(names: list[str]) -> Step:

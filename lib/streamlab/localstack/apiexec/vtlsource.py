@@ -20,8 +20,8 @@ from airspeed import operators as ops
 
 from streamlab.localstack.apiexec import vtlsandbox
 from streamlab.localstack.apiexec.vtlcompile import (
-    _ABSENT, _LITERALS, Namespace, Renderer, _holds_items, _joined, _literal, _resolve, _Unsupported, _value,
-    compile_tree,
+    _ABSENT, _LITERALS, Namespace, Renderer, _holds_items, _item, _joined, _literal, _loop_items, _resolve,
+    _Unsupported, _value, compile_tree,
 )
 from streamlab.localstack.apiexec.vtlsandbox import is_reachable_on
 
@@ -595,26 +595,6 @@ def _resolve_on_value(current: Any, name: str, ways: dict[type, str]) -> Any:
     elif way is _NOTHING:
         return None
     return _resolve(current, name)
-
-
-def _loop_items(iterable: Any, name: str) -> Any:
-    if hasattr(iterable, "keys"):
-        iterable = iterable.keys()
-    try:
-        iter(iterable)
-    except TypeError:
-        raise ValueError(f"value for ${name} is not iterable in #foreach: {iterable}") from None
-    return iterable
-
-
-def _item(result: Any, key: Any) -> Any:
-    """`name[key]` once `name` resolved (`_index`)."""
-    if isinstance(result, list) and not isinstance(key, int):
-        raise ValueError(f"expected integer for array index, got '{key}'")
-    try:
-        return result[key]
-    except Exception:
-        return None
 
 
 _GLOBALS = {
