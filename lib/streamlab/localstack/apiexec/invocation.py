@@ -7,8 +7,7 @@ returns, so an API answers the same whichever lane a request took.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import cached_property
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from multidict import CIMultiDictProxy, MultiDictProxy
@@ -53,21 +52,17 @@ class Invocation:
     source_ip: str
     protocol: str = "HTTP/1.1"
 
+    # Worked out once, when made: the executor reads both for every request.
+    raw_path_only: str = field(init=False, repr=False)
+    query: MultiDictProxy[str] = field(init=False, repr=False)  # decoded as aiohttp decodes it
+    target: tuple[str, str, str] | None = field(init=False, repr=False)  # `parse_invocation`'s answer
+
+    def __post_init__(self) -> None:
+        path, mark, query = self.raw_path.partition("?")
+        self.raw_path_only = path
+        self.query = URL.build(query_string=query, encoded=True).query if mark and query else _EMPTY_QUERY
+        self.target = parse_invocation(path, self.host)
+
     @property
     def host(self) -> str:
         return self.headers.get("Host", "")
-
-    @cached_property
-    def query(self) -> MultiDictProxy[str]:
-        """The query string decoded as aiohttp decodes it (`+` is a space, blank values kept)."""
-        _, mark, query = self.raw_path.partition("?")
-        return URL.build(query_string=query, encoded=True).query if mark and query else _EMPTY_QUERY
-
-    @property
-    def raw_path_only(self) -> str:
-        return self.raw_path.partition("?")[0]
-
-    @cached_property
-    def target(self) -> tuple[str, str, str] | None:
-        """(api_id, stage, raw path) of the REST API it invokes (`parse_invocation`), None if none."""
-        return parse_invocation(self.raw_path_only, self.host)
