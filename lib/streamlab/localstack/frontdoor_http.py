@@ -1,11 +1,12 @@
 """The front door's connections: ordinary REST API invocations on a lean lane, the rest on aiohttp.
 
 Under load most of the front door's requests are API invocations, and aiohttp's request and
-response machinery cost more CPU than the API executor's own work (`bench api`). So every
-connection starts on the lean lane: `LeanConnection` reads each request's head itself and, when
-it is an ordinary invocation, runs the executor and writes the answer. Ordinary means: HTTP/1.1,
-a method other than HEAD, an origin-form path that names a REST API without dot segments or
-doubled slashes, a loopback Host, a body sized by Content-Length up to `LEAN_MAX_BODY`, no
+response machinery took about a fifth of the front door's CPU per invocation (0.09 of 0.49 ms,
+measured by serving the same executor behind a bare protocol). So every connection starts on
+the lean lane: `LeanConnection` reads each request's head itself and, when it is an ordinary
+invocation, runs the guard's checks and the executor and writes the answer. Ordinary means:
+HTTP/1.1, a method other than HEAD, an origin-form path that names a REST API without dot
+segments or doubled slashes, one Host, a body sized by Content-Length up to `LEAN_MAX_BODY`, no
 Transfer-Encoding, Expect or Upgrade, and nothing in the head outside printable ASCII.
 
 The first request that is anything else hands the connection, with every byte not yet consumed,
