@@ -5,6 +5,7 @@ import asyncio
 import gc
 import http.server
 import json
+import mmap
 import os
 import resource
 import signal
@@ -92,6 +93,66 @@ def test_a_line_torn_by_a_kill_is_skipped_and_the_files_are_private(tmp_path):
         fh.write('{"at": 1, "operation": "PutI')
     assert [e.operation for e in journal.entries_since(paths, 0.0)] == ["PutItem"]
     assert segment.stat().st_mode & 0o777 == 0o600
+
+
+def _put_bodies(count: int) -> list[bytes]:
+    return [json.dumps({"TableName": "t", "Item": {"id": {"S": f"k{i}-" + "x" * (i * 37 % 300)}}}).encode()
+            for i in range(count)]
+
+
+def test_a_journal_line_is_readable_at_once_and_lines_cross_chunks_intact(tmp_path, monkeypatch):
+    # Recovery reads the journal while the front door is still writing it.
+    monkeypatch.setattr(journal, "CHUNK_BYTES", mmap.PAGESIZE)
+    paths = StackPaths(tmp_path)
+    log = journal.Journal(paths, "frontdoor")
+    record = log.recorder("POST", "/", PUT)
+    bodies = _put_bodies(60)  # about 12 KB: lines cut across three chunk boundaries
+    for body in bodies:
+        record(body)
+    assert [e.body for e in journal.entries_since(paths, 0.0)] == [b.decode() for b in bodies]
+    log.close()
+    (segment,) = journal.journal_folder(paths).glob("*.jsonl")
+    data = segment.read_bytes()
+    assert b"\0" not in data and data.endswith(b"\n")  # a clean close keeps only the lines
+    assert len(data.splitlines()) == 60
+
+
+def test_a_writer_killed_mid_line_loses_nothing_it_copied_and_the_next_one_starts_a_new_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(journal.time, "time", lambda: 1000.5)
+    paths = StackPaths(tmp_path)
+    killed = journal.Journal(paths, "frontdoor")
+    first, second, third = _put_bodies(3)
+    killed.recorder("POST", "/", PUT)(first)
+    file = killed._file
+    file.append(b'{"at":1000.5,"operation":"PutI')  # the kill comes mid-copy: no close, no trim
+    os.close(file._fd)
+    (segment,) = journal.journal_folder(paths).glob("*.jsonl")
+    assert segment.stat().st_size == journal.CHUNK_BYTES  # zeros reserved ahead are left behind
+    after = journal.Journal(paths, "frontdoor")
+    after.recorder("POST", "/", PUT)(second)
+    after.recorder("POST", "/", PUT)(third)
+    after.close()
+    assert [e.body for e in journal.entries_since(paths, 0.0)] == [first.decode(), second.decode(), third.decode()]
+    assert b"\0" not in segment.read_bytes()
+
+
+def test_a_full_disk_is_an_error_for_the_call_not_a_crash(tmp_path, monkeypatch):
+    import errno
+
+    monkeypatch.setattr(journal, "CHUNK_BYTES", mmap.PAGESIZE)
+    paths = StackPaths(tmp_path)
+    log = journal.Journal(paths, "frontdoor")
+    record = log.recorder("POST", "/", PUT)
+    record(b"{}")
+
+    def no_space(fd: int, offset: int, length: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(journal.os, "posix_fallocate", no_space)
+    with pytest.raises(OSError, match="No space"):
+        for body in _put_bodies(40):  # more than the chunk holds: the next one cannot be reserved
+            record(body)
+    assert journal.entries_since(paths, 0.0)[0].body == "{}"
 
 
 def test_a_change_answered_just_before_the_snapshot_is_not_named_lost(tmp_path, monkeypatch):

@@ -7,14 +7,20 @@ safe to apply twice (PutItem, DeleteItem, BatchWriteItem, and UpdateItem when it
 overwrites or removes: see `idempotent`) carry their request and are replayed after a crash;
 every other change is named in the recovery report.
 
-One file per writer per minute under data/journal/, appended with single `write` calls (a
-killed writer leaves at most a torn last line, which is skipped); files older than the latest
-snapshot are removed as new ones start. Appends are not fsynced: the journal survives any
-process being killed, not a power cut.
+One file per writer per minute under data/journal/; files older than the latest snapshot are
+removed as new ones start. Lines are copied into the file through a shared memory mapping, not
+written with a system call each: the API records one line per request, and a `write` per line
+cost the front door about 15 us of its CPU per request on the 2-core test machine against well
+under 1 us for the copy. The pages are the file's own (the page cache), so a killed writer loses
+nothing it copied; it leaves at most a torn last line and zero bytes after it, which readers
+skip. Space is reserved (fallocate) a chunk ahead, so a full disk is an OSError at a chunk
+boundary, never a SIGBUS; a clean close trims the file to its lines. Nothing is fsynced: the
+journal survives any process being killed, not a power cut.
 """
 from __future__ import annotations
 
 import json
+import mmap
 import os
 import time
 from dataclasses import dataclass
@@ -35,6 +41,9 @@ _BODY_KEPT = REPLAYABLE | {"UpdateItem"}
 _READ_PREFIXES = ("Get", "Describe", "List", "Query", "Scan", "BatchGet", "Head", "Check", "Estimate")
 _REPLAY_HEADERS = ("x-amz-target", "authorization", "content-type")
 SEGMENT_SECONDS = 60
+# A segment's file grows by this much at a time (a multiple of the page size, as mmap needs).
+CHUNK_BYTES = 4 << 20
+MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)  # Linux 5.14+; Python 3.11 does not name it
 # Entries this much older than the snapshot are replayed too, in case of clock steps between processes.
 OVERLAP_SECONDS = 0.5
 
@@ -77,7 +86,7 @@ class Journal:
         self.folder = journal_folder(paths)
         make_private_dir(self.folder)
         self._segment = -1
-        self._fd = -1
+        self._file: MappedFile | None = None
 
     def record(self, method: str, path: str, headers: Mapping[str, str], body: bytes | None = None) -> None:
         """Note an acknowledged call; `body` only for DynamoDB item writes that may be replayed."""
@@ -100,24 +109,99 @@ class Journal:
                 line = f'{{"at":{at!r},{request}{encode_basestring_ascii(body.decode("utf-8"))}}}\n'
             else:
                 line = f'{{"at":{at!r},{what}}}\n'
-            os.write(self._current_fd(at), line.encode())
+            self._file_for(at).append(line.encode())
 
         return write
 
-    def _current_fd(self, now: float) -> int:
+    def _file_for(self, now: float) -> MappedFile:
         segment = int(now // SEGMENT_SECONDS)
-        if segment != self._segment:
+        if self._file is None or segment != self._segment:
             self.close()
-            name = self.folder / f"{segment:012d}-{self.writer}.jsonl"
-            self._fd = os.open(name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, FILE_MODE)
+            self._file = MappedFile(self.folder / f"{segment:012d}-{self.writer}.jsonl")
             self._segment = segment
             prune(self.paths)
-        return self._fd
+        return self._file
 
     def close(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class MappedFile:
+    """An append-only file written through a memory mapping of its current chunk.
+
+    Opening a file a killed writer left goes on after its last byte that is not zero, on a line
+    of its own, so a torn line never swallows the next one.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        self._map: mmap.mmap | None = None
+        self._base = 0  # the file offset the mapping starts at
+        self._pos = 0  # bytes used in the mapping
+        end = _data_end(self._fd)
+        self._map_chunk_at(end - end % CHUNK_BYTES)
+        self._pos = end % CHUNK_BYTES
+        if end and not _ends_a_line(self._fd, end):
+            self.append(b"\n")
+
+    def append(self, data: bytes) -> None:
+        mapping = self._map
+        if mapping is None:
+            raise ValueError(f"{self.path} is closed")
+        pos = self._pos
+        room = CHUNK_BYTES - pos
+        if len(data) <= room:
+            mapping[pos:pos + len(data)] = data
+            self._pos = pos + len(data)
+            return
+        mapping[pos:] = data[:room]
+        self._map_chunk_at(self._base + CHUNK_BYTES)
+        self._pos = 0
+        self.append(data[room:])
+
+    def _map_chunk_at(self, base: int) -> None:
+        os.posix_fallocate(self._fd, base, CHUNK_BYTES)  # ENOSPC here, not SIGBUS on a copy later
+        if self._map is not None:
+            self._map.close()
+        self._map = mmap.mmap(self._fd, CHUNK_BYTES, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=base)
+        self._base = base
+        try:
+            # Two page faults per page otherwise (mapping it, then marking it written), each dearer
+            # than the copies that fill the page; one call takes them for the whole chunk.
+            self._map.madvise(MADV_POPULATE_WRITE)
+        except OSError:
+            pass  # a kernel before 5.14: the faults come one page at a time
+
+    @property
+    def size(self) -> int:
+        return self._base + self._pos
+
+    def close(self) -> None:
+        if self._map is None:
+            return
+        self._map.close()
+        self._map = None
+        os.ftruncate(self._fd, self.size)
+        os.close(self._fd)
+
+
+def _data_end(fd: int) -> int:
+    """Where the bytes end that are not the zeros of space reserved ahead (or left by a kill)."""
+    end = os.fstat(fd).st_size
+    while end > 0:
+        start = max(0, end - (64 << 10))
+        block = os.pread(fd, end - start, start).rstrip(b"\0")
+        if block:
+            return start + len(block)
+        end = start
+    return 0
+
+
+def _ends_a_line(fd: int, end: int) -> bool:
+    return os.pread(fd, 1, end - 1) == b"\n"
 
 
 def _ignore(body: bytes | None) -> None:
