@@ -5,6 +5,7 @@ of docs/aws-semantics.md).
     invocation  one invocation as plain data (either front-door lane), and which paths name one
     loader      reads deployed definitions back from MiniStack; snapshot per deployment, stage TTL
     definition  the precompiled definition (route tree, templates, patterns, schema validators)
+    bodyschema  request body models (JSON Schema draft 4) as checks made once, jsonschema for the rest
     routing     resource + method matching ({param}, {proxy+}, ANY)
     vtl         mapping templates on airspeed-ext: $input, $context, $stageVariables, $util
     vtlcompile  templates compiled to Python closures (airspeed parses; falls back to it for macros)

@@ -7,21 +7,14 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
-# jsonschema imports rfc3987_syntax when it is installed (JupyterLab's dependencies install it),
-# for its "iri" format checker, which builds 38 parsers at import: about 1 s of every front door
-# start. The validators here are given no format checker, so a process that imports jsonschema
-# here first goes without that one, which it would never use.
-if "jsonschema" not in sys.modules:
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
-import jsonschema  # noqa: E402
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from streamlab.localstack.apiexec import routing
+from streamlab.localstack.apiexec.bodyschema import body_validator
 from streamlab.localstack.apiexec.throttling import Limit
 from streamlab.localstack.apiexec.vtl import MappingTemplate, compile_template
 
@@ -58,7 +51,7 @@ class Method:
     validate_body: bool
     validate_parameters: bool
     required_parameters: tuple[str, ...]  # method.request.{querystring|header|path}.name
-    body_validators: dict[str, Any]  # content type -> jsonschema validator
+    body_validators: dict[str, Callable[[Any], bool]]  # content type -> is this document valid?
     api_key_required: bool = False  # callers need an x-api-key of a usage plan of the stage
 
 
@@ -138,7 +131,7 @@ def _method(verb: str, raw: dict[str, Any], validators: dict[str, dict[str, Any]
     for ctype, model_name in (raw.get("requestModels") or {}).items():
         schema = schemas.get(model_name)
         if schema is not None:
-            body_validators[ctype.lower()] = jsonschema.Draft4Validator(schema, registry=registry)
+            body_validators[ctype.lower()] = body_validator(schema, registry)
     required = tuple(name for name, needed in (raw.get("requestParameters") or {}).items() if needed)
     return Method(
         verb=verb,

@@ -374,7 +374,7 @@ def _validate(method: Method, headers: CIMultiDictProxy[str], params: dict[str, 
                 document = limits.load_json(body, limits.API_MAX_JSON_DEPTH) if body.strip() else None
             except ValueError:
                 return gateway.BAD_REQUEST_BODY
-            if not validator.is_valid(document):
+            if not validator(document):
                 return gateway.BAD_REQUEST_BODY
     return None
 
