@@ -3,6 +3,7 @@ of docs/aws-semantics.md).
 
     service     front-door routes: invocations, and control-plane calls that make a definition stale
     invocation  one invocation as plain data (either front-door lane), and which paths name one
+    ids         its requestId and extendedRequestId, from random bytes read a pool at a time
     loader      reads deployed definitions back from MiniStack; snapshot per deployment, stage TTL
     definition  the precompiled definition (route tree, templates, patterns, schema validators)
     bodyschema  request body models (JSON Schema draft 4) as checks made once, jsonschema for the rest

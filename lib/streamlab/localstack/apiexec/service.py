@@ -9,14 +9,11 @@ door's lean lane calls `Executor.invoke` directly, and `routes` serves it to the
 """
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import math
 import re
-import secrets
 import time
-import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -26,7 +23,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from streamlab.localstack import limits
-from streamlab.localstack.apiexec import dynamodb, gateway, loader, routing, throttling, vtl
+from streamlab.localstack.apiexec import dynamodb, gateway, ids, loader, routing, throttling, vtl
 from streamlab.localstack.apiexec.apikeys import API_KEY_HEADER, ApiKeyCache
 from streamlab.localstack.apiexec.backend_pool import BackendPool
 from streamlab.localstack.apiexec.definition import ApiDefinition, Integration, Method, Stage
@@ -109,12 +106,6 @@ def _request_time(epoch_s: int) -> str:
     return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(epoch_s))
 
 
-def _new_extended_request_id() -> str:
-    # API Gateway's extended ids look like "Mf2JqF5aoAMF1Tw=": 11 random bytes, base64.
-    # CHOSEN: the URL-safe alphabet, so the id can be used as a path parameter (GET /requests/{id}).
-    return base64.urlsafe_b64encode(secrets.token_bytes(11)).decode("ascii")
-
-
 def _media_type(value: str | None) -> str:
     return (value or DEFAULT_CONTENT_TYPE).split(";", 1)[0].strip().lower() or DEFAULT_CONTENT_TYPE
 
@@ -173,8 +164,8 @@ class Executor:
             api_id=api_id,
             stage_name=stage_name,
             path=path,
-            request_id=str(uuid.uuid4()),
-            extended_request_id=_new_extended_request_id(),
+            request_id=ids.new_request_id(),
+            extended_request_id=ids.new_extended_request_id(),
             epoch_ms=int(time.time() * 1000),
             started=time.perf_counter(),
         )
