@@ -149,6 +149,23 @@ def test_pipelined_requests_split_anywhere_are_answered_in_order():
     assert asyncio.run(scenario()) == [(202, f"lean:body-{i}".encode()) for i in range(5)]
 
 
+def test_the_lane_looks_up_its_event_loop_once_not_per_request(loop_lookups):
+    counter = loop_lookups(frontdoor_http)
+
+    async def scenario() -> list[tuple[int, bytes]]:
+        async with _lean_server(_Recorder()) as (port, _):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            answers = []
+            for i in range(20):
+                writer.write(_request(f"b{i}".encode()))
+                answers.append(await _read_answer(reader))
+            writer.close()
+            return answers
+
+    assert asyncio.run(scenario()) == [(202, f"lean:b{i}".encode()) for i in range(20)]
+    assert counter.lookups <= 1  # when the listener starts
+
+
 def test_the_first_unusual_request_hands_the_connection_and_what_follows_to_aiohttp():
     async def scenario() -> tuple[list[tuple[int, bytes]], int, int]:
         executor = _Recorder()

@@ -66,9 +66,10 @@ class LeanServer:
         self.aiohttp_server = aiohttp_server
         self.connections: set[LeanConnection] = set()
         self._listener: asyncio.base_events.Server | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self, port: int) -> None:
-        loop = asyncio.get_running_loop()
+        self.loop = loop = asyncio.get_running_loop()
         self._listener = await loop.create_server(
             lambda: LeanConnection(self), "127.0.0.1", port, backlog=1024, reuse_address=True)
 
@@ -91,6 +92,8 @@ class LeanConnection(asyncio.Protocol):
 
     def __init__(self, server: LeanServer) -> None:
         self.server = server
+        # Kept, not asked for per request: Python 3.11's get_running_loop makes a getpid call each time.
+        self.loop = server.loop or asyncio.get_running_loop()
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
         self.task: asyncio.Task[None] | None = None
@@ -177,7 +180,7 @@ class LeanConnection(asyncio.Protocol):
         if self._reading_paused and len(self.buffer) <= _PAUSE_READING_BYTES:
             self._reading_paused = False
             self.transport.resume_reading()  # type: ignore[union-attr]
-        self.task = asyncio.get_running_loop().create_task(self._answer(invocation, refusal))
+        self.task = self.loop.create_task(self._answer(invocation, refusal))
 
     async def _answer(self, invocation: Invocation, refusal: gateway.GatewayError | None) -> None:
         keep_alive = refusal is None and invocation.headers.get("Connection", "").lower() != "close"
@@ -220,7 +223,7 @@ class LeanConnection(asyncio.Protocol):
 
     def _arm(self, seconds: float) -> None:
         self._disarm()
-        self._timer = asyncio.get_running_loop().call_later(seconds, self._expire)
+        self._timer = self.loop.call_later(seconds, self._expire)
 
     def _disarm(self) -> None:
         if self._timer is not None:

@@ -121,6 +121,20 @@ async def _settle() -> None:
     await asyncio.sleep(0.05)  # both ends have seen a close by then
 
 
+def test_a_kept_connection_needs_no_event_loop_lookup(run, loop_lookups):
+    counter = loop_lookups(backend_pool)
+
+    async def scenario() -> list[int]:
+        backend = Backend(*[answer(OK)] * 20)
+        pool = BackendPool(await backend.start())
+        statuses = [(await pool.post("/", b"x", {})).status for _ in range(20)]
+        await backend.stop()
+        return statuses
+
+    assert run(scenario()) == [200] * 20
+    assert counter.lookups == 1  # for the first connection only
+
+
 def test_a_stale_kept_alive_connection_is_retried_once_on_a_new_one(run):
     _, second, backend = run(post_twice(answer(OK), hang_up, answer(OK)))  # the 2nd request finds the connection closing
     assert second.status == 200

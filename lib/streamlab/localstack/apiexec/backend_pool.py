@@ -108,7 +108,7 @@ class _Connection(asyncio.Protocol):
     arrives and resolves the one future `send` returned."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, keep: Callable[[_Connection], None]) -> None:
-        self._loop, self._keep = loop, keep
+        self.loop, self._keep = loop, keep
         self._transport: asyncio.Transport | None = None
         self._waiter: asyncio.Future[RawResponse] | None = None
         self._buffer: bytes | bytearray = b""
@@ -121,7 +121,7 @@ class _Connection(asyncio.Protocol):
     def send(self, request: bytes, deadline: float) -> asyncio.Future[RawResponse]:
         """Write `request`; the future gives the answer, or fails with ConnectionError (closed),
         TimeoutError (at `deadline`) or BackendConnectionError, the connection closed."""
-        self._waiter = waiter = self._loop.create_future()
+        self._waiter = waiter = self.loop.create_future()
         if self.closed:  # lost between connecting and this call
             self._fail(ConnectionResetError("the backend closed the connection"))
             return waiter
@@ -219,7 +219,7 @@ class _Connection(asyncio.Protocol):
     def _arm(self, when: float) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        self._timer, self._timer_at = self._loop.call_at(when, self._on_timer), when
+        self._timer, self._timer_at = self.loop.call_at(when, self._on_timer), when
 
     def _on_timer(self) -> None:
         # The timer is moved only when it fires: one exchange after another on this connection
@@ -253,9 +253,10 @@ class BackendPool:
         request goes out fails before any answer; then every idle connection is dropped and the
         request goes once more on a new one (only then: a new connection failing is an error)."""
         request = self._request(path, body, headers)
-        loop = asyncio.get_running_loop()
-        deadline = math.inf if timeout_s is None else loop.time() + timeout_s
         conn = self._reuse()
+        # A kept connection knows its loop: Python 3.11's get_running_loop makes a getpid call each time.
+        loop = conn.loop if conn is not None else asyncio.get_running_loop()
+        deadline = math.inf if timeout_s is None else loop.time() + timeout_s
         retry = conn is not None
         while True:
             if conn is None:
