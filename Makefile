@@ -52,8 +52,10 @@ notebooks-sync:
 	.venv/bin/jupytext --sync notebooks/[0-9][0-9]_*.ipynb
 
 # Re-resolve the pins from pyproject.toml's ranges into a fresh venv and rewrite requirements.lock.
+# With the Python scripts/bootstrap uses, so the lock installs there (Debian's 3.11.2 takes no
+# soupsieve 3: it needs Python 3.11.5).
 lock:
-	rm -rf /tmp/streamlab-lock && python3 -m venv /tmp/streamlab-lock
+	rm -rf /tmp/streamlab-lock && $${PYTHON:-$$(scripts/python)} -m venv /tmp/streamlab-lock
 	/tmp/streamlab-lock/bin/pip install --quiet -e '.[notebooks,test]'
 	( head -2 requirements.lock; /tmp/streamlab-lock/bin/pip freeze --all --exclude-editable | grep -v -e '^streamlab' -e '^pip==' ) > requirements.lock.new
 	mv requirements.lock.new requirements.lock
