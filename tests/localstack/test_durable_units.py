@@ -100,9 +100,12 @@ def _put_bodies(count: int) -> list[bytes]:
             for i in range(count)]
 
 
-def test_a_journal_line_is_readable_at_once_and_lines_cross_chunks_intact(tmp_path, monkeypatch):
+@pytest.mark.parametrize("fallocate", [True, False], ids=["fallocate", "no-fallocate (macOS)"])
+def test_a_journal_line_is_readable_at_once_and_lines_cross_chunks_intact(tmp_path, monkeypatch, fallocate):
     # Recovery reads the journal while the front door is still writing it.
     monkeypatch.setattr(journal, "CHUNK_BYTES", mmap.PAGESIZE)
+    if not fallocate:
+        monkeypatch.delattr(journal.os, "posix_fallocate")
     paths = StackPaths(tmp_path)
     log = journal.Journal(paths, "frontdoor")
     record = log.recorder("POST", "/", PUT)

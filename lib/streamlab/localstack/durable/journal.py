@@ -164,7 +164,7 @@ class MappedFile:
         self.append(data[room:])
 
     def _map_chunk_at(self, base: int) -> None:
-        os.posix_fallocate(self._fd, base, CHUNK_BYTES)  # ENOSPC here, not SIGBUS on a copy later
+        _reserve(self._fd, base, CHUNK_BYTES)
         if self._map is not None:
             self._map.close()
         self._map = mmap.mmap(self._fd, CHUNK_BYTES, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE, offset=base)
@@ -187,6 +187,15 @@ class MappedFile:
         self._map = None
         os.ftruncate(self._fd, self.size)
         os.close(self._fd)
+
+
+def _reserve(fd: int, offset: int, length: int) -> None:
+    """Make the file at least offset + length long, with its blocks allocated where the system can:
+    then a full disk is ENOSPC here, not SIGBUS on a copy into the mapping later."""
+    if hasattr(os, "posix_fallocate"):
+        os.posix_fallocate(fd, offset, length)
+    elif os.fstat(fd).st_size < offset + length:  # macOS: no posix_fallocate; the file grows sparse
+        os.ftruncate(fd, offset + length)
 
 
 def _data_end(fd: int) -> int:
