@@ -145,14 +145,10 @@ def _items(value: Any, schema: dict[str, Any]) -> Check | None:
     return None
 
 
-def _size(kind: type, longest: bool) -> Callable[[Any, dict[str, Any]], Check | None]:
+def _size(applies: Check, longest: bool) -> Callable[[Any, dict[str, Any]], Check | None]:
     def make(value: Any, schema: dict[str, Any]) -> Check | None:
         if not _is_number(value):
             return None
-        if kind is str:
-            applies = _TYPES["string"]
-        else:
-            applies = _TYPES["array"]
         if longest:
             return lambda v: not applies(v) or not len(v) > value
         return lambda v: not applies(v) or not len(v) < value
@@ -197,10 +193,10 @@ _MAKERS: dict[str, Callable[[Any, dict[str, Any]], Check | None]] = {
     "required": _required,
     "additionalProperties": _additional_properties,
     "items": _items,
-    "minLength": _size(str, longest=False),
-    "maxLength": _size(str, longest=True),
-    "minItems": _size(list, longest=False),
-    "maxItems": _size(list, longest=True),
+    "minLength": _size(_TYPES["string"], longest=False),
+    "maxLength": _size(_TYPES["string"], longest=True),
+    "minItems": _size(_TYPES["array"], longest=False),
+    "maxItems": _size(_TYPES["array"], longest=True),
     "minimum": _minimum,
     "maximum": _maximum,
     "pattern": _pattern,

@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from streamlab.localstack.apiexec import routing
-from streamlab.localstack.apiexec.bodyschema import body_validator
+from streamlab.localstack.apiexec.bodyschema import Check, body_validator
 from streamlab.localstack.apiexec.throttling import Limit
 from streamlab.localstack.apiexec.vtl import MappingTemplate, compile_template
 
@@ -51,7 +51,7 @@ class Method:
     validate_body: bool
     validate_parameters: bool
     required_parameters: tuple[str, ...]  # method.request.{querystring|header|path}.name
-    body_validators: dict[str, Callable[[Any], bool]]  # content type -> is this document valid?
+    body_validators: dict[str, Check]  # content type -> is this document valid?
     api_key_required: bool = False  # callers need an x-api-key of a usage plan of the stage
 
 
